@@ -1,0 +1,28 @@
+"""Writing the audit log: every service that changes state calls `audit_log` once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from quorum.core.models import AuditEntry
+
+
+def audit_log(
+    *,
+    action: str,
+    subject: models.Model | None = None,
+    actor: Any = None,
+    actor_label: str = "",
+    data: dict[str, Any] | None = None,
+) -> AuditEntry:
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    return AuditEntry.objects.create(
+        action=action,
+        actor=user,
+        actor_label=actor_label,
+        subject_type=subject._meta.label_lower if subject is not None else "",
+        subject_id=str(subject.pk) if subject is not None else "",
+        data=data or {},
+    )

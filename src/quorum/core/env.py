@@ -1,0 +1,156 @@
+"""Strict readers for settings that come from the environment.
+
+A value that cannot be parsed stops the process with the variable's name in the message:
+a platform that silently falls back to a default on a typo is worse than one that refuses
+to start.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+
+class EnvError(ValueError):
+    """A setting in the environment is missing or malformed."""
+
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+def _raw(name: str, environ: Mapping[str, str] | None) -> str | None:
+    source = os.environ if environ is None else environ
+    value = source.get(name)
+    if value is None:
+        file_name = source.get(f"{name}_FILE")
+        if file_name:
+            # Docker/Kubernetes secrets arrive as files; the trailing newline is not part of them.
+            try:
+                return Path(file_name).read_text(encoding="utf-8").rstrip("\n")
+            except OSError as exc:
+                raise EnvError(f"{name}_FILE: cannot read {file_name}: {exc.strerror}") from exc
+    return value
+
+
+def env_str(
+    name: str, default: str | None = None, *, environ: Mapping[str, str] | None = None
+) -> str:
+    value = _raw(name, environ)
+    if value is None or value == "":
+        if default is None:
+            raise EnvError(f"{name} must be set")
+        return default
+    return value
+
+
+def env_optional(name: str, *, environ: Mapping[str, str] | None = None) -> str | None:
+    value = _raw(name, environ)
+    return value or None
+
+
+def env_bool(name: str, default: bool, *, environ: Mapping[str, str] | None = None) -> bool:
+    value = _raw(name, environ)
+    if value is None or value == "":
+        return default
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise EnvError(f"{name} must be one of on/off, true/false, yes/no, 1/0; got {value!r}")
+
+
+def env_int(
+    name: str,
+    default: int,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    value = _raw(name, environ)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value.strip(), 10)
+    except ValueError as exc:
+        raise EnvError(f"{name} must be a whole number; got {value!r}") from exc
+    if minimum is not None and number < minimum:
+        raise EnvError(f"{name} must be at least {minimum}; got {number}")
+    if maximum is not None and number > maximum:
+        raise EnvError(f"{name} must be at most {maximum}; got {number}")
+    return number
+
+
+def env_float(
+    name: str,
+    default: float,
+    *,
+    minimum: float | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> float:
+    value = _raw(name, environ)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value.strip())
+    except ValueError as exc:
+        raise EnvError(f"{name} must be a number; got {value!r}") from exc
+    if number != number or number in (float("inf"), float("-inf")):
+        raise EnvError(f"{name} must be a finite number; got {value!r}")
+    if minimum is not None and number < minimum:
+        raise EnvError(f"{name} must be at least {minimum}; got {number}")
+    return number
+
+
+def env_list(
+    name: str, default: list[str], *, environ: Mapping[str, str] | None = None
+) -> list[str]:
+    value = _raw(name, environ)
+    if value is None or value.strip() == "":
+        return list(default)
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_choice(
+    name: str, default: str, choices: tuple[str, ...], *, environ: Mapping[str, str] | None = None
+) -> str:
+    value = env_str(name, default, environ=environ).strip().lower()
+    if value not in choices:
+        raise EnvError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+def database_from_url(url: str) -> dict[str, object]:
+    """Django DATABASES entry for a postgres:// URL (the only server database we support)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise EnvError(
+            f"DATABASE_URL must start with postgres:// or postgresql://; got {parts.scheme!r}"
+        )
+    name = unquote(parts.path.lstrip("/"))
+    if not name:
+        raise EnvError("DATABASE_URL must name a database, e.g. postgres://user@host:5432/quorum")
+    options = dict(parse_qsl(parts.query))
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise EnvError(f"DATABASE_URL has a bad port: {exc}") from exc
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": name,
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(port or ""),
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {
+            # Invariant 3: a statement is acknowledged only once its commit is on disk.
+            "options": "-c synchronous_commit=on",
+            **({"sslmode": options["sslmode"]} if "sslmode" in options else {}),
+        },
+    }

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class AuditEntry(models.Model):
+    """One state change: who, when, what (a namespaced action name), on which object.
+
+    Never holds a signatory's personal data; staff identity is kept apart from the public
+    timeline so that it can be shown to the registrar only.
+    """
+
+    action = models.CharField(max_length=100, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # "system" for periodic jobs, "cli" for operators at the command line, "" for a user.
+    actor_label = models.CharField(max_length=100, blank=True, default="")
+    subject_type = models.CharField(max_length=50, blank=True, default="")
+    subject_id = models.CharField(max_length=80, blank=True, default="", db_index=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.subject_type}:{self.subject_id}"

@@ -1,0 +1,232 @@
+"""Django settings for Quorum: read from the environment only (see .env.example)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import django.conf.locale
+from django.core.exceptions import ImproperlyConfigured
+
+from quorum.core.env import (
+    EnvError,
+    database_from_url,
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_optional,
+    env_str,
+)
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _read_or_create_secret(path: Path) -> str:
+    # The demo must run with no set-up, yet never with a secret shared by every install.
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    value = secrets.token_urlsafe(50)
+    path.touch(mode=0o600)
+    path.write_text(value, encoding="utf-8")
+    return value
+
+
+try:
+    DATA_DIR = Path(env_str("QUORUM_DATA_DIR", "var")).expanduser().resolve()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+    DEBUG = env_bool("QUORUM_DEBUG", False)
+    SECRET_KEY = env_optional("QUORUM_SECRET_KEY") or _read_or_create_secret(
+        DATA_DIR / "secret-key"
+    )
+    ALLOWED_HOSTS = env_list("QUORUM_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+    CSRF_TRUSTED_ORIGINS = env_list("QUORUM_CSRF_TRUSTED_ORIGINS", [])
+
+    _database_url = env_optional("DATABASE_URL")
+    _redis_url = env_optional("REDIS_URL")
+
+    QUORUM_ORIGIN = env_str("QUORUM_ORIGIN", "quorum.localhost")
+    QUORUM_POW = env_choice("QUORUM_POW", "on", ("on", "off")) == "on"
+    QUORUM_POW_MAX_NUMBER = env_int("QUORUM_POW_MAX_NUMBER", 50_000, minimum=1_000)
+    QUORUM_POW_EXPIRES_SECONDS = env_int("QUORUM_POW_EXPIRES_SECONDS", 600, minimum=30)
+    QUORUM_RATE_BURST = env_int("QUORUM_RATE_BURST", 10, minimum=1)
+    QUORUM_RATE_BURST_SECONDS = env_int("QUORUM_RATE_BURST_SECONDS", 60, minimum=1)
+    QUORUM_RATE_SUSTAINED = env_int("QUORUM_RATE_SUSTAINED", 100, minimum=1)
+    QUORUM_RATE_SUSTAINED_SECONDS = env_int("QUORUM_RATE_SUSTAINED_SECONDS", 3600, minimum=1)
+    QUORUM_SEQUENCER_INTERVAL = env_float("QUORUM_SEQUENCER_INTERVAL", 1.0, minimum=0.05)
+    QUORUM_INTAKE_MAX_BATCH = env_int("QUORUM_INTAKE_MAX_BATCH", 256, minimum=1, maximum=10_000)
+    QUORUM_INTAKE_MAX_WAIT_MS = env_float("QUORUM_INTAKE_MAX_WAIT_MS", 2.0, minimum=0.0)
+    QUORUM_LOG_LEVEL = env_choice(
+        "QUORUM_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
+    ).upper()
+except EnvError as exc:
+    raise ImproperlyConfigured(str(exc)) from exc
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "quorum.core",
+    "quorum.initiatives",
+    "quorum.authorities",
+    "quorum.ledger",
+    "quorum.signing",
+    "quorum.api",
+    "quorum.site",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "quorum.core.middleware.SecurityHeadersMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "quorum.urls"
+WSGI_APPLICATION = "quorum.wsgi.application"
+ASGI_APPLICATION = "quorum.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "quorum.core.context_processors.site",
+            ],
+        },
+    },
+]
+
+if _database_url:
+    try:
+        DATABASES = {"default": database_from_url(_database_url)}
+    except EnvError as exc:
+        raise ImproperlyConfigured(str(exc)) from exc
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "quorum.sqlite3",
+            "OPTIONS": {
+                # Invariant 3: WAL with synchronous=FULL fsyncs the WAL at every commit.
+                # secure_delete overwrites freed pages, so a purged ciphertext leaves no trace.
+                "init_command": (
+                    "PRAGMA journal_mode=WAL;"
+                    "PRAGMA synchronous=FULL;"
+                    "PRAGMA secure_delete=ON;"
+                    "PRAGMA foreign_keys=ON;"
+                ),
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+            # A real file, not memory: tests look into it (and its WAL) for canaries.
+            "TEST": {"NAME": str(DATA_DIR / "test-quorum.sqlite3")},
+        }
+    }
+
+if _redis_url:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _redis_url,
+            "KEY_PREFIX": "quorum",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+REDIS_URL = _redis_url
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 8 * 3600
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = not DEBUG and env_bool("QUORUM_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+
+LANGUAGE_CODE = "en"
+# The 24 official languages of the EU, each named in itself.
+LANGUAGES = [
+    ("bg", "български"),
+    ("cs", "čeština"),
+    ("da", "dansk"),
+    ("de", "Deutsch"),
+    ("el", "ελληνικά"),
+    ("en", "English"),
+    ("es", "español"),
+    ("et", "eesti"),
+    ("fi", "suomi"),
+    ("fr", "français"),
+    ("ga", "Gaeilge"),
+    ("hr", "hrvatski"),
+    ("hu", "magyar"),
+    ("it", "italiano"),
+    ("lt", "lietuvių"),
+    ("lv", "latviešu"),
+    ("mt", "Malti"),
+    ("nl", "Nederlands"),
+    ("pl", "polski"),
+    ("pt", "português"),
+    ("ro", "română"),
+    ("sk", "slovenčina"),
+    ("sl", "slovenščina"),
+    ("sv", "svenska"),
+]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+# Django ships no language info for Maltese; an official EU language must not be missing.
+django.conf.locale.LANG_INFO.setdefault(
+    "mt", {"bidi": False, "code": "mt", "name": "Maltese", "name_local": "Malti"}
+)
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+# Serve straight from the package in every mode: the demo needs no collectstatic step.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": QUORUM_LOG_LEVEL},
+}

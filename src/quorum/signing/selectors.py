@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import date
+
+from quorum.authorities.selectors import authority_sealing_keys
+from quorum.core.crypto import decode_key
+from quorum.initiatives.models import Initiative
+from quorum.initiatives.selectors import initiative_get_public, initiative_is_collecting
+
+# Short enough that a closed collection or a new key takes effect within seconds; long enough
+# that a crowd of signatories does not turn into a crowd of identical queries.
+TARGET_TTL_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class IntakeTarget:
+    """What the intake needs to know of an initiative, read once and shared by many requests."""
+
+    initiative_id: int
+    slug: str
+    scheme: str
+    registration_number: str
+    registration_date: date | None
+    status: str
+    collection_start: date | None
+    collection_end: date | None
+    sealing_keys: dict[str, bytes]
+
+    def is_collecting(self, today: date) -> bool:
+        probe = Initiative(
+            status=self.status,
+            collection_start=self.collection_start,
+            collection_end=self.collection_end,
+        )
+        return initiative_is_collecting(probe, today=today)
+
+
+_cache: dict[str, tuple[float, IntakeTarget | None]] = {}
+_cache_lock = threading.Lock()
+
+
+def intake_target(*, slug: str) -> IntakeTarget | None:
+    now = time.monotonic()
+    with _cache_lock:
+        cached = _cache.get(slug)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+    try:
+        initiative = initiative_get_public(slug=slug)
+    except Initiative.DoesNotExist:
+        target = None
+    else:
+        target = IntakeTarget(
+            initiative_id=initiative.pk,
+            slug=initiative.slug,
+            scheme=initiative.scheme,
+            registration_number=initiative.registration_number,
+            registration_date=initiative.registration_date,
+            status=initiative.status,
+            collection_start=initiative.collection_start,
+            collection_end=initiative.collection_end,
+            sealing_keys={
+                code: decode_key(key)
+                for code, key in authority_sealing_keys(scheme=initiative.scheme).items()
+            },
+        )
+    with _cache_lock:
+        _cache[slug] = (now + TARGET_TTL_SECONDS, target)
+    return target
+
+
+def forget_intake_targets() -> None:
+    with _cache_lock:
+        _cache.clear()

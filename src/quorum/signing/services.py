@@ -1,0 +1,220 @@
+"""Taking in a statement of support: validate → proof of work → seal → durable ledger row.
+
+The same service serves the web form and the JSON API; both call `statement_submit`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from asgiref.sync import async_to_sync, sync_to_async
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from quorum.core.crypto import seal
+from quorum.core.errors import DomainError
+from quorum.ledger.intake import IntakeRow, IntakeUnavailable, get_intake_writer
+from quorum.ledger.leaves import format_received_at, statement_leaf_hash
+from quorum.rules import scheme
+from quorum.signing import pow as proof_of_work
+from quorum.signing import ratelimit, replay
+from quorum.signing.content import StatementContent, canonical_json, statement_plaintext
+from quorum.signing.selectors import IntakeTarget, intake_target
+from quorum.signing.validation import validate_fields
+
+STORE_ERRORS = (replay.ReplayStoreUnavailableError, ratelimit.RateStoreUnavailableError)
+
+POW_FIELD = "altcha"
+NATIONALITY_FIELD = "nationality"
+
+
+class InitiativeNotFound(DomainError):
+    code = "not_found"
+
+
+class NotCollecting(DomainError):
+    code = "not_collecting"
+
+
+class StatementInvalid(DomainError):
+    """The statement cannot be accepted as given. `errors`: field → untranslated reasons."""
+
+    code = "invalid"
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__(
+            _("The statement could not be accepted. Please correct the fields marked.")
+        )
+        self.errors = errors
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(_("Too many statements from your connection. Please wait and try again."))
+        self.retry_after = retry_after
+
+
+class IntakeBusy(DomainError):
+    code = "unavailable"
+
+
+NATIONALITY_UNKNOWN = _("Choose the Member State of your nationality.")
+NATIONALITY_NOT_READY = _(
+    "Statements from citizens of this Member State cannot be accepted yet: its authority has not "
+    "registered a key."
+)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    value: str
+
+
+def _content_digest(target: IntakeTarget, nationality: str, values: dict[str, str]) -> bytes:
+    key = hashlib.sha256(b"quorum-replay-content-v1" + settings.SECRET_KEY.encode()).digest()
+    body = canonical_json({"i": target.slug, "n": nationality, "f": values})
+    return hmac.new(key, body, hashlib.sha256).digest()
+
+
+def _validate(
+    target: IntakeTarget, data: dict[str, object], *, today: date
+) -> tuple[str, dict[str, str]]:
+    rules = scheme(target.scheme)
+    nationality = data.get(NATIONALITY_FIELD)
+    if not isinstance(nationality, str) or nationality not in rules.member_state_codes():
+        raise StatementInvalid({NATIONALITY_FIELD: [str(NATIONALITY_UNKNOWN)]})
+    if nationality not in target.sealing_keys:
+        raise StatementInvalid({NATIONALITY_FIELD: [str(NATIONALITY_NOT_READY)]})
+    fields = {k: v for k, v in data.items() if k not in (NATIONALITY_FIELD, POW_FIELD)}
+    checked = validate_fields(rules, nationality, fields, today=today)
+    if checked.errors:
+        raise StatementInvalid(checked.errors)
+    return nationality, checked.values
+
+
+def _check_pow(target: IntakeTarget, data: dict[str, object]) -> str | None:
+    """The single-use id of a valid solution; None when proof of work is switched off."""
+    if not proof_of_work.pow_enabled():
+        return None
+    payload = data.get(POW_FIELD)
+    result = proof_of_work.check_solution(
+        payload if isinstance(payload, str) else "", scope=f"statement:{target.slug}"
+    )
+    if not result.ok:
+        raise StatementInvalid({POW_FIELD: [str(proof_of_work.POW_MESSAGES[result.reason_code])]})
+    return result.solution_id
+
+
+async def _off_loop(function, *args, **kwargs):
+    """Call a store: in-process ones are instant; Redis ones must not block the event loop."""
+    if settings.REDIS_URL:
+        return await sync_to_async(function, thread_sensitive=False)(*args, **kwargs)
+    return function(*args, **kwargs)
+
+
+async def statement_submit(
+    *,
+    slug: str,
+    data: dict[str, object],
+    language: str,
+    client_address: str,
+    now: datetime | None = None,
+) -> Receipt:
+    """Accept one statement and return its receipt once it is durably stored.
+
+    Raises InitiativeNotFound, NotCollecting, RateLimited, StatementInvalid or IntakeBusy.
+    A resubmission of the same form (same proof-of-work solution, same content) returns the
+    first receipt and stores nothing new; the answer never depends on who signed before.
+    """
+    moment = (now or datetime.now(UTC)).replace(microsecond=0)
+    today = moment.date()
+    target = await sync_to_async(intake_target)(slug=slug)
+    if target is None:
+        raise InitiativeNotFound(_("No such initiative."))
+    if not target.is_collecting(today):
+        raise NotCollecting(_("This initiative is not collecting statements of support."))
+    try:
+        return await _submit(
+            target, data, language=language, client_address=client_address, moment=moment
+        )
+    except STORE_ERRORS as exc:
+        # Fail closed: without the rate limit and single-use checks, nothing is accepted.
+        raise IntakeBusy(
+            _("Your statement could not be stored just now. Please try again.")
+        ) from exc
+
+
+async def _submit(
+    target: IntakeTarget,
+    data: dict[str, object],
+    *,
+    language: str,
+    client_address: str,
+    moment: datetime,
+) -> Receipt:
+    today = moment.date()
+    decision = await _off_loop(
+        ratelimit.check_rate, client_address, scope=f"statement:{target.slug}"
+    )
+    if not decision.allowed:
+        raise RateLimited(decision.retry_after)
+
+    nationality, values = _validate(target, data, today=today)
+    solution_id = _check_pow(target, data)
+    digest = _content_digest(target, nationality, values)
+    store = replay.get_replay_store()
+    if solution_id is not None:
+        claim = await sync_to_async(store.claim, thread_sensitive=False)(solution_id, digest)
+        if claim.is_duplicate:
+            return Receipt(claim.receipt)
+        if not claim.is_new:
+            raise StatementInvalid({POW_FIELD: [str(proof_of_work.POW_MESSAGES["replayed"])]})
+
+    received_at = format_received_at(moment)
+    content = StatementContent(
+        scheme=target.scheme,
+        initiative_slug=target.slug,
+        registration_number=target.registration_number,
+        nationality=nationality,
+        signed_on=today.isoformat(),
+        received_at=received_at,
+        language=language,
+        fields=values,
+    )
+    ciphertext = seal(target.sealing_keys[nationality], statement_plaintext(content))
+    ciphertext_sha256 = hashlib.sha256(ciphertext).digest()
+    leaf = statement_leaf_hash(
+        initiative=target.slug,
+        member_state=nationality,
+        received_at=received_at,
+        ciphertext_sha256=ciphertext_sha256,
+    )
+    row = IntakeRow(
+        initiative_id=target.initiative_id,
+        member_state=nationality,
+        ciphertext=ciphertext,
+        ciphertext_sha256=ciphertext_sha256,
+        leaf_hash=leaf,
+        received_at=moment,
+    )
+    try:
+        await asyncio.wrap_future(get_intake_writer().submit(row))
+    except IntakeUnavailable as exc:
+        if solution_id is not None:
+            await _off_loop(store.abandon, solution_id)
+        raise IntakeBusy(
+            _("Your statement could not be stored just now. Please try again.")
+        ) from exc
+    receipt = leaf.hex()
+    if solution_id is not None:
+        await _off_loop(store.complete, solution_id, digest, receipt)
+    return Receipt(receipt)
+
+
+statement_submit_sync = async_to_sync(statement_submit)

@@ -1,0 +1,170 @@
+"""Checking what a signatory typed, against the rules of their Member State.
+
+Returns cleaned values and reasons; never raises on input. Reasons are English strings
+marked for translation (the rules package's N_, or the messages here), translated by the
+caller in the reader's language.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+
+from quorum.rules import N_, Scheme
+from quorum.signing.fields import FIELD_SPECS, fields_for_part
+
+REQUIRED = N_("This field is required.")
+NOT_TEXT = N_("This field must be text.")
+TOO_LONG = N_("This is too long.")
+BAD_NAME_CHARACTERS = N_(
+    "Use letters only, with spaces, apostrophes, hyphens or full stops where your name has them."
+)
+BAD_ADDRESS_CHARACTERS = N_("This contains characters that are not allowed here.")
+BAD_POSTAL_CODE = N_("Enter a postal code of letters, digits, spaces and hyphens.")
+BAD_DATE = N_("Enter a real date as year-month-day, for example 1990-04-23.")
+DATE_IN_FUTURE = N_("The date of birth cannot be in the future.")
+DATE_TOO_OLD = N_("Enter a date of birth after 1 January 1900.")
+UNKNOWN_ID_TYPE = N_("Choose one of the document types accepted for your nationality.")
+UNKNOWN_FIELD = N_("This field is not part of the statement for your nationality.")
+
+# Apostrophes (straight, right and left quotes, modifier letter), hyphens, and the full stop.
+NAME_PUNCTUATION = frozenset("'\u2019\u02bc\u2018-\u2010\u2011.")
+ADDRESS_PUNCTUATION = NAME_PUNCTUATION | frozenset(",/#()&\u00b0\u00ba\u00aa:;\"")
+POSTAL_CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z \-]{0,11}")
+EARLIEST_BIRTH = date(1900, 1, 1)
+
+
+@dataclass
+class Checked:
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    birth_date: date | None = None
+
+    def fail(self, name: str, reason: str) -> None:
+        self.errors.setdefault(name, []).append(reason)
+
+
+def _text(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    # NFC so that "é" typed two ways is one spelling for the authority's duplicate check.
+    return " ".join(unicodedata.normalize("NFC", value).split())
+
+
+def _allowed(value: str, punctuation: frozenset[str], *, digits: bool) -> bool:
+    for char in value:
+        category = unicodedata.category(char)
+        if category[0] in ("L", "M") or char == " " or char in punctuation:
+            continue
+        if digits and category == "Nd":
+            continue
+        # Control, format (bidi overrides), surrogates, symbols: refused.
+        return False
+    return True
+
+
+def check_name(value: str) -> str | None:
+    if not _allowed(value, NAME_PUNCTUATION, digits=False):
+        return BAD_NAME_CHARACTERS
+    if not any(unicodedata.category(char)[0] == "L" for char in value):
+        return BAD_NAME_CHARACTERS
+    return None
+
+
+def check_address_part(value: str) -> str | None:
+    if not _allowed(value, ADDRESS_PUNCTUATION, digits=True):
+        return BAD_ADDRESS_CHARACTERS
+    return None
+
+
+def check_postal_code(value: str) -> str | None:
+    return None if POSTAL_CODE.fullmatch(value) else BAD_POSTAL_CODE
+
+
+def parse_birth_date(value: str, *, today: date) -> tuple[date | None, str | None]:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return None, BAD_DATE
+    try:
+        born = date.fromisoformat(value)
+    except ValueError:
+        return None, BAD_DATE
+    if born > today:
+        return None, DATE_IN_FUTURE
+    if born < EARLIEST_BIRTH:
+        return None, DATE_TOO_OLD
+    return born, None
+
+
+FIELD_CHECKS = {
+    "first_names": check_name,
+    "family_names": check_name,
+    "residence.street": check_address_part,
+    "residence.city": check_address_part,
+    "residence.country": check_address_part,
+    "residence.postal_code": check_postal_code,
+}
+
+
+def validate_fields(
+    rules: Scheme, member_state: str, data: dict[str, object], *, today: date
+) -> Checked:
+    """Check `data` (flat field names) for a signatory of `member_state`, signing `today`."""
+    checked = Checked()
+    wanted = fields_for_part(rules.part(member_state))
+    for name in sorted(set(data) - set(wanted)):
+        checked.fail(name, UNKNOWN_FIELD)
+    for name in wanted:
+        raw = data.get(name)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            checked.fail(name, REQUIRED)
+            continue
+        value = _text(raw)
+        if value is None:
+            checked.fail(name, NOT_TEXT)
+            continue
+        if len(value) > FIELD_SPECS[name].max_length:
+            checked.fail(name, TOO_LONG)
+            continue
+        reason = FIELD_CHECKS[name](value) if name in FIELD_CHECKS else None
+        if reason:
+            checked.fail(name, reason)
+            continue
+        checked.values[name] = value
+    if "date_of_birth" in checked.values:
+        born, reason = parse_birth_date(checked.values["date_of_birth"], today=today)
+        if reason:
+            checked.fail("date_of_birth", reason)
+            del checked.values["date_of_birth"]
+        else:
+            checked.birth_date = born
+            too_young = rules.check_age(member_state, on=today, date_of_birth=born)
+            if too_young:
+                checked.fail("date_of_birth", too_young)
+    if "id_type" in checked.values:
+        _check_id(rules, member_state, checked, today=today)
+    return checked
+
+
+def _check_id(rules: Scheme, member_state: str, checked: Checked, *, today: date) -> None:
+    id_type = checked.values["id_type"]
+    accepted = {doc.code for doc in rules.member_state(member_state, registered=today).id_documents}
+    if id_type not in accepted:
+        checked.fail("id_type", UNKNOWN_ID_TYPE)
+        return
+    number = checked.values.get("id_number")
+    if number is None:
+        return
+    result = rules.check_id(member_state, id_type, number)
+    if not result.valid:
+        checked.fail("id_number", result.reason or BAD_ADDRESS_CHARACTERS)
+        return
+    checked.values["id_number"] = result.compact or number
+    if result.birth_date is not None:
+        checked.birth_date = result.birth_date
+        too_young = rules.check_age(
+            member_state, on=today, id_type=id_type, id_number=checked.values["id_number"]
+        )
+        if too_young:
+            checked.fail("id_number", too_young)

@@ -1,0 +1,173 @@
+"""Public signing pages: choose nationality → fill the form → receipt.
+
+Async views: a request waiting for the intake writer's durable commit holds no thread.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from asgiref.sync import sync_to_async
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from quorum.core.i18n import member_state_name
+from quorum.initiatives.models import Initiative
+from quorum.initiatives.selectors import initiative_get_public, initiative_is_collecting
+from quorum.rules import Scheme, scheme
+from quorum.signing import ratelimit
+from quorum.signing.fields import ALL_FIELDS, fields_for_part
+from quorum.signing.labels import FIELD_HINTS, FIELD_LABELS, field_id
+from quorum.signing.services import (
+    NotCollecting,
+    RateLimited,
+    StatementInvalid,
+    statement_submit,
+)
+
+
+async def _initiative(slug: str) -> Initiative:
+    try:
+        return await sync_to_async(initiative_get_public)(slug=slug)
+    except Initiative.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def _base_context(initiative: Initiative) -> dict[str, object]:
+    language = get_language()
+    return {
+        "initiative": initiative,
+        "title": initiative.text("title", language),
+        "objectives": initiative.text("objectives", language),
+        "text_language": language if initiative.has_language(language) else initiative.language,
+    }
+
+
+def _nationalities(initiative: Initiative) -> list[tuple[str, str]]:
+    codes = scheme(initiative.scheme).member_state_codes()
+    return sorted(((code, member_state_name(code)) for code in codes), key=lambda item: item[1])
+
+
+async def sign_start(request: HttpRequest, slug: str) -> HttpResponse:
+    initiative = await _initiative(slug)
+    chosen = request.GET.get("nationality", "")
+    codes = scheme(initiative.scheme).member_state_codes()
+    if chosen in codes:
+        return HttpResponseRedirect(reverse("signing:form", args=[slug, chosen.lower()]))
+    context = _base_context(initiative)
+    context.update(
+        nationalities=_nationalities(initiative),
+        collecting=initiative_is_collecting(initiative),
+        error=_("Choose the Member State of your nationality.")
+        if "nationality" in request.GET
+        else "",
+    )
+    return render(request, "signing/start.html", context, status=400 if context["error"] else 200)
+
+
+def _form_fields(
+    rules: Scheme, member_state: str, today: date, values: dict[str, str], errors: dict
+) -> list[dict]:
+    part = rules.part(member_state)
+    documents = rules.member_state(member_state, registered=today).id_documents
+    fields = []
+    for name in fields_for_part(part):
+        fields.append(
+            {
+                "name": name,
+                "id": field_id(name),
+                "label": FIELD_LABELS[name],
+                "hint": FIELD_HINTS.get(name, ""),
+                "value": values.get(name, ""),
+                "errors": errors.get(name, []),
+                "choices": [(doc.code, doc.label) for doc in documents]
+                if name == "id_type"
+                else None,
+            }
+        )
+    return fields
+
+
+def _translated_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {name: [_(reason) for reason in reasons] for name, reasons in errors.items()}
+
+
+async def sign_form(request: HttpRequest, slug: str, member_state: str) -> HttpResponse:
+    initiative = await _initiative(slug)
+    rules = scheme(initiative.scheme)
+    code = member_state.upper()
+    if code not in rules.member_state_codes() or member_state != member_state.lower():
+        raise Http404
+    today = timezone.localdate()
+    values: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST":
+        values = {name: request.POST.get(name, "") for name in ALL_FIELDS if name in request.POST}
+        data: dict[str, object] = {
+            **values,
+            "nationality": code,
+            "altcha": request.POST.get("altcha", ""),
+        }
+        privacy_read = request.POST.get("privacy_read") == "yes"
+        try:
+            if not privacy_read:
+                raise StatementInvalid(
+                    {"privacy_read": [_("Confirm that you have read the privacy statement.")]}
+                )
+            receipt = await statement_submit(
+                slug=slug,
+                data=data,
+                language=get_language(),
+                client_address=ratelimit.client_address(request),
+            )
+        except StatementInvalid as exc:
+            errors = _translated_errors(exc.errors)
+            status = 422
+        except NotCollecting:
+            status = 409
+            errors = {"__all__": [_("This initiative is not collecting statements of support.")]}
+        except RateLimited as exc:
+            response = render(
+                request,
+                "signing/rate_limited.html",
+                {**_base_context(initiative), "retry_after": exc.retry_after},
+                status=429,
+            )
+            response["Retry-After"] = str(exc.retry_after)
+            return response
+        else:
+            context = {**_base_context(initiative), "receipt": receipt.value}
+            response = render(request, "signing/receipt.html", context)
+            response["Cache-Control"] = "no-store"
+            return response
+    context = _base_context(initiative)
+    context.update(
+        member_state=code,
+        member_state_name=member_state_name(code),
+        part=rules.part(code),
+        collecting=initiative_is_collecting(initiative),
+        fields=_form_fields(rules, code, today, values, errors),
+        errors=errors,
+        error_list=[
+            {
+                "id": field_id(name) if name != "__all__" else "",
+                "label": FIELD_LABELS.get(name, ""),
+                "message": message,
+            }
+            for name, messages in errors.items()
+            for message in messages
+        ],
+        retention_latest=rules.retention_end(initiative.collection_start)
+        if initiative.collection_start
+        else None,
+        pow_scope=f"statement:{slug}",
+        german_residence_note=code == "DE",
+    )
+    response = render(request, "signing/form.html", context, status=status)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,129 @@
+"""The demo data set: one initiative collecting today. Loading it twice changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from quorum.authorities.selectors import authority_list
+from quorum.authorities.services import authority_set_keys
+from quorum.core.crypto import generate_authority_keys, read_key_file_public, write_key_file
+from quorum.initiatives.models import Initiative
+from quorum.initiatives.services import initiative_create
+from quorum.rules import scheme
+
+DEMO_SLUG = "ban-biometric-mass-surveillance"
+
+DEMO_TITLE = {
+    "en": "Demo: Ban biometric mass surveillance in public spaces",
+    "de": "Demo: Biometrische Massenüberwachung im öffentlichen Raum verbieten",
+    "fr": "Démo : Interdire la surveillance biométrique de masse dans l'espace public",
+}
+DEMO_OBJECTIVES = {
+    "en": (
+        "This is a demonstration initiative. We ask the European Commission to propose a legal act "
+        "that bans the indiscriminate or arbitrarily targeted use of biometric data in public "
+        "spaces that can lead to mass surveillance, in line with the rights to privacy and data "
+        "protection of the Charter of Fundamental Rights."
+    ),
+    "de": (
+        "Dies ist eine Demonstrationsinitiative. Wir fordern die Europäische Kommission auf, einen "
+        "Rechtsakt vorzuschlagen, der die unterschiedslose oder willkürlich gezielte Verwendung "
+        "biometrischer Daten im öffentlichen Raum verbietet, die zu Massenüberwachung führen kann, "
+        "im Einklang mit den Rechten auf Privatsphäre und Datenschutz der Grundrechtecharta."
+    ),
+    "fr": (
+        "Ceci est une initiative de démonstration. Nous demandons à la Commission européenne de "
+        "proposer un acte juridique interdisant l'utilisation indiscriminée ou arbitrairement ciblée "
+        "de données biométriques dans l'espace public pouvant conduire à une surveillance de masse, "
+        "conformément aux droits à la vie privée et à la protection des données de la Charte des "
+        "droits fondamentaux."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    initiative: Initiative
+    created: bool
+
+
+def demo_dates(today: date) -> tuple[date, date, date]:
+    """Registration, start and end such that collection is open today."""
+    start = today - timedelta(days=14)
+    registered = start - timedelta(days=60)
+    end = scheme("eci").collection_end(start)
+    return registered, start, end
+
+
+def demo_load(*, today: date) -> DemoResult:
+    existing = Initiative.objects.filter(slug=DEMO_SLUG).first()
+    if existing is not None:
+        return DemoResult(initiative=existing, created=False)
+    registered, start, end = demo_dates(today)
+    initiative = initiative_create(
+        slug=DEMO_SLUG,
+        title=DEMO_TITLE,
+        objectives=DEMO_OBJECTIVES,
+        language="en",
+        status=Initiative.Status.COLLECTING,
+        registration_number=f"ECI({registered.year})000001",
+        registration_date=registered,
+        collection_start=start,
+        collection_end=end,
+        actor_label="demo",
+    )
+    return DemoResult(initiative=initiative, created=True)
+
+
+DEMO_PASSPHRASE = b"demo"
+
+
+@dataclass(frozen=True)
+class DemoKeys:
+    directory: Path
+    created: tuple[str, ...]
+    kept: tuple[str, ...]
+
+
+def demo_authorities(*, data_dir: Path) -> DemoKeys:
+    """One demo authority per Member State, its private keys only in demo-keys/<MS>.key.
+
+    The server keeps the public halves; the key files are what the offline authority toolkit
+    opens (passphrase "demo"). An authority whose key file is intact is left alone, so that
+    statements already sealed to it stay readable.
+    """
+    directory = data_dir / "demo-keys"
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    registered = {a.member_state: a for a in authority_list(scheme="eci")}
+    created: list[str] = []
+    kept: list[str] = []
+    for code in scheme("eci").member_state_codes():
+        path = directory / f"{code}.key"
+        authority = registered.get(code)
+        if authority is not None and authority.has_keys and path.exists():
+            public = read_key_file_public(path)
+            if public["sealing_public_key"] == authority.sealing_public_key:
+                kept.append(code)
+                continue
+        keys = generate_authority_keys()
+        write_key_file(
+            path,
+            keys,
+            DEMO_PASSPHRASE,
+            label=f"Demo authority {code} (eci)",
+            strength="interactive",
+            overwrite=True,
+        )
+        public = keys.public_part()
+        authority_set_keys(
+            scheme_code="eci",
+            member_state=code,
+            name=f"Demo competent authority ({code})",
+            sealing_public_key=public["sealing_public_key"],
+            signing_public_key=public["signing_public_key"],
+            actor_label="demo",
+        )
+        created.append(code)
+    return DemoKeys(directory=directory, created=tuple(created), kept=tuple(kept))

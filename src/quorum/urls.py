@@ -1,0 +1,8 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("quorum.api.urls")),
+    path("", include("quorum.signing.urls")),
+    path("", include("quorum.initiatives.urls")),
+]

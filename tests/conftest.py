@@ -1,0 +1,73 @@
+"""Shared fixtures: the demo initiative, demo authorities with keys in a temporary folder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from quorum.core.crypto import AuthorityKeys, generate_authority_keys
+from quorum.rules import scheme
+
+
+@pytest.fixture
+def today() -> date:
+    return timezone.localdate()
+
+
+@pytest.fixture
+def collecting_initiative(db, today: date):
+    from quorum.initiatives.models import Initiative
+    from quorum.initiatives.services import initiative_create
+
+    start = today - timedelta(days=10)
+    return initiative_create(
+        slug="clean-air",
+        title={
+            "en": "Clean air for everyone",
+            "de": "Saubere Luft für alle",
+            "fr": "De l'air pur pour tous",
+        },
+        objectives={
+            "en": "We ask for cleaner air.",
+            "de": "Wir fordern sauberere Luft.",
+            "fr": "Nous demandons un air plus pur.",
+        },
+        language="en",
+        status=Initiative.Status.COLLECTING,
+        registration_number="ECI(2025)000007",
+        registration_date=date(2025, 1, 15),
+        collection_start=start,
+        collection_end=scheme("eci").collection_end(start),
+    )
+
+
+@pytest.fixture
+def authority_keys(db) -> Iterator[dict[str, AuthorityKeys]]:
+    """Every Member State's authority registered with fresh keys; private halves kept here."""
+    from quorum.authorities.services import authority_set_keys
+    from quorum.signing.selectors import forget_intake_targets
+
+    keys: dict[str, AuthorityKeys] = {}
+    for code in scheme("eci").member_state_codes():
+        pair = generate_authority_keys()
+        public = pair.public_part()
+        authority_set_keys(
+            scheme_code="eci",
+            member_state=code,
+            sealing_public_key=public["sealing_public_key"],
+            signing_public_key=public["signing_public_key"],
+        )
+        keys[code] = pair
+    forget_intake_targets()
+    yield keys
+    forget_intake_targets()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, settings) -> Path:
+    settings.DATA_DIR = tmp_path
+    return tmp_path

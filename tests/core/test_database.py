@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+
+@pytest.mark.django_db
+def test_the_database_commits_durably() -> None:
+    # Invariant 3 rests on these settings: an acknowledged statement is on disk.
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            assert cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            assert cursor.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+            assert cursor.execute("PRAGMA secure_delete").fetchone()[0] == 1
+        else:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone()[0] == "on"
+            cursor.execute("SHOW fsync")
+            assert cursor.fetchone()[0] == "on"

@@ -1,0 +1,323 @@
+"""Single use of a proof-of-work solution: new, duplicate (same answer), replay (refused)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from quorum.signing import replay
+from quorum.signing.replay import (
+    Claim,
+    MemoryReplayStore,
+    RedisReplayStore,
+    ReplayStoreUnavailableError,
+    get_replay_store,
+    reset_replay_store,
+)
+
+REDIS_TEST_URL = os.environ.get("QUORUM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+SECRET = "test secret for the replay store"
+SOLUTION = "5f" * 32
+CONTENT = b'{"family_names":"Canary-7c1e","nationality":"AT"}'
+
+
+def digest(content: bytes) -> bytes:
+    # As the intake service computes it: a keyed hash of the canonical content.
+    return hmac.new(b"content key", content, hashlib.sha256).digest()
+
+
+DIGEST = digest(CONTENT)
+OTHER_DIGEST = digest(b'{"family_names":"Someone-Else","nationality":"AT"}')
+
+StoreFactory = Callable[..., Any]
+
+
+def _redis_client() -> redis.Redis:
+    return redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=0.5, socket_timeout=5)
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[tuple[redis.Redis, str]]:
+    """A Redis client on a test database, and a key prefix of its own; keys removed after."""
+    client = _redis_client()
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.skip(f"no Redis server answers at {REDIS_TEST_URL}")
+    prefix = f"quorum-test:{uuid.uuid4().hex}:"
+    yield client, prefix
+    for key in client.scan_iter(match=prefix + "*"):
+        client.delete(key)
+    client.close()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def make_store(request: pytest.FixtureRequest) -> StoreFactory:
+    """Builds a store of each backend; every store of one test shares the same Redis keys."""
+    if request.param == "memory":
+        return lambda **options: MemoryReplayStore(secret=SECRET, **options)
+    client, prefix = request.getfixturevalue("redis_prefix")
+    return lambda **options: RedisReplayStore(client, prefix=prefix, secret=SECRET, **options)
+
+
+def test_a_fresh_solution_is_new_and_its_duplicate_gets_the_first_receipt(
+    make_store: StoreFactory,
+) -> None:
+    store = make_store()
+
+    assert store.claim(SOLUTION, DIGEST) == Claim.new()
+    store.complete(SOLUTION, DIGEST, "receipt-1")
+
+    assert store.claim(SOLUTION, DIGEST) == Claim.duplicate("receipt-1")
+    assert store.claim(SOLUTION, DIGEST).receipt == "receipt-1"
+
+
+def test_the_same_solution_with_other_content_is_a_replay(make_store: StoreFactory) -> None:
+    store = make_store(pending_wait=0.05)
+    store.claim(SOLUTION, DIGEST)
+
+    assert store.claim(SOLUTION, OTHER_DIGEST) == Claim.replay()  # while pending
+    store.complete(SOLUTION, DIGEST, "receipt-1")
+    assert store.claim(SOLUTION, OTHER_DIGEST) == Claim.replay()  # and once completed
+
+
+def test_completing_with_other_content_does_not_overwrite_the_first_claim(
+    make_store: StoreFactory,
+) -> None:
+    store = make_store(pending_wait=0.05)
+    store.claim(SOLUTION, DIGEST)
+
+    store.complete(SOLUTION, OTHER_DIGEST, "forged")
+    store.complete(SOLUTION, DIGEST, "receipt-1")
+
+    assert store.claim(SOLUTION, DIGEST) == Claim.duplicate("receipt-1")
+
+
+def test_a_fresh_solution_always_leads_to_a_new_claim(make_store: StoreFactory) -> None:
+    store = make_store()
+    store.claim(SOLUTION, DIGEST)
+    store.complete(SOLUTION, DIGEST, "receipt-1")
+
+    # Same content, another solved challenge: the person may sign again; the authority
+    # removes duplicates at verification, never the platform.
+    assert store.claim("6a" * 32, DIGEST) == Claim.new()
+
+
+def test_a_duplicate_still_pending_after_the_wait_is_a_replay(make_store: StoreFactory) -> None:
+    store = make_store(pending_wait=0.1)
+    store.claim(SOLUTION, DIGEST)
+
+    started = time.monotonic()
+    assert store.claim(SOLUTION, DIGEST) == Claim.replay()
+    assert 0.1 <= time.monotonic() - started < 2
+
+
+def test_a_duplicate_waits_for_the_first_request_to_complete(make_store: StoreFactory) -> None:
+    store = make_store(pending_wait=5.0)
+    store.claim(SOLUTION, DIGEST)
+    finisher = threading.Timer(0.2, store.complete, (SOLUTION, DIGEST, "receipt-1"))
+    finisher.start()
+
+    started = time.monotonic()
+    assert store.claim(SOLUTION, DIGEST) == Claim.duplicate("receipt-1")
+    assert time.monotonic() - started < 3
+    finisher.join()
+
+
+def test_abandon_lets_the_same_solution_be_tried_again(make_store: StoreFactory) -> None:
+    store = make_store()
+    store.claim(SOLUTION, DIGEST)
+
+    store.abandon(SOLUTION)
+
+    assert store.claim(SOLUTION, DIGEST) == Claim.new()
+
+
+def test_abandon_wakes_a_waiting_duplicate_which_then_claims_it(make_store: StoreFactory) -> None:
+    store = make_store(pending_wait=5.0)
+    store.claim(SOLUTION, DIGEST)
+    releaser = threading.Timer(0.2, store.abandon, (SOLUTION,))
+    releaser.start()
+
+    assert store.claim(SOLUTION, DIGEST) == Claim.new()
+    releaser.join()
+
+
+def test_abandon_does_not_release_a_completed_solution(make_store: StoreFactory) -> None:
+    store = make_store()
+    store.claim(SOLUTION, DIGEST)
+    store.complete(SOLUTION, DIGEST, "receipt-1")
+
+    store.abandon(SOLUTION)
+
+    assert store.claim(SOLUTION, DIGEST) == Claim.duplicate("receipt-1")
+
+
+def test_concurrent_claims_with_different_contents_yield_exactly_one_new(
+    make_store: StoreFactory,
+) -> None:
+    store = make_store(pending_wait=0.2)
+    threads = 16
+    barrier = threading.Barrier(threads)
+    results: list[Claim] = []
+    lock = threading.Lock()
+
+    def submit(i: int) -> None:
+        barrier.wait()
+        result = store.claim(SOLUTION, digest(b"content %d" % i))
+        with lock:
+            results.append(result)
+
+    workers = [threading.Thread(target=submit, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    assert sum(r.is_new for r in results) == 1
+    assert sum(r.is_replay for r in results) == threads - 1
+
+
+def test_concurrent_double_submissions_all_get_the_first_receipt(
+    make_store: StoreFactory,
+) -> None:
+    store = make_store(pending_wait=5.0)
+    threads = 12
+    barrier = threading.Barrier(threads)
+    results: list[Claim] = []
+    lock = threading.Lock()
+
+    def submit() -> None:
+        barrier.wait()
+        result = store.claim(SOLUTION, DIGEST)
+        if result.is_new:
+            time.sleep(0.1)  # storing the statement
+            store.complete(SOLUTION, DIGEST, "the-first-receipt")
+        with lock:
+            results.append(result)
+
+    workers = [threading.Thread(target=submit) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    assert sum(r.is_new for r in results) == 1
+    assert [r for r in results if not r.is_new] == [Claim.duplicate("the-first-receipt")] * (
+        threads - 1
+    )
+
+
+def test_memory_entries_expire_with_the_challenge() -> None:
+    now = [1000.0]
+    store = MemoryReplayStore(secret=SECRET, ttl_seconds=600, clock=lambda: now[0])
+    store.claim(SOLUTION, DIGEST)
+    store.complete(SOLUTION, DIGEST, "receipt-1")
+
+    now[0] += 599
+    assert store.claim(SOLUTION, DIGEST) == Claim.duplicate("receipt-1")
+    now[0] += 2
+    assert len(store) == 0
+    assert store.claim(SOLUTION, DIGEST) == Claim.new()
+
+
+def test_memory_store_keeps_no_solution_id_or_content() -> None:
+    store = MemoryReplayStore(secret=SECRET)
+    store.claim(SOLUTION, DIGEST)
+    store.complete(SOLUTION, DIGEST, "receipt-1")
+
+    kept = repr(store._entries)
+    assert SOLUTION not in kept
+    assert DIGEST.hex() not in kept
+    assert "Canary" not in kept
+
+
+def test_two_redis_clients_with_separate_pools_see_the_same_claims(
+    redis_prefix: tuple[redis.Redis, str],
+) -> None:
+    _client, prefix = redis_prefix
+    # As two app processes would: each its own client and connection pool.
+    first = RedisReplayStore(_redis_client(), prefix=prefix, secret=SECRET, pending_wait=0.05)
+    second = RedisReplayStore(_redis_client(), prefix=prefix, secret=SECRET, pending_wait=0.05)
+
+    assert first.claim(SOLUTION, DIGEST) == Claim.new()
+    assert second.claim(SOLUTION, OTHER_DIGEST) == Claim.replay()
+    first.complete(SOLUTION, DIGEST, "receipt-1")
+    assert second.claim(SOLUTION, DIGEST) == Claim.duplicate("receipt-1")
+
+
+def test_redis_keys_expire_with_the_challenge(redis_prefix: tuple[redis.Redis, str]) -> None:
+    client, prefix = redis_prefix
+    store = RedisReplayStore(client, prefix=prefix, secret=SECRET, ttl_seconds=900)
+    store.claim(SOLUTION, DIGEST)
+    keys = list(client.scan_iter(match=prefix + "*"))
+    assert len(keys) == 1
+    assert 0 < client.ttl(keys[0]) <= 900
+
+    store.complete(SOLUTION, DIGEST, "receipt-1")
+
+    assert 0 < client.ttl(keys[0]) <= 900
+
+
+def test_redis_keeps_no_solution_id_or_content_in_clear(
+    redis_prefix: tuple[redis.Redis, str],
+) -> None:
+    client, prefix = redis_prefix
+    store = RedisReplayStore(client, prefix=prefix, secret=SECRET)
+    store.claim(SOLUTION, DIGEST)
+    store.complete(SOLUTION, DIGEST, "receipt-1")
+    store.claim("77" * 32, OTHER_DIGEST)
+
+    dump = b""
+    for key in client.scan_iter(match=prefix + "*"):
+        dump += key + b"\n" + client.get(key) + b"\n"
+
+    assert dump.count(b"\n") == 4
+    for secret_part in (SOLUTION.encode(), b"77" * 32, DIGEST, DIGEST.hex().encode(), b"Canary"):
+        assert secret_part not in dump
+
+
+def test_an_unreachable_redis_fails_closed() -> None:
+    client = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    store = RedisReplayStore(client, secret=SECRET)
+
+    with pytest.raises(ReplayStoreUnavailableError):
+        store.claim(SOLUTION, DIGEST)
+
+
+def test_the_store_is_chosen_once_per_process(settings: Any) -> None:
+    settings.REDIS_URL = None
+    reset_replay_store()
+    try:
+        store = get_replay_store()
+        assert isinstance(store, MemoryReplayStore)
+        assert get_replay_store() is store
+
+        settings.REDIS_URL = REDIS_TEST_URL
+        assert get_replay_store() is store  # chosen once
+        reset_replay_store()
+        assert isinstance(get_replay_store(), RedisReplayStore)
+    finally:
+        reset_replay_store()
+
+
+def test_the_module_functions_use_the_chosen_store() -> None:
+    reset_replay_store(MemoryReplayStore(secret=SECRET))
+    try:
+        assert replay.claim(SOLUTION, DIGEST).is_new
+        replay.complete(SOLUTION, DIGEST, "receipt-1")
+        assert replay.claim(SOLUTION, DIGEST).is_duplicate
+        assert replay.claim("88" * 32, DIGEST).is_new
+        replay.abandon("88" * 32)
+        assert replay.claim("88" * 32, DIGEST).is_new
+    finally:
+        reset_replay_store()

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from quorum.authorities.models import Authority
+from quorum.core.crypto import decode_key, open_sealed, read_key_file, seal
+from quorum.initiatives.models import Initiative
+from quorum.initiatives.selectors import initiative_is_collecting
+
+pytestmark = pytest.mark.django_db
+
+
+def _demo() -> str:
+    out = StringIO()
+    call_command("demo", "--no-serve", stdout=out)
+    return out.getvalue()
+
+
+def test_the_demo_loads_an_initiative_collecting_today(data_dir) -> None:
+    _demo()
+    initiative = Initiative.objects.get()
+    assert initiative_is_collecting(initiative)
+    assert initiative.registration_date is not None
+
+
+def test_the_demo_keeps_private_keys_only_in_passphrase_protected_files(data_dir) -> None:
+    output = _demo()
+    assert "passphrase: demo" in output
+    authorities = {a.member_state: a for a in Authority.objects.all()}
+    assert len(authorities) == 27
+    keys = read_key_file(data_dir / "demo-keys" / "PL.key", b"demo")
+    public = decode_key(authorities["PL"].sealing_public_key)
+    assert open_sealed(keys.sealing_private_key, seal(public, b"hello")) == b"hello"
+    assert (data_dir / "demo-keys" / "PL.key").stat().st_mode & 0o077 == 0
+
+
+def test_running_the_demo_twice_changes_nothing(data_dir) -> None:
+    _demo()
+    before = {(a.member_state, a.sealing_public_key) for a in Authority.objects.all()}
+    key_file = (data_dir / "demo-keys" / "DE.key").read_bytes()
+    output = _demo()
+    assert "Kept the demo initiative" in output
+    assert Initiative.objects.count() == 1
+    assert {(a.member_state, a.sealing_public_key) for a in Authority.objects.all()} == before
+    assert (data_dir / "demo-keys" / "DE.key").read_bytes() == key_file
