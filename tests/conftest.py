@@ -71,3 +71,77 @@ def authority_keys(db) -> Iterator[dict[str, AuthorityKeys]]:
 def data_dir(tmp_path: Path, settings) -> Path:
     settings.DATA_DIR = tmp_path
     return tmp_path
+
+
+def solve_pow_challenge(challenge: dict) -> str:
+    """Solve an ALTCHA challenge as a browser would, and encode the payload."""
+    import base64
+    import json
+
+    import altcha
+
+    solution = altcha.solve_challenge_v1(
+        challenge["challenge"], challenge["salt"], challenge["algorithm"], challenge["maxnumber"]
+    )
+    assert solution is not None
+    payload = {
+        "algorithm": challenge["algorithm"],
+        "challenge": challenge["challenge"],
+        "number": solution.number,
+        "salt": challenge["salt"],
+        "signature": challenge["signature"],
+        "took": 5,
+    }
+    return base64.b64encode(json.dumps(payload).encode()).decode()
+
+
+@pytest.fixture
+def pow_payload(client):
+    """A fresh solved proof of work for a scope, fetched from the real challenge endpoint."""
+
+    def make(scope: str) -> str:
+        response = client.get("/api/v1/pow/challenge", {"scope": scope})
+        assert response.status_code == 200
+        return solve_pow_challenge(response.json())
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_abuse_stores():
+    """Rate-limit and single-use stores start empty in every test."""
+    from quorum.signing.ratelimit import reset_rate_store
+    from quorum.signing.replay import reset_replay_store
+
+    reset_rate_store()
+    reset_replay_store()
+    yield
+    reset_rate_store()
+    reset_replay_store()
+
+
+@pytest.fixture
+def polish_citizen() -> dict:
+    return {
+        "nationality": "PL",
+        "first_names": "Zofia Maria",
+        "family_names": "Kowalska-Nowak",
+        "id_type": "pesel",
+        "id_number": "44051401359",
+    }
+
+
+@pytest.fixture
+def german_citizen() -> dict:
+    return {
+        "nationality": "DE",
+        "first_names": "Anna",
+        "family_names": "Schmidt",
+        "date_of_birth": "1990-04-23",
+        "residence": {
+            "street": "Hauptstraße 1",
+            "postal_code": "10115",
+            "city": "Berlin",
+            "country": "Deutschland",
+        },
+    }

@@ -31,7 +31,7 @@ UNKNOWN_FIELD = N_("This field is not part of the statement for your nationality
 
 # Apostrophes (straight, right and left quotes, modifier letter), hyphens, and the full stop.
 NAME_PUNCTUATION = frozenset("'\u2019\u02bc\u2018-\u2010\u2011.")
-ADDRESS_PUNCTUATION = NAME_PUNCTUATION | frozenset(",/#()&\u00b0\u00ba\u00aa:;\"")
+ADDRESS_PUNCTUATION = NAME_PUNCTUATION | frozenset(',/#()&\u00b0\u00ba\u00aa:;"')
 POSTAL_CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z \-]{0,11}")
 EARLIEST_BIRTH = date(1900, 1, 1)
 
