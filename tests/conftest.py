@@ -108,6 +108,15 @@ def pow_payload(client):
 
 
 @pytest.fixture(autouse=True)
+def _intake_writer_released():
+    """The writer thread holds its own connection; release it so test databases can be dropped."""
+    yield
+    from quorum.ledger.intake import stop_intake_writer
+
+    stop_intake_writer()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_abuse_stores():
     """Rate-limit and single-use stores start empty in every test."""
     from quorum.signing.ratelimit import reset_rate_store

@@ -98,6 +98,18 @@ def _validate(
     return nationality, checked.values
 
 
+def statement_errors(*, slug: str, data: dict[str, object], today: date) -> dict[str, list[str]]:
+    """The reasons `data` would be refused, without storing anything or using a solution."""
+    target = intake_target(slug=slug)
+    if target is None:
+        return {}
+    try:
+        _validate(target, data, today=today)
+    except StatementInvalid as exc:
+        return exc.errors
+    return {}
+
+
 def _check_pow(target: IntakeTarget, data: dict[str, object]) -> str | None:
     """The single-use id of a valid solution; None when proof of work is switched off."""
     if not proof_of_work.pow_enabled():

@@ -27,6 +27,7 @@ BAD_DATE = N_("Enter a real date as year-month-day, for example 1990-04-23.")
 DATE_IN_FUTURE = N_("The date of birth cannot be in the future.")
 DATE_TOO_OLD = N_("Enter a date of birth after 1 January 1900.")
 UNKNOWN_ID_TYPE = N_("Choose one of the document types accepted for your nationality.")
+PRIVACY_NOT_CONFIRMED = N_("Confirm that you have read the privacy statement.")
 UNKNOWN_FIELD = N_("This field is not part of the statement for your nationality.")
 
 # Apostrophes (straight, right and left quotes, modifier letter), hyphens, and the full stop.

@@ -26,8 +26,10 @@ from quorum.signing.services import (
     NotCollecting,
     RateLimited,
     StatementInvalid,
+    statement_errors,
     statement_submit,
 )
+from quorum.signing.validation import PRIVACY_NOT_CONFIRMED
 
 
 async def _initiative(slug: str) -> Initiative:
@@ -116,9 +118,10 @@ async def sign_form(request: HttpRequest, slug: str, member_state: str) -> HttpR
         privacy_read = request.POST.get("privacy_read") == "yes"
         try:
             if not privacy_read:
-                raise StatementInvalid(
-                    {"privacy_read": [_("Confirm that you have read the privacy statement.")]}
-                )
+                # Show every problem at once, without using up the proof of work.
+                problems = await sync_to_async(statement_errors)(slug=slug, data=data, today=today)
+                problems["privacy_read"] = [PRIVACY_NOT_CONFIRMED]
+                raise StatementInvalid(problems)
             receipt = await statement_submit(
                 slug=slug,
                 data=data,
