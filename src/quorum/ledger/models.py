@@ -35,3 +35,75 @@ class Statement(models.Model):
 
     def __str__(self) -> str:
         return f"statement {self.pk} of initiative {self.initiative_id}"
+
+
+class LogState(models.Model):
+    """The head of one initiative's log: how many leaves are in it, and the latest checkpoint."""
+
+    initiative = models.OneToOneField(Initiative, on_delete=models.PROTECT, related_name="+")
+    size = models.BigIntegerField(default=0)
+    root = models.BinaryField(max_length=32)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"log of initiative {self.initiative_id}: {self.size} leaves"
+
+
+class LogNode(models.Model):
+    """A complete subtree hash: never changes once written (RFC 9162 tree, see merkle.py).
+
+    `position` packs (level, index) as level << 56 | index, so a proof's nodes are one
+    `position IN (...)` query.
+    """
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.PROTECT, related_name="+")
+    position = models.BigIntegerField()
+    hash = models.BinaryField(max_length=32)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["initiative", "position"], name="log_node_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"node {self.position} of initiative {self.initiative_id}"
+
+
+class Checkpoint(models.Model):
+    """A signed tree head in C2SP checkpoint format, as published."""
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.PROTECT, related_name="+")
+    size = models.BigIntegerField()
+    root = models.BinaryField(max_length=32)
+    note = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["initiative", "size"], name="checkpoint_one_per_size"),
+        ]
+        indexes = [models.Index(fields=["initiative", "-size"], name="checkpoint_latest")]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.size} of initiative {self.initiative_id}"
+
+
+class MemberStateCount(models.Model):
+    """Statements per Member State in the log, as of the latest checkpoint.
+
+    Updated once per sequencer batch, never once per statement.
+    """
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.PROTECT, related_name="+")
+    member_state = models.CharField(max_length=2)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["initiative", "member_state"], name="member_state_count_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_state}: {self.count}"

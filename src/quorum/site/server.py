@@ -1,17 +1,37 @@
-"""Starting the web server process (granian, ASGI)."""
+"""Starting the web server process (granian, ASGI), with the sequencer beside it."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
 
 from granian import Granian
 from granian.constants import Interfaces
 
 
-def run_server(*, host: str, port: int, workers: int) -> None:
-    Granian(
-        "quorum.asgi:application",
-        address=host,
-        port=port,
-        interface=Interfaces.ASGI,
-        workers=workers,
-        log_access=False,  # access logs carry client addresses; we keep none
-    ).serve()
+def start_sequencer() -> subprocess.Popen:
+    """The sequencer as its own process: it holds the database lock and outlives no server."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "quorum.cli", "sequencer"], env=os.environ.copy()
+    )
+
+
+def run_server(*, host: str, port: int, workers: int, sequencer: bool = True) -> None:
+    helper = start_sequencer() if sequencer else None
+    try:
+        Granian(
+            "quorum.asgi:application",
+            address=host,
+            port=port,
+            interface=Interfaces.ASGI,
+            workers=workers,
+            log_access=False,  # access logs carry client addresses; we keep none
+        ).serve()
+    finally:
+        if helper is not None:
+            helper.terminate()
+            try:
+                helper.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                helper.kill()

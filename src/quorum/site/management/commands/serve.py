@@ -18,7 +18,14 @@ class Command(BaseCommand):
             "--port", type=int, default=8000, help="port to listen on (default 8000)"
         )
         parser.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
+        parser.add_argument(
+            "--no-sequencer",
+            action="store_true",
+            help="do not start a sequencer beside the server (run `quorum sequencer` elsewhere)",
+        )
 
-    def handle(self, *args: Any, host: str, port: int, workers: int, **options: Any) -> None:
+    def handle(
+        self, *args: Any, host: str, port: int, workers: int, no_sequencer: bool, **options: Any
+    ) -> None:
         self.stdout.write(f"Quorum is serving on http://{host}:{port}/ (Ctrl+C stops it)")
-        run_server(host=host, port=port, workers=workers)
+        run_server(host=host, port=port, workers=workers, sequencer=not no_sequencer)

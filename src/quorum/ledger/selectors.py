@@ -1,0 +1,147 @@
+"""Reading the logs: checkpoints, counts, proofs and public leaf data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from quorum.initiatives.models import Initiative
+from quorum.ledger import merkle
+from quorum.ledger.leaves import format_received_at
+from quorum.ledger.models import Checkpoint, MemberStateCount, Statement
+from quorum.ledger.store import DatabaseNodeStore
+from quorum.rules import scheme
+
+MAX_LEAVES_PER_PAGE = 1000
+
+
+class ProofUnavailable(Exception):
+    """The proof asked for cannot exist (unknown receipt, size beyond the log, m > n…)."""
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    leaf_index: int
+    tree_size: int
+    path: list[bytes]
+
+
+def checkpoint_latest(*, initiative_id: int) -> Checkpoint | None:
+    return Checkpoint.objects.filter(initiative_id=initiative_id).order_by("-size").first()
+
+
+def member_state_counts(*, initiative_id: int) -> dict[str, int]:
+    """Counts as of the latest checkpoint: they are written in the same transaction."""
+    return dict(
+        MemberStateCount.objects.filter(initiative_id=initiative_id).values_list(
+            "member_state", "count"
+        )
+    )
+
+
+def proof_inclusion(
+    *, initiative_id: int, leaf_hash: bytes, size: int | None = None
+) -> InclusionProof:
+    latest = checkpoint_latest(initiative_id=initiative_id)
+    tree_size = latest.size if latest is not None and size is None else size
+    if tree_size is None or latest is None or not 0 < tree_size <= latest.size:
+        raise ProofUnavailable("no such tree size")
+    leaf_index = (
+        Statement.objects.filter(
+            initiative_id=initiative_id, leaf_hash=leaf_hash, leaf_index__isnull=False
+        )
+        .values_list("leaf_index", flat=True)
+        .first()
+    )
+    if leaf_index is None or leaf_index >= tree_size:
+        raise ProofUnavailable("receipt not in this tree")
+    path = merkle.inclusion_proof(DatabaseNodeStore(initiative_id), leaf_index, tree_size)
+    return InclusionProof(leaf_index=leaf_index, tree_size=tree_size, path=path)
+
+
+def proof_consistency(*, initiative_id: int, old_size: int, new_size: int) -> list[bytes]:
+    latest = checkpoint_latest(initiative_id=initiative_id)
+    if latest is None or not 0 <= old_size <= new_size <= latest.size:
+        raise ProofUnavailable("no such tree sizes")
+    return merkle.consistency_proof(DatabaseNodeStore(initiative_id), old_size, new_size)
+
+
+def tree_root(*, initiative_id: int, size: int) -> bytes:
+    return merkle.root(DatabaseNodeStore(initiative_id), size)
+
+
+def leaves_page(*, initiative_id: int, start: int, end: int) -> list[dict[str, object]]:
+    """Public data of leaves [start, end): enough for anyone to recompute every leaf hash."""
+    latest = checkpoint_latest(initiative_id=initiative_id)
+    limit = latest.size if latest is not None else 0
+    end = min(end, limit, start + MAX_LEAVES_PER_PAGE)
+    if start >= end:
+        return []
+    rows = (
+        Statement.objects.filter(
+            initiative_id=initiative_id, leaf_index__gte=start, leaf_index__lt=end
+        )
+        .order_by("leaf_index")
+        .values_list("leaf_index", "member_state", "received_at", "ciphertext_sha256", "leaf_hash")
+    )
+    return [
+        {
+            "index": index,
+            "member_state": member_state,
+            "received_at": format_received_at(received_at),
+            "ciphertext_sha256": bytes(digest).hex(),
+            "leaf_hash": bytes(leaf).hex(),
+        }
+        for index, member_state, received_at, digest, leaf in rows
+    ]
+
+
+@dataclass(frozen=True)
+class StateCount:
+    code: str
+    count: int
+    threshold: int
+    reached: bool
+
+
+@dataclass(frozen=True)
+class InitiativeCounts:
+    total: int
+    checkpoint_size: int
+    by_member_state: list[StateCount]
+    states_reached: int
+    states_needed: int
+    total_needed: int
+
+
+def initiative_counts(initiative: Initiative) -> InitiativeCounts:
+    """Statements received per Member State against the thresholds of the registration date.
+
+    These are log counts ("statements received"), not certified counts: duplicates and
+    invalid statements are removed only by the authorities.
+    """
+    rules = scheme(initiative.scheme)
+    latest = checkpoint_latest(initiative_id=initiative.pk)
+    size = latest.size if latest is not None else 0
+    counts = member_state_counts(initiative_id=initiative.pk)
+    thresholds = (
+        rules.threshold_table(registered=initiative.registration_date).thresholds
+        if initiative.registration_date
+        else {}
+    )
+    rows = [
+        StateCount(
+            code=code,
+            count=counts.get(code, 0),
+            threshold=thresholds.get(code, 0),
+            reached=bool(thresholds) and counts.get(code, 0) >= thresholds.get(code, 0),
+        )
+        for code in rules.member_state_codes()
+    ]
+    return InitiativeCounts(
+        total=size,
+        checkpoint_size=size,
+        by_member_state=rows,
+        states_reached=sum(row.reached for row in rows),
+        states_needed=rules.success_rule.min_member_states,
+        total_needed=rules.success_rule.min_total,
+    )

@@ -1,0 +1,46 @@
+"""The Merkle node store of one initiative's log, in the database (merkle.NodeStore)."""
+
+from __future__ import annotations
+
+from quorum.ledger.merkle import NodeKey
+from quorum.ledger.models import LogNode
+
+LEVEL_SHIFT = 56
+
+
+def pack(key: NodeKey) -> int:
+    level, index = key
+    return (level << LEVEL_SHIFT) | index
+
+
+def unpack(position: int) -> NodeKey:
+    return position >> LEVEL_SHIFT, position & ((1 << LEVEL_SHIFT) - 1)
+
+
+class DatabaseNodeStore:
+    def __init__(self, initiative_id: int) -> None:
+        self.initiative_id = initiative_id
+
+    def get(self, level: int, index: int) -> bytes:
+        found = self.get_many([(level, index)])
+        if (level, index) not in found:
+            raise KeyError((level, index))
+        return found[(level, index)]
+
+    def get_many(self, keys: list[NodeKey]) -> dict[NodeKey, bytes]:
+        if not keys:
+            return {}
+        rows = LogNode.objects.filter(
+            initiative_id=self.initiative_id, position__in=[pack(key) for key in keys]
+        ).values_list("position", "hash")
+        return {unpack(position): bytes(value) for position, value in rows}
+
+    def put_many(self, items: dict[NodeKey, bytes]) -> None:
+        # The unique constraint turns any attempt to rewrite a node into an error.
+        LogNode.objects.bulk_create(
+            [
+                LogNode(initiative_id=self.initiative_id, position=pack(key), hash=value)
+                for key, value in items.items()
+            ],
+            batch_size=500,
+        )
