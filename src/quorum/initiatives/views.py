@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.utils.translation import get_language
 
 from quorum.initiatives.models import Initiative
+from quorum.initiatives.signals import initiative_page_sections
 from quorum.initiatives.selectors import (
     initiative_get_public,
     initiative_is_collecting,
@@ -43,5 +44,12 @@ def initiative_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "translated": initiative.has_language(language),
             "text_language": language if initiative.has_language(language) else initiative.language,
             "member_states": initiative_member_state_rows(initiative),
+            "sections": [
+                html
+                for _, html in initiative_page_sections.send(
+                    sender=Initiative, initiative=initiative, request=request
+                )
+                if html
+            ],
         },
     )
