@@ -16,12 +16,15 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 if [ "${1:-}" = "--test" ]; then
   .venv/bin/python -m pip install --quiet -e '.[test]'
-  if [ ! -x /usr/bin/chromium ]; then
-    echo "Installing Chromium from Debian for the browser tests…"
+  missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium)      # browser tests (never downloaded by Playwright)
+  command -v msgfmt >/dev/null || missing+=(gettext)   # translation catalogue checks
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "Installing from Debian: ${missing[*]}"
     sudo_cmd=""
     [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
     $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
 else
   .venv/bin/python -m pip install --quiet -e .
