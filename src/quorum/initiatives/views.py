@@ -5,13 +5,13 @@ from django.shortcuts import render
 from django.utils.translation import get_language
 
 from quorum.initiatives.models import Initiative
-from quorum.initiatives.signals import initiative_page_sections
 from quorum.initiatives.selectors import (
     initiative_get_public,
     initiative_is_collecting,
     initiative_list_public,
     initiative_member_state_rows,
 )
+from quorum.initiatives.signals import initiative_page_sections
 
 
 def initiative_list(request: HttpRequest) -> HttpResponse:
