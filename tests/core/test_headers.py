@@ -11,4 +11,4 @@ def test_pages_load_nothing_from_third_parties(client) -> None:
     assert "script-src 'self'" in policy
     assert "http" not in policy
     assert response["X-Frame-Options"] == "DENY"
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"

@@ -20,7 +20,7 @@ from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import initiative_get_public, initiative_is_collecting
 from quorum.rules import Scheme, scheme
 from quorum.signing import ratelimit
-from quorum.signing.fields import ALL_FIELDS, fields_for_part
+from quorum.signing.fields import ALL_FIELDS, FIELD_SPECS, fields_for_part
 from quorum.signing.labels import FIELD_HINTS, FIELD_LABELS, field_id
 from quorum.signing.services import (
     NotCollecting,
@@ -148,17 +148,20 @@ async def sign_form(request: HttpRequest, slug: str, member_state: str) -> HttpR
             response = render(request, "signing/receipt.html", context)
             response["Cache-Control"] = "no-store"
             return response
+    fields = _form_fields(rules, code, today, values, errors)
+    # Every summary link must lead to an element on this page.
+    on_page = {field["name"] for field in fields} | {"privacy_read", "altcha"}
     context = _base_context(initiative)
     context.update(
         member_state=code,
         member_state_name=member_state_name(code),
         part=rules.part(code),
         collecting=initiative_is_collecting(initiative),
-        fields=_form_fields(rules, code, today, values, errors),
+        fields=fields,
         errors=errors,
         error_list=[
             {
-                "id": field_id(name) if name != "__all__" else "",
+                "id": field_id(name) if name in on_page else "",
                 "label": FIELD_LABELS.get(name, ""),
                 "message": message,
             }
