@@ -89,6 +89,8 @@ def _form_fields(
                 "choices": [(doc.code, doc.label) for doc in documents]
                 if name == "id_type"
                 else None,
+                "autocomplete": FIELD_SPECS[name].autocomplete,
+                "max_length": FIELD_SPECS[name].max_length,
             }
         )
     return fields
