@@ -184,3 +184,10 @@ def test_the_form_needs_proof_of_work_when_it_is_on(client, ready, settings) -> 
     response = client.post(f"{START}pl/", polish_form())
     assert response.status_code == 422
     assert Statement.objects.count() == 0
+
+
+def test_fields_declare_their_purpose_for_assistive_technology(client, ready) -> None:
+    # WCAG 2.1 1.3.5: inputs about the user say what they are.
+    html = client.get(f"{START}de/").content.decode()
+    for purpose in ("given-name", "family-name", "bday", "postal-code", "address-level2"):
+        assert f'autocomplete="{purpose}"' in html
