@@ -53,7 +53,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         copy = Path(scratch) / "quorum"
         shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "quorum.settings", "QUORUM_DATA_DIR": scratch}
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "quorum.settings",
+            "QUORUM_DATA_DIR": scratch,
+        }
         subprocess.run(
             [sys.executable, "-m", "quorum.cli", "makemessages", "-l", "de", "--add-location=file"]
             + ["--ignore=migrations/*", "--ignore=static/*"],
@@ -69,7 +73,9 @@ def main() -> int:
         if set(catalogue) != fresh:
             missing = sorted(m for _, m in fresh - set(catalogue))[:3]
             extra = sorted(m for _, m in set(catalogue) - fresh)[:3]
-            problems.append(f"{language_dir.name}: catalogue is stale (missing {missing}, obsolete {extra})")
+            problems.append(
+                f"{language_dir.name}: catalogue is stale (missing {missing}, obsolete {extra})"
+            )
         if language_dir.name in COMPLETE:
             for (_, msgid), entry in catalogue.items():
                 if entry["fuzzy"] or not all(entry["msgstr"]):
@@ -84,7 +90,9 @@ def main() -> int:
     if problems:
         print("Run `bash scripts/messages.sh`, complete the German and French catalogues, commit.")
         return 1
-    print(f"translations: {len(fresh)} messages, catalogues current, {', '.join(COMPLETE)} complete")
+    print(
+        f"translations: {len(fresh)} messages, catalogues current, {', '.join(COMPLETE)} complete"
+    )
     return 0
 
 

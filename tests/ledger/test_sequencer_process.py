@@ -27,7 +27,7 @@ class Database:
         self.data_dir = data_dir
         self.url = url
 
-    def connect(self):  # noqa: ANN201 - a DB-API connection of either kind
+    def connect(self):
         if self.url:
             import psycopg
 
@@ -130,7 +130,7 @@ def start_sequencer(database: Database) -> subprocess.Popen:
     )
 
 
-def wait_until(predicate, timeout: float = 20.0) -> bool:  # noqa: ANN001
+def wait_until(predicate, timeout: float = 20.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
