@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import time
 from pathlib import Path
 
 import django.conf.locale
@@ -25,12 +27,26 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 
 def _read_or_create_secret(path: Path) -> str:
     # The demo must run with no set-up, yet never with a secret shared by every install.
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    value = secrets.token_urlsafe(50)
-    path.touch(mode=0o600)
-    path.write_text(value, encoding="utf-8")
-    return value
+    # Several processes may start at once on a fresh data directory: the first link wins,
+    # the others read what it wrote.
+    for _ in range(50):
+        if path.exists():
+            value = path.read_text(encoding="utf-8").strip()
+            if value:
+                return value
+        else:
+            candidate = path.with_name(f".{path.name}.{os.getpid()}")
+            candidate.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+            candidate.chmod(0o600)
+            try:
+                os.link(candidate, path)
+            except FileExistsError:
+                pass
+            finally:
+                candidate.unlink()
+            continue
+        time.sleep(0.05)
+    raise ImproperlyConfigured(f"cannot read the secret key in {path}")
 
 
 try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -85,3 +86,53 @@ def test_serve_answers_without_touching_data(tmp_path: Path) -> None:
     finally:
         stop(process)
     assert database.exists()
+
+
+def children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found |= {int(child) for child in (task / "children").read_text().split()}
+        except OSError:
+            continue
+    return found
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def test_the_sequencer_does_not_outlive_a_killed_server(tmp_path: Path) -> None:
+    setup = subprocess.run(
+        [sys.executable, "-m", "quorum.cli", "demo", "--no-serve"],
+        env={**os.environ, "QUORUM_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+    )
+    assert setup.returncode == 0, setup.stderr
+    port = free_port()
+    process = quorum(["serve", "--port", str(port)], tmp_path)
+    sequencers: set[int] = set()
+    try:
+        wait_for(f"http://127.0.0.1:{port}/", process)
+        deadline = time.monotonic() + 10
+        while not sequencers and time.monotonic() < deadline:
+            sequencers = {pid for pid in children(process.pid) if "sequencer" in command_line(pid)}
+            time.sleep(0.1)
+        assert sequencers, "serve started no sequencer"
+        process.kill()
+        process.wait(10)
+        deadline = time.monotonic() + 10
+        while any(
+            Path(f"/proc/{pid}").exists() and "sequencer" in command_line(pid) for pid in sequencers
+        ):
+            assert time.monotonic() < deadline, "the sequencer outlived its server"
+            time.sleep(0.1)
+    finally:
+        stop(process)
+        for pid in sequencers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 9)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -27,6 +28,8 @@ from quorum.signing.selectors import IntakeTarget, intake_target
 from quorum.signing.validation import validate_fields
 
 STORE_ERRORS = (replay.ReplayStoreUnavailableError, ratelimit.RateStoreUnavailableError)
+
+logger = logging.getLogger(__name__)
 
 POW_FIELD = "altcha"
 NATIONALITY_FIELD = "nationality"
@@ -225,7 +228,12 @@ async def _submit(
         ) from exc
     receipt = leaf.hex()
     if solution_id is not None:
-        await _off_loop(store.complete, solution_id, digest, receipt)
+        try:
+            await _off_loop(store.complete, solution_id, digest, receipt)
+        except STORE_ERRORS:
+            # The statement is durably stored: the signatory gets the receipt. Only a later
+            # double submission of this very form will now be refused instead of answered.
+            logger.warning("could not record a completed proof-of-work solution")
     return Receipt(receipt)
 
 

@@ -11,9 +11,14 @@ from granian.constants import Interfaces
 
 
 def start_sequencer() -> subprocess.Popen:
-    """The sequencer as its own process: it holds the database lock and outlives no server."""
+    """The sequencer as its own process: it holds the database lock and outlives no server.
+
+    It watches our pid, so that even a `kill -9` of the server does not leave an orphan
+    holding the lock with old code and settings.
+    """
     return subprocess.Popen(
-        [sys.executable, "-m", "quorum.cli", "sequencer"], env=os.environ.copy()
+        [sys.executable, "-m", "quorum.cli", "sequencer", "--parent-pid", str(os.getpid())],
+        env=os.environ.copy(),
     )
 
 

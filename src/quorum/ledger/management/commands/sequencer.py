@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from typing import Any
@@ -9,6 +10,13 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from quorum.ledger.locking import SequencerLock
 from quorum.ledger.sequencer import sequence_all
+
+
+def _watch_parent(parent_pid: int, stop: threading.Event) -> None:
+    # Re-parenting (to init or a subreaper) means the server that started us is gone.
+    while not stop.wait(0.5):
+        if os.getppid() != parent_pid:
+            stop.set()
 
 
 class Command(BaseCommand):
@@ -21,17 +29,27 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="one round, then exit")
         parser.add_argument(
+            "--parent-pid",
+            type=int,
+            default=None,
+            help="stop when this process is gone (used by `quorum serve`)",
+        )
+        parser.add_argument(
             "--interval",
             type=float,
             default=None,
             help="seconds between rounds (default QUORUM_SEQUENCER_INTERVAL)",
         )
 
-    def handle(self, *args: Any, once: bool, interval: float | None, **options: Any) -> None:
+    def handle(
+        self, *args: Any, once: bool, interval: float | None, parent_pid: int | None, **options: Any
+    ) -> None:
         pause = interval if interval is not None else settings.QUORUM_SEQUENCER_INTERVAL
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
+        if parent_pid is not None:
+            threading.Thread(target=_watch_parent, args=(parent_pid, stop), daemon=True).start()
         lock = SequencerLock()
         waiting_said = False
         while not lock.try_acquire():
