@@ -59,8 +59,17 @@ def main() -> int:
             "QUORUM_DATA_DIR": scratch,
         }
         subprocess.run(
-            [sys.executable, "-m", "quorum.cli", "makemessages", "-l", "de", "--add-location=file"]
-            + ["--ignore=migrations/*", "--ignore=static/*"],
+            [
+                sys.executable,
+                "-m",
+                "quorum.cli",
+                "makemessages",
+                "-l",
+                "de",
+                "--add-location=file",
+                "--ignore=migrations/*",
+                "--ignore=static/*",
+            ],
             cwd=copy,
             env=env,
             check=True,

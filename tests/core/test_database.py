@@ -17,3 +17,10 @@ def test_the_database_commits_durably() -> None:
             assert cursor.fetchone()[0] == "on"
             cursor.execute("SHOW fsync")
             assert cursor.fetchone()[0] == "on"
+
+
+@pytest.mark.django_db
+def test_every_model_change_has_its_migration() -> None:
+    from django.core.management import call_command
+
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -35,6 +36,30 @@ class Initiative(models.Model):
     # Stored, not derived: extensions (e.g. the COVID-era regulation) move it.
     collection_end = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=32, choices=Status.choices, default=Status.DRAFT)
+    # Registration (Art. 6, Annex II).
+    annex = models.JSONField(default=dict, blank=True)
+    treaty_basis = models.TextField(blank=True, default="")
+    registration_requested_on = models.DateField(null=True, blank=True)
+    partially_registered = models.BooleanField(default=False)
+    decision_reasons = models.TextField(blank=True, default="")
+    # Collection (Art. 8).
+    start_announced_on = models.DateField(null=True, blank=True)
+    stopped_early_on = models.DateField(null=True, blank=True)
+    withdrawn_on = models.DateField(null=True, blank=True)
+    # After collection (Art. 12–15).
+    verification_requested_on = models.DateField(null=True, blank=True)
+    verified_on = models.DateField(null=True, blank=True)
+    submitted_on = models.DateField(null=True, blank=True)
+    published_on = models.DateField(null=True, blank=True)
+    meeting_on = models.DateField(null=True, blank=True)
+    meeting_url = models.URLField(blank=True, default="")
+    hearing_on = models.DateField(null=True, blank=True)
+    hearing_url = models.URLField(blank=True, default="")
+    communication_on = models.DateField(null=True, blank=True)
+    communication_url = models.URLField(blank=True, default="")
+    # Art. 19(7): statements are kept until one month after the final decision.
+    legal_hold = models.BooleanField(default=False)
+    legal_hold_decided_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -68,3 +93,96 @@ class Initiative(models.Model):
 
     def languages(self) -> list[str]:
         return sorted(self.title)
+
+
+class OrganiserMember(models.Model):
+    """A member of the group of organisers (Art. 5): invited, then confirmed by link."""
+
+    class Role(models.TextChoices):
+        REPRESENTATIVE = "representative", _("Representative")
+        SUBSTITUTE = "substitute", _("Substitute")
+        MEMBER = "member", _("Member")
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="organisers")
+    full_name = models.CharField(max_length=200)
+    email = models.EmailField()
+    nationality = models.CharField(max_length=2)
+    residence = models.CharField(max_length=2)
+    is_mep = models.BooleanField(default=False)
+    declares_voting_age = models.BooleanField(default=False)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="organiser_memberships",
+    )
+    # SHA-256 of the invitation token: the token itself is shown once, to whoever invites.
+    invitation_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    invited_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["initiative", "user"],
+                condition=models.Q(user__isnull=False),
+                name="organiser_once_per_initiative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.get_role_display()})"
+
+
+class Sponsor(models.Model):
+    """Support or funding over EUR 500 from one sponsor (recital 29), published."""
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="sponsors")
+    name = models.CharField(max_length=200)
+    amount_eur = models.DecimalField(max_digits=12, decimal_places=2)
+    received_on = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["received_on", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name}: EUR {self.amount_eur}"
+
+
+class ProgressReport(models.Model):
+    """The organisers' two-monthly report (Art. 9(7)): online count from the log, paper declared."""
+
+    initiative = models.ForeignKey(
+        Initiative, on_delete=models.CASCADE, related_name="progress_reports"
+    )
+    reported_on = models.DateField()
+    online_count = models.BigIntegerField()
+    # Member State → statements collected on paper, as declared by the organisers.
+    paper_counts = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["reported_on", "id"]
+
+    def __str__(self) -> str:
+        return f"report of {self.reported_on}"
+
+
+class Extension(models.Model):
+    """A published extension of the collection period, with its legal basis."""
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="extensions")
+    previous_end = models.DateField()
+    new_end = models.DateField()
+    legal_basis = models.TextField()
+    recorded_on = models.DateField()
+
+    class Meta:
+        ordering = ["recorded_on", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.previous_end} → {self.new_end}"

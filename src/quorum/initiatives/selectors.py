@@ -3,11 +3,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from quorum.core.i18n import member_state_name
-from quorum.initiatives.models import Initiative
+from quorum.core.models import AuditEntry
+from quorum.initiatives.models import Initiative, OrganiserMember
 from quorum.rules import scheme
 
 PUBLIC_STATUSES = (
@@ -71,3 +73,91 @@ def initiative_member_state_rows(
         )
         for ms in rules.member_states(registered=initiative.registration_date)
     ]
+
+
+def text_length_without_spaces(text: str) -> int:
+    """Annex II counts objectives and annex "without spaces"."""
+    return sum(1 for char in text if not char.isspace())
+
+
+def organiser_group_problems(initiative: Initiative) -> list:
+    """What keeps the group of organisers from meeting Art. 5(1); empty when it does."""
+    rule = scheme(initiative.scheme).organiser_group
+    members = list(initiative.organisers.all())
+    counted = [
+        m for m in members if m.confirmed_at is not None and not m.is_mep and m.declares_voting_age
+    ]
+    problems = []
+    if len(counted) < rule.min_members:
+        problems.append(
+            _(
+                "At least %(n)d confirmed members are needed (Members of the European Parliament do not count)."
+            )
+            % {"n": rule.min_members}
+        )
+    if len({m.residence for m in counted}) < rule.min_member_states_of_residence:
+        problems.append(
+            _("The members must reside in at least %(n)d different Member States.")
+            % {"n": rule.min_member_states_of_residence}
+        )
+    roles = {m.role for m in members if m.confirmed_at is not None}
+    if (
+        OrganiserMember.Role.REPRESENTATIVE not in roles
+        or OrganiserMember.Role.SUBSTITUTE not in roles
+    ):
+        problems.append(
+            _("The group must name a confirmed representative and a confirmed substitute.")
+        )
+    return problems
+
+
+def initiative_deadlines(initiative: Initiative) -> dict[str, date]:
+    """Every deadline computable from the initiative's dates, by name (from the rules data)."""
+    return scheme(initiative.scheme).deadline_table(
+        registered=initiative.registration_date,
+        collection_start=initiative.collection_start,
+        collection_end=initiative.collection_end,
+        submitted=initiative.submitted_on,
+        requested=initiative.registration_requested_on,
+        partial=initiative.partially_registered,
+        received=initiative.verification_requested_on,
+        published=initiative.published_on,
+        withdrawn=initiative.withdrawn_on,
+        legal_hold_until=initiative.legal_hold_decided_on,
+    )
+
+
+def initiative_search(*, query: str = "", status: str = "") -> QuerySet[Initiative]:
+    """The public register, searchable by title, objectives or registration number."""
+    initiatives = initiative_list_public()
+    if status:
+        initiatives = initiatives.filter(status=status)
+    for word in query.split()[:8]:
+        # JSON text fields: search their text as stored; good enough for a register of hundreds.
+        initiatives = initiatives.filter(
+            Q(title__icontains=word)
+            | Q(objectives__icontains=word)
+            | Q(registration_number__icontains=word)
+        )
+    return initiatives
+
+
+def initiatives_of_organiser(user: object) -> QuerySet[Initiative]:
+    return Initiative.objects.filter(
+        organisers__user=user, organisers__confirmed_at__isnull=False
+    ).distinct()
+
+
+def is_organiser_of(user: object, initiative: Initiative) -> bool:
+    return initiative.organisers.filter(user=user, confirmed_at__isnull=False).exists()
+
+
+def initiative_timeline(initiative: Initiative) -> list[AuditEntry]:
+    """The public trace: actions on the initiative, without who did them."""
+    return list(
+        AuditEntry.objects.filter(
+            subject_type="initiatives.initiative", subject_id=str(initiative.pk)
+        )
+        .only("action", "created_at")
+        .order_by("created_at", "id")
+    )
