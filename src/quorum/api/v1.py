@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Query, Schema
 
 from quorum.api.errors import GENERAL, errors_response, install_error_handlers
+from quorum.api.initiatives import router as initiatives_router
 from quorum.api.ledger import router as ledger_router
 from quorum.api.schemas import ChallengeOut, ErrorsOut, ReceiptOut, StatementIn
 from quorum.signing import pow as proof_of_work
@@ -34,6 +35,7 @@ api = NinjaAPI(
 )
 install_error_handlers(api)
 api.add_router("/", ledger_router)
+api.add_router("/", initiatives_router)
 
 
 class ChallengeQuery(Schema):
