@@ -76,3 +76,32 @@ def test_unknown_and_draft_initiatives_are_not_found(client, slug: str) -> None:
         slug="secret-draft", title={"en": "A draft"}, objectives={"en": "x"}, language="en"
     )
     assert client.get(f"/i/{slug}/").status_code == 404
+
+
+def test_the_register_can_be_searched_and_filtered(client, collecting_initiative) -> None:
+    assert "Clean air" in client.get("/", {"q": "air"}).content.decode()
+    assert "Clean air" not in client.get("/", {"q": "unrelated"}).content.decode()
+    assert "Clean air" not in client.get("/", {"status": "answered"}).content.decode()
+    assert "Clean air" in client.get("/", {"status": "bogus"}).content.decode()  # ignored, not an error
+
+
+def test_the_page_shows_sponsors_deadlines_ahead_and_a_timeline_without_staff(client, collecting_initiative) -> None:
+    from decimal import Decimal
+
+    from django.contrib.auth.models import User
+
+    from quorum.initiatives.services import sponsor_add
+
+    staff = User.objects.create_user("registrar-jane", first_name="Jane", last_name="Registrar")
+    sponsor_add(
+        initiative=collecting_initiative,
+        name="Clean Air Foundation",
+        amount_eur=Decimal("2500"),
+        received_on=date(2025, 2, 1),
+        actor=staff,
+    )
+    html = client.get("/i/clean-air/").content.decode()
+    assert "Clean Air Foundation" in html and "2500.00" in html
+    assert "End of collection" in html
+    assert "Sponsor declared" in html
+    assert "registrar-jane" not in html and "Jane" not in html

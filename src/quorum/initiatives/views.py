@@ -2,29 +2,45 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import get_language
 
+from quorum.initiatives.labels import DEADLINE_LABELS, TIMELINE_LABELS
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import (
+    PUBLIC_STATUSES,
+    initiative_deadlines,
     initiative_get_public,
     initiative_is_collecting,
-    initiative_list_public,
     initiative_member_state_rows,
+    initiative_search,
+    initiative_timeline,
 )
 from quorum.initiatives.signals import initiative_page_sections
 
 
 def initiative_list(request: HttpRequest) -> HttpResponse:
     language = get_language()
+    query = request.GET.get("q", "")[:200]
+    status = request.GET.get("status", "")
+    if status not in Initiative.Status.values:
+        status = ""
     initiatives = [
         {
             "initiative": initiative,
             "title": initiative.text("title", language),
             "collecting": initiative_is_collecting(initiative),
         }
-        for initiative in initiative_list_public()
+        for initiative in initiative_search(query=query, status=status)
     ]
-    return render(request, "initiatives/list.html", {"initiatives": initiatives})
+    statuses = [
+        (value, label) for value, label in Initiative.Status.choices if value in PUBLIC_STATUSES
+    ]
+    return render(
+        request,
+        "initiatives/list.html",
+        {"initiatives": initiatives, "query": query, "status": status, "statuses": statuses},
+    )
 
 
 def initiative_detail(request: HttpRequest, slug: str) -> HttpResponse:
@@ -44,6 +60,13 @@ def initiative_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "translated": initiative.has_language(language),
             "text_language": language if initiative.has_language(language) else initiative.language,
             "member_states": initiative_member_state_rows(initiative),
+            "deadlines": _deadlines_ahead(initiative),
+            "timeline": [
+                {"when": entry.created_at, "what": TIMELINE_LABELS[entry.action]}
+                for entry in initiative_timeline(initiative)
+                if entry.action in TIMELINE_LABELS
+            ],
+            "sponsors": list(initiative.sponsors.all()),
             "sections": [
                 html
                 for _, html in initiative_page_sections.send(
@@ -53,3 +76,12 @@ def initiative_detail(request: HttpRequest, slug: str) -> HttpResponse:
             ],
         },
     )
+
+
+def _deadlines_ahead(initiative: Initiative) -> list[dict[str, object]]:
+    today = timezone.localdate()
+    return [
+        {"label": DEADLINE_LABELS[name], "date": day}
+        for name, day in sorted(initiative_deadlines(initiative).items(), key=lambda item: item[1])
+        if day >= today and name in DEADLINE_LABELS
+    ]
