@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from quorum.core.i18n import member_state_name
 from quorum.core.models import AuditEntry
 from quorum.initiatives.models import Initiative, OrganiserMember
-from quorum.rules import scheme
+from quorum.rules import add_months, scheme
 
 PUBLIC_STATUSES = (
     Initiative.Status.REGISTERED,
@@ -161,3 +161,35 @@ def initiative_timeline(initiative: Initiative) -> list[AuditEntry]:
         .only("action", "created_at")
         .order_by("created_at", "id")
     )
+
+
+def progress_report_due(initiative: Initiative, *, today: date | None = None) -> date | None:
+    """When the next two-monthly update (funding, counts) is due; None when none is.
+
+    Art. 9(7) and the funding rules: at least every two months from registration until
+    submission.
+    """
+    if initiative.registration_date is None or initiative.status not in (
+        Initiative.Status.REGISTERED,
+        Initiative.Status.COLLECTING,
+        Initiative.Status.COLLECTION_CLOSED,
+        Initiative.Status.VERIFICATION,
+        Initiative.Status.VERIFIED,
+    ):
+        return None
+    last = (
+        initiative.progress_reports.order_by("-reported_on")
+        .values_list("reported_on", flat=True)
+        .first()
+    )
+    return add_months(last or initiative.registration_date, 2)
+
+
+def progress_reports_overdue(*, today: date | None = None) -> list[tuple[Initiative, date]]:
+    day = today or timezone.localdate()
+    overdue = []
+    for initiative in Initiative.objects.exclude(registration_date__isnull=True):
+        due = progress_report_due(initiative, today=day)
+        if due is not None and due <= day:
+            overdue.append((initiative, due))
+    return overdue
