@@ -36,6 +36,7 @@ TIMELINE_LABELS: dict[str, Promise] = {
     "quorum.initiative.progress_reported": _("Progress reported"),
     "quorum.initiative.verification_requested": _("Verification requested"),
     "quorum.initiative.verified": _("Verified by the national authorities"),
+    "quorum.initiative.unsuccessful": _("Verification ended: the thresholds were not reached"),
     "quorum.initiative.submitted": _("Submitted to the Commission"),
     "quorum.initiative.meeting_recorded": _("Meeting with the Commission"),
     "quorum.initiative.hearing_recorded": _("Public hearing at the European Parliament"),

@@ -640,3 +640,65 @@ def initiative_record_follow_up(
         data={"on": on.isoformat(), "url": url},
         **{f"{step}_on": on, f"{step}_url": url},
     )
+
+
+def initiative_request_verification(
+    *, initiative: Initiative, actor: Any = None, actor_label: str = "", today: date | None = None
+) -> Initiative:
+    """Art. 12(2): after collection, the organisers ask the authorities to verify."""
+    return _transition(
+        initiative,
+        from_statuses=(Status.COLLECTION_CLOSED,),
+        to_status=Status.VERIFICATION,
+        action="quorum.initiative.verification_requested",
+        actor=actor,
+        actor_label=actor_label,
+        verification_requested_on=today or timezone.localdate(),
+    )
+
+
+def initiative_conclude_verification(
+    *,
+    initiative: Initiative,
+    successful: bool,
+    actor: Any = None,
+    actor_label: str = "",
+    today: date | None = None,
+) -> Initiative:
+    """Certified counts decide: verified (the submission opens) or unsuccessful."""
+    return _transition(
+        initiative,
+        from_statuses=(Status.VERIFICATION,),
+        to_status=Status.VERIFIED if successful else Status.UNSUCCESSFUL,
+        action="quorum.initiative.verified" if successful else "quorum.initiative.unsuccessful",
+        actor=actor,
+        actor_label=actor_label,
+        verified_on=today or timezone.localdate(),
+    )
+
+
+def initiative_set_legal_hold(
+    *,
+    initiative: Initiative,
+    held: bool,
+    decided_on: date | None = None,
+    actor: Any = None,
+    actor_label: str = "",
+) -> Initiative:
+    """Art. 19(7): proceedings hold the statements until one month after their final decision."""
+    changed = Initiative.objects.filter(pk=initiative.pk).update(
+        legal_hold=held, legal_hold_decided_on=decided_on
+    )
+    if changed != 1:
+        raise Conflict(_("This initiative is no longer in a state that allows this."))
+    audit_log(
+        action="quorum.initiative.legal_hold_set"
+        if held
+        else "quorum.initiative.legal_hold_lifted",
+        subject=initiative,
+        actor=actor,
+        actor_label=actor_label,
+        data={"decided_on": decided_on.isoformat() if decided_on else None},
+    )
+    initiative.refresh_from_db()
+    return initiative
