@@ -38,6 +38,11 @@ def member_state_counts(*, initiative_id: int) -> dict[str, int]:
     )
 
 
+def statement_exists(*, initiative_id: int, leaf_hash: bytes) -> bool:
+    """Stored, whether or not the sequencer has reached it yet."""
+    return Statement.objects.filter(initiative_id=initiative_id, leaf_hash=leaf_hash).exists()
+
+
 def proof_inclusion(
     *, initiative_id: int, leaf_hash: bytes, size: int | None = None
 ) -> InclusionProof:

@@ -24,12 +24,12 @@ from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import initiative_get_public
 from quorum.ledger import merkle
 from quorum.ledger.log_key import log_key, log_origin
-from quorum.ledger.models import Statement
 from quorum.ledger.selectors import (
     ProofUnavailable,
     checkpoint_latest,
     leaves_page,
     proof_inclusion,
+    statement_exists,
 )
 
 RECEIPT = re.compile(r"[0-9a-f]{64}")
@@ -65,8 +65,7 @@ def _absent(initiative_id: int, leaf_hash: bytes) -> ReceiptCheck:
     # Written but not yet sequenced (or sequenced after the checkpoint we checked): it joins
     # the log within a sequencer interval. A receipt is an unguessable hash of a sealed
     # statement, so telling "not yet" from "unknown" reveals nothing about anyone.
-    # TODO(ledger): move to selectors.py as statement_exists(initiative_id=, leaf_hash=).
-    written = Statement.objects.filter(initiative_id=initiative_id, leaf_hash=leaf_hash).exists()
+    written = statement_exists(initiative_id=initiative_id, leaf_hash=leaf_hash)
     return ReceiptCheck(PENDING if written else NOT_FOUND)
 
 
@@ -127,10 +126,10 @@ def receipt_page(request: HttpRequest, slug: str) -> HttpResponse:
             status = 400
             context["receipt"] = raw[:MAX_ECHO]
             context["error"] = (
-                _("Paste your receipt: 64 hexadecimal digits (0–9 and a–f).")
+                _("Paste your receipt: 64 hexadecimal digits (0 to 9 and a to f).")
                 if not raw.strip()
                 else _(
-                    "This is not a valid receipt: a receipt is 64 hexadecimal digits (0–9 and a–f)."
+                    "This is not a valid receipt: a receipt is 64 hexadecimal digits (0 to 9 and a to f)."
                 )
             )
         else:

@@ -1,0 +1,287 @@
+"""The receipt check and the live counts, in a real browser against a real server.
+
+Statements are signed through the public API (proof of work on, solved here in Python); the
+server's own sequencer puts them in the log. The browser then checks a receipt itself —
+log key id, checkpoint signature (WebCrypto Ed25519), origin, inclusion proof — and the open
+initiative page follows the counts without a reload.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import string
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:  # the fixtures' types; conftest is not importable as a module
+    from conftest import QuorumServer, RequestLog
+
+pytest.importorskip("playwright.sync_api")
+pytest.importorskip("axe_playwright_python.sync_playwright")
+
+import altcha
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+
+from quorum.core.signed_note import parse_checkpoint, verify_note
+from quorum.ledger import merkle
+
+CHROMIUM = Path("/usr/bin/chromium")
+DEMO_SLUG = "ban-biometric-mass-surveillance"
+API = f"/api/v1/initiatives/{DEMO_SLUG}"
+RECEIPT_PAGE = f"/i/{DEMO_SLUG}/receipt/"
+VALID_PESEL = "44051401359"
+SEQUENCED_WITHIN = 10.0  # seconds; the server's sequencer runs every second
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed"),
+]
+
+expect.set_options(timeout=15_000)
+
+
+# --- talking to the server as an API client ------------------------------------------------
+
+
+def http(server: QuorumServer, path: str, body: dict | None = None) -> tuple[int, bytes]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        server.url(path),
+        data=data,
+        headers={"Content-Type": "application/json"} if data else {},
+        method="POST" if data else "GET",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def solved_pow(server: QuorumServer) -> str:
+    status, raw = http(server, f"/api/v1/pow/challenge?scope=statement:{DEMO_SLUG}")
+    assert status == 200, raw
+    challenge = json.loads(raw)
+    solution = altcha.solve_challenge_v1(
+        challenge["challenge"], challenge["salt"], challenge["algorithm"], challenge["maxnumber"]
+    )
+    assert solution is not None
+    payload = {
+        "algorithm": challenge["algorithm"],
+        "challenge": challenge["challenge"],
+        "number": solution.number,
+        "salt": challenge["salt"],
+        "signature": challenge["signature"],
+        "took": 5,
+    }
+    return base64.b64encode(json.dumps(payload).encode()).decode()
+
+
+def sign(server: QuorumServer) -> str:
+    letters = "".join(random.choices(string.ascii_lowercase, k=8))
+    body = {
+        "nationality": "PL",
+        "first_names": "Zofia " + letters,
+        "family_names": "Kowalska" + letters,
+        "id_type": "pesel",
+        "id_number": VALID_PESEL,
+        "altcha": solved_pow(server),
+    }
+    status, raw = http(server, f"{API}/statements", body)
+    assert status == 201, raw
+    return json.loads(raw)["receipt"]
+
+
+def proof_once_logged(server: QuorumServer, receipt: str) -> dict:
+    """The inclusion proof, once the server's sequencer has put the receipt in a checkpoint."""
+    deadline = time.monotonic() + SEQUENCED_WITHIN
+    while True:
+        status, raw = http(server, f"{API}/proof/inclusion?receipt={receipt}")
+        if status == 200:
+            return json.loads(raw)
+        assert status == 404, raw
+        assert time.monotonic() < deadline, f"{receipt} not in a checkpoint after 10 s"
+        time.sleep(0.2)
+
+
+def verified_checkpoint(server: QuorumServer):
+    verifier = http(server, "/api/v1/log-key")[1].decode().strip()
+    note = http(server, f"{API}/checkpoint")[1].decode()
+    return parse_checkpoint(verify_note(note, verifier))
+
+
+def counts(server: QuorumServer) -> dict:
+    status, raw = http(server, f"{API}/counts")
+    assert status == 200, raw
+    return json.loads(raw)
+
+
+# --- the receipt check ---------------------------------------------------------------------
+
+
+def test_the_browser_itself_verifies_that_a_receipt_is_counted(
+    page: Page, quorum_server: QuorumServer, requests_seen: RequestLog
+) -> None:
+    server = quorum_server
+    receipt = sign(server)
+    proof = proof_once_logged(server, receipt)
+
+    page.goto(server.url(RECEIPT_PAGE))
+    page.fill("#field-receipt", receipt.upper())
+    seen = len(requests_seen.urls)
+    page.get_by_role("button", name="Check my receipt").click()
+
+    result = page.locator("#browser-result")
+    expect(result).to_have_attribute("data-state", "counted")
+    expect(result).to_have_attribute("aria-live", "polite")
+    expect(result).to_contain_text("Your browser checked it itself")
+    expect(result).to_contain_text(f"entry {proof['leaf_index'] + 1:,} of")
+    assert page.url == server.url(f"{RECEIPT_PAGE}?receipt={receipt}")
+    asked = requests_seen.urls[seen:]
+    # No page load: the browser fetched the public data and did the checking itself.
+    assert not any(RECEIPT_PAGE in url for url in asked), asked
+    assert any(url.endswith("/api/v1/log-key") for url in asked)
+    assert any(url.endswith(f"{API}/checkpoint") for url in asked)
+    assert any(f"{API}/proof/inclusion?receipt={receipt}&size=" in url for url in asked)
+    assert page.locator("#server-result").count() == 0
+
+
+def test_opening_a_receipt_link_shows_the_servers_answer_and_the_browsers(
+    page: Page, quorum_server: QuorumServer
+) -> None:
+    server = quorum_server
+    receipt = sign(server)
+    proof_once_logged(server, receipt)
+
+    page.goto(server.url(f"{RECEIPT_PAGE}?receipt={receipt}"))
+
+    expect(page.locator("#server-result")).to_have_attribute("data-outcome", "counted")
+    expect(page.locator("#browser-result")).to_have_attribute("data-state", "counted")
+    results = Axe().run(page).response
+    blocking = [v["id"] for v in results["violations"] if v["impact"] in ("serious", "critical")]
+    assert not blocking, blocking
+
+
+def test_an_unknown_receipt_is_not_found_by_the_browser_either(
+    page: Page, quorum_server: QuorumServer
+) -> None:
+    page.goto(quorum_server.url(RECEIPT_PAGE))
+    page.fill("#field-receipt", "ab" * 32)
+    page.get_by_role("button", name="Check my receipt").click()
+    expect(page.locator("#browser-result")).to_have_attribute("data-state", "absent")
+
+
+def test_a_malformed_receipt_goes_to_the_server_which_explains(
+    page: Page, quorum_server: QuorumServer
+) -> None:
+    page.goto(quorum_server.url(RECEIPT_PAGE))
+    page.fill("#field-receipt", "not a receipt")
+    with page.expect_response(lambda r: RECEIPT_PAGE in r.url) as answer:
+        page.get_by_role("button", name="Check my receipt").click()
+    assert answer.value.status == 400
+    expect(page.locator("#error-summary")).to_contain_text("This is not a valid receipt")
+    expect(page.locator("#field-receipt")).to_have_attribute("aria-invalid", "true")
+
+
+def test_the_browsers_inclusion_check_fails_for_any_tampering(
+    page: Page, quorum_server: QuorumServer
+) -> None:
+    server = quorum_server
+    receipts = [sign(server), sign(server)]
+    proof_once_logged(server, receipts[1])
+    checkpoint = verified_checkpoint(server)
+    status, raw = http(
+        server, f"{API}/proof/inclusion?receipt={receipts[0]}&size={checkpoint.size}"
+    )
+    assert status == 200, raw
+    proof = json.loads(raw)
+    assert proof["path"], "a tree of two or more leaves has a non-empty path"
+    page.goto(server.url(RECEIPT_PAGE))
+
+    def verify(leaf: str, index: int, size: int, path: list[str], root: bytes) -> bool:
+        return page.evaluate(
+            "([leaf, index, size, path, root]) =>"
+            " window.quorumVerifyInclusion(leaf, index, size, path, new Uint8Array(root))",
+            [leaf, index, size, path, list(root)],
+        )
+
+    def flip(hex_text: str, at: int = 0) -> str:
+        raw = bytearray(bytes.fromhex(hex_text))
+        raw[at] ^= 0x01
+        return raw.hex()
+
+    index, size, path, root = (
+        proof["leaf_index"],
+        proof["tree_size"],
+        proof["path"],
+        checkpoint.root,
+    )
+    assert verify(receipts[0], index, size, path, root) is True
+    assert verify(receipts[0], index, size, [flip(path[0]), *path[1:]], root) is False
+    assert verify(receipts[0], index, size, [*path[:-1], flip(path[-1], 31)], root) is False
+    assert verify(flip(receipts[0], 5), index, size, path, root) is False
+    assert verify(receipts[0], index, size, path, bytes.fromhex(flip(root.hex()))) is False
+    assert verify(receipts[0], index + 1, size, path, root) is False
+    assert verify(receipts[0], index, size + 1, path, root) is False
+    assert verify(receipts[0], index, size, [*path, path[0]], root) is False
+    assert verify(receipts[0], index, size, path[:-1], root) is False
+    assert verify(receipts[0], -1, size, path, root) is False
+    assert verify("zz", index, size, path, root) is False
+
+
+def test_the_browser_agrees_with_the_python_verifier_on_every_proof_of_a_small_tree(
+    page: Page, quorum_server: QuorumServer
+) -> None:
+    """Every (index, size) of a 9-leaf tree: genuine proofs pass, a wrong leaf fails."""
+    store = merkle.MemoryNodeStore()
+    leaves = [merkle.leaf_hash(bytes([n])) for n in range(9)]
+    merkle.append(store, 0, leaves)
+    cases = []
+    for size in range(1, 10):
+        root = merkle.root(store, size)
+        for index in range(size):
+            path = merkle.inclusion_proof(store, index, size)
+            assert merkle.verify_inclusion(leaves[index], index, size, path, root)
+            wrong = leaves[(index + 1) % 9]
+            cases.append([leaves[index].hex(), index, size, [p.hex() for p in path], list(root)])
+            cases.append([wrong.hex(), index, size, [p.hex() for p in path], list(root)])
+    page.goto(quorum_server.url(RECEIPT_PAGE))
+    results = page.evaluate(
+        "cases => Promise.all(cases.map(c =>"
+        " window.quorumVerifyInclusion(c[0], c[1], c[2], c[3], new Uint8Array(c[4]))))",
+        cases,
+    )
+    assert results == [True, False] * (len(cases) // 2)
+
+
+# --- the live counts -----------------------------------------------------------------------
+
+
+def test_the_open_initiative_page_follows_the_counts_without_a_reload(
+    page: Page, quorum_server: QuorumServer
+) -> None:
+    server = quorum_server
+    page.goto(server.url(server.initiative_path))
+    total = page.locator("#live-counts [data-total]")
+    poland = page.locator('#live-counts tr[data-member-state="PL"]')
+    expect(total).to_be_visible()
+    page.evaluate("window.__notReloaded = true")
+
+    receipt = sign(server)
+    proof_once_logged(server, receipt)
+    now = counts(server)
+
+    expect(total).to_have_text(f"{now['total']:,}", timeout=10_000)
+    polish = now["by_member_state"]["PL"]["count"]
+    expect(poland.locator("[data-count]")).to_have_text(f"{polish:,}")
+    assert poland.locator("progress").evaluate("bar => bar.value") == polish
+    assert page.evaluate("window.__notReloaded") is True
