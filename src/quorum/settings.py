@@ -77,6 +77,19 @@ try:
     QUORUM_LOG_LEVEL = env_choice(
         "QUORUM_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
     ).upper()
+    # Staff accounts (quorum.core.accounts): session lifetime, login throttling, TOTP label.
+    QUORUM_SESSION_IDLE_SECONDS = env_int("QUORUM_SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
+    QUORUM_SESSION_ABSOLUTE_SECONDS = env_int(
+        "QUORUM_SESSION_ABSOLUTE_SECONDS", 8 * 3600, minimum=300
+    )
+    QUORUM_LOGIN_MAX_FAILURES = env_int("QUORUM_LOGIN_MAX_FAILURES", 5, minimum=1)
+    QUORUM_LOGIN_MAX_FAILURES_PER_ADDRESS = env_int(
+        "QUORUM_LOGIN_MAX_FAILURES_PER_ADDRESS", 20, minimum=1
+    )
+    QUORUM_LOGIN_FAILURE_WINDOW_SECONDS = env_int(
+        "QUORUM_LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60, minimum=60
+    )
+    QUORUM_TOTP_ISSUER = env_str("QUORUM_TOTP_ISSUER", "Quorum")
 except EnvError as exc:
     raise ImproperlyConfigured(str(exc)) from exc
 
@@ -87,11 +100,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "quorum.core",
     "quorum.initiatives",
     "quorum.authorities",
     "quorum.ledger",
     "quorum.signing",
+    "quorum.verification",
     "quorum.api",
     "quorum.site",
 ]
@@ -105,6 +121,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "quorum.core.accounts.middleware.SessionExpiryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -186,7 +204,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = 8 * 3600
+SESSION_COOKIE_AGE = QUORUM_SESSION_ABSOLUTE_SECONDS
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = not DEBUG and env_bool("QUORUM_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -195,6 +213,12 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # same-origin: nothing leaks to other sites, and our own forms keep a real Origin header,
 # which Django's CSRF check needs ("no-referrer" makes browsers send Origin: null).
 SECURE_REFERRER_POLICY = "same-origin"
+
+# Staff sign-in: password, then a TOTP code (quorum.core.accounts).
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+OTP_TOTP_ISSUER = QUORUM_TOTP_ISSUER
 
 LANGUAGE_CODE = "en"
 # The 24 official languages of the EU, each named in itself.

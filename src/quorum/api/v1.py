@@ -11,6 +11,7 @@ from quorum.api.errors import GENERAL, errors_response, install_error_handlers
 from quorum.api.initiatives import router as initiatives_router
 from quorum.api.ledger import router as ledger_router
 from quorum.api.schemas import ChallengeOut, ErrorsOut, ReceiptOut, StatementIn
+from quorum.api.verification import router as verification_router
 from quorum.signing import pow as proof_of_work
 from quorum.signing import ratelimit
 from quorum.signing.fields import flatten
@@ -36,6 +37,7 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("/", ledger_router)
 api.add_router("/", initiatives_router)
+api.add_router("/", verification_router)
 
 
 class ChallengeQuery(Schema):

@@ -6,17 +6,23 @@ from django.core.management.base import BaseCommand
 
 from quorum.initiatives.selectors import progress_reports_overdue
 from quorum.initiatives.services import initiatives_advance_by_date
+from quorum.verification.services import purge_expired
 
 
 class Command(BaseCommand):
     help = (
         "The daily chores, safe to run more often (e.g. hourly from cron or a systemd timer): "
-        "open and close collections on their dates, and list overdue two-monthly progress reports."
+        "open and close collections on their dates, destroy statements whose retention ended, "
+        "and list overdue two-monthly progress reports."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
         for slug, before, after in initiatives_advance_by_date():
             self.stdout.write(f"{slug}: {before} → {after}")
+        for slug, end, count in purge_expired():
+            self.stdout.write(
+                f"{slug}: destroyed {count} sealed statements (retention ended {end.isoformat()})"
+            )
         for initiative, due in progress_reports_overdue():
             self.stdout.write(
                 f"{initiative.slug}: the two-monthly progress report was due on {due.isoformat()}"

@@ -1,0 +1,267 @@
+"""Verification by the national authorities: the round at close, batches, certificates, purge."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections import Counter
+from datetime import UTC, date, datetime
+from typing import Any, TextIO
+
+from django.db import connection, transaction
+from django.utils.translation import gettext_lazy as _
+
+from quorum.authorities.models import Authority
+from quorum.core.audit import audit_log
+from quorum.core.crypto import CryptoError, decode_key
+from quorum.core.errors import Conflict, DomainError
+from quorum.core.signed_note import NoteError, parse_checkpoint
+from quorum.initiatives.models import Initiative
+from quorum.initiatives.services import (
+    initiative_conclude_verification,
+    initiative_request_verification,
+)
+from quorum.ledger.batch import BatchEntry, BatchHeader, BatchInitiative, write_batch
+from quorum.ledger.leaves import format_received_at
+from quorum.ledger.log_key import log_key, log_origin
+from quorum.ledger.models import Checkpoint, Statement
+from quorum.ledger.sequencer import sequence_initiative
+from quorum.toolkit.certificate import verify_certificate
+from quorum.verification.models import Certificate, Purge, VerificationRound
+from quorum.verification.selectors import certified_counts, purges_due, verification_round
+
+logger = logging.getLogger(__name__)
+
+
+class CertificateRefused(DomainError):
+    code = "certificate_refused"
+
+
+@transaction.atomic
+def verification_request(
+    *, initiative: Initiative, actor: Any = None, actor_label: str = ""
+) -> VerificationRound:
+    """Close the books: sequence what is left, fix the checkpoint every batch will refer to."""
+    if initiative.status != Initiative.Status.COLLECTION_CLOSED:
+        raise Conflict(_("Verification can be requested once collection has closed."))
+    while sequence_initiative(initiative.pk, initiative.slug) is not None:
+        pass
+    checkpoint = Checkpoint.objects.filter(initiative=initiative).order_by("-size").first()
+    if checkpoint is None:
+        raise Conflict(_("The log of this initiative has no checkpoint."))
+    statements = dict(
+        Counter(
+            Statement.objects.filter(
+                initiative=initiative, leaf_index__lt=checkpoint.size
+            ).values_list("member_state", flat=True)
+        )
+    )
+    round_ = VerificationRound.objects.create(
+        initiative=initiative,
+        checkpoint_size=checkpoint.size,
+        checkpoint_root=checkpoint.root,
+        checkpoint_note=checkpoint.note,
+        statements=statements,
+    )
+    initiative_request_verification(initiative=initiative, actor=actor, actor_label=actor_label)
+    return round_
+
+
+def batch_export(
+    *,
+    initiative: Initiative,
+    member_state: str,
+    out: TextIO,
+    actor: Any = None,
+    actor_label: str = "",
+) -> int:
+    """Write the batch of one Member State: every leaf's public data, its own ciphertexts."""
+    round_ = verification_round(initiative)
+    if round_ is None:
+        raise Conflict(_("Verification has not been requested for this initiative."))
+    header = BatchHeader(
+        scheme=initiative.scheme,
+        initiative=BatchInitiative(
+            slug=initiative.slug,
+            registration_number=initiative.registration_number,
+            registration_date=initiative.registration_date.isoformat()
+            if initiative.registration_date
+            else "",
+            title=initiative.text("title", initiative.language),
+        ),
+        member_state=member_state,
+        log_key=log_key().verifier,
+        checkpoint=round_.checkpoint_note,
+        tree_size=round_.checkpoint_size,
+        created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    rows = (
+        Statement.objects.filter(initiative=initiative, leaf_index__lt=round_.checkpoint_size)
+        .order_by("leaf_index")
+        .values_list("leaf_index", "member_state", "received_at", "ciphertext_sha256", "ciphertext")
+        .iterator(chunk_size=2000)
+    )
+    entries = (
+        BatchEntry(
+            index=index,
+            member_state=code,
+            received_at=format_received_at(received),
+            ciphertext_sha256=bytes(digest),
+            ciphertext=bytes(ciphertext)
+            if code == member_state and ciphertext is not None
+            else None,
+        )
+        for index, code, received, digest, ciphertext in rows
+    )
+    written = write_batch(out, header, entries)
+    audit_log(
+        action="quorum.verification.batch_exported",
+        subject=initiative,
+        actor=actor,
+        actor_label=actor_label,
+        data={"member_state": member_state, "entries": written},
+    )
+    return written
+
+
+def _refuse(message: Any) -> CertificateRefused:
+    return CertificateRefused(message)
+
+
+@transaction.atomic
+def certificate_import(
+    *, document: object, actor: Any = None, actor_label: str = ""
+) -> Certificate:
+    """Accept a certificate only if the registered key of its Member State signed it, for this
+    initiative and the checkpoint at close, with a count no larger than the batch."""
+    certificate = document.get("certificate") if isinstance(document, dict) else None
+    if not isinstance(certificate, dict):
+        raise _refuse(_("This is not a Quorum certificate."))
+    initiative_info = certificate.get("initiative")
+    slug = initiative_info.get("slug") if isinstance(initiative_info, dict) else None
+    initiative = Initiative.objects.filter(slug=slug).first() if isinstance(slug, str) else None
+    if initiative is None:
+        raise _refuse(_("The certificate names no known initiative."))
+    member_state = certificate.get("member_state")
+    authority = Authority.objects.filter(
+        scheme=initiative.scheme, member_state=member_state
+    ).first()
+    if authority is None or not authority.signing_public_key:
+        raise _refuse(_("No signing key is registered for the authority of this Member State."))
+    try:
+        key = decode_key(authority.signing_public_key)
+    except CryptoError as exc:
+        raise _refuse(
+            _("No signing key is registered for the authority of this Member State.")
+        ) from exc
+    if not verify_certificate(document, key):
+        raise _refuse(
+            _(
+                "The certificate is not signed by the registered key of this Member State's authority."
+            )
+        )
+    round_ = verification_round(initiative)
+    if round_ is None or initiative.status != Initiative.Status.VERIFICATION:
+        raise _refuse(_("This initiative is not under verification."))
+    checkpoint = certificate.get("checkpoint") or {}
+    try:
+        root = base64.b64decode(str(checkpoint.get("root", "")), validate=True)
+        expected = parse_checkpoint(round_.checkpoint_note.split("\n\n", 1)[0] + "\n")
+    except (binascii.Error, NoteError, ValueError) as exc:
+        raise _refuse(
+            _("The certificate is for another checkpoint than the one at close.")
+        ) from exc
+    if (
+        checkpoint.get("origin") != log_origin(initiative.slug)
+        or checkpoint.get("size") != round_.checkpoint_size
+        or root != bytes(round_.checkpoint_root)
+        or expected.root != root
+    ):
+        raise _refuse(_("The certificate is for another checkpoint than the one at close."))
+    in_batch = round_.statements.get(member_state, 0)
+    valid = certificate.get("valid_statements")
+    if (
+        certificate.get("statements_in_batch") != in_batch
+        or not isinstance(valid, int)
+        or not 0 <= valid <= in_batch
+    ):
+        raise _refuse(
+            _("The certified count is larger than the batch, or the batch size does not match.")
+        )
+    if Certificate.objects.filter(initiative=initiative, member_state=member_state).exists():
+        raise _refuse(_("A certificate for this Member State was already accepted."))
+    try:
+        certified_on = date.fromisoformat(str(certificate.get("date")))
+    except ValueError as exc:
+        raise _refuse(_("The certificate has no valid date.")) from exc
+    stored = Certificate.objects.create(
+        initiative=initiative,
+        member_state=member_state,
+        valid_statements=valid,
+        statements_in_batch=in_batch,
+        method=str(certificate.get("method", "")),
+        certified_on=certified_on,
+        document=document,
+    )
+    audit_log(
+        action="quorum.verification.certificate_accepted",
+        subject=initiative,
+        actor=actor,
+        actor_label=actor_label,
+        data={"member_state": member_state, "valid_statements": valid},
+    )
+    counts = certified_counts(initiative)
+    if counts.successful or counts.complete:
+        initiative_conclude_verification(
+            initiative=initiative,
+            successful=counts.successful,
+            actor=actor,
+            actor_label=actor_label,
+        )
+    return stored
+
+
+def purge_expired(
+    *, today: date | None = None, dry_run: bool = False
+) -> list[tuple[str, date, int]]:
+    """Destroy the ciphertexts whose retention has ended, also from the database file itself.
+
+    Leaves (digests, times, Member States) and checkpoints stay: they hold no personal data,
+    and the log stays verifiable.
+    """
+    done: list[tuple[str, date, int]] = []
+    for initiative, end in purges_due(today=today):
+        statements = Statement.objects.filter(initiative=initiative, ciphertext__isnull=False)
+        count = statements.count()
+        if not dry_run:
+            with transaction.atomic():
+                statements.update(ciphertext=None)
+                Purge.objects.create(initiative=initiative, retention_end=end, statements=count)
+                audit_log(
+                    action="quorum.verification.statements_purged",
+                    subject=initiative,
+                    actor_label="system",
+                    data={"retention_end": end.isoformat(), "statements": count},
+                )
+        done.append((initiative.slug, end, count))
+    if done and not dry_run:
+        compact_database()
+    return done
+
+
+def compact_database() -> None:
+    """Rewrite the database so freed pages hold no old ciphertext.
+
+    SQLite runs with secure_delete (freed pages are zeroed); VACUUM then rebuilds the file and
+    a WAL checkpoint truncates the log. PostgreSQL's VACUUM marks the dead rows' space free
+    (VACUUM FULL, which rewrites the table, is the operator's choice for a locked window).
+    """
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cursor.execute("VACUUM")
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        elif connection.vendor == "postgresql":
+            cursor.execute("VACUUM ledger_statement")
+    logger.info("database compacted after a purge")

@@ -1,0 +1,191 @@
+"""Certificates: accepted only from the right key, for the right checkpoint, with a count no
+larger than the batch; success judged on certified counts."""
+
+from __future__ import annotations
+
+import base64
+from datetime import date
+
+import pytest
+
+from quorum.authorities.services import authority_set_keys
+from quorum.core.crypto import AuthorityKeys, encode_key, generate_authority_keys
+from quorum.core.errors import DomainError
+from quorum.initiatives.models import Initiative
+from quorum.ledger import merkle
+from quorum.ledger.log_key import log_origin
+from quorum.rules import scheme
+from quorum.toolkit.certificate import sign_certificate
+from quorum.verification.models import Certificate, VerificationRound
+from quorum.verification.services import certificate_import
+
+pytestmark = pytest.mark.django_db
+
+ROOT = merkle.root_from_leaves([merkle.leaf_hash(b"x")])
+
+
+@pytest.fixture
+def under_verification(collecting_initiative) -> Initiative:
+    """An initiative under verification whose log closed with generous counts everywhere."""
+    thresholds = (
+        scheme("eci").threshold_table(registered=collecting_initiative.registration_date).thresholds
+    )
+    statements = {code: threshold + 1000 for code, threshold in thresholds.items()}
+    statements["DE"] = 700_000
+    VerificationRound.objects.create(
+        initiative=collecting_initiative,
+        checkpoint_size=sum(statements.values()),
+        checkpoint_root=ROOT,
+        checkpoint_note=f"{log_origin('clean-air')}\n{sum(statements.values())}\n{base64.b64encode(ROOT).decode()}\n\n— x y\n",
+        statements=statements,
+    )
+    Initiative.objects.filter(pk=collecting_initiative.pk).update(
+        status=Initiative.Status.VERIFICATION
+    )
+    collecting_initiative.refresh_from_db()
+    return collecting_initiative
+
+
+@pytest.fixture
+def keys() -> dict[str, AuthorityKeys]:
+    made = {}
+    for code in scheme("eci").member_state_codes():
+        made[code] = generate_authority_keys()
+        public = made[code].public_part()
+        authority_set_keys(
+            scheme_code="eci",
+            member_state=code,
+            sealing_public_key=public["sealing_public_key"],
+            signing_public_key=public["signing_public_key"],
+        )
+    return made
+
+
+def certificate(
+    initiative: Initiative, code: str, valid: int, signer: AuthorityKeys, **changes
+) -> dict:
+    round_ = VerificationRound.objects.get(initiative=initiative)
+    body = {
+        "format": "quorum-certificate-v1",
+        "scheme": "eci",
+        "initiative": {
+            "slug": initiative.slug,
+            "registration_number": initiative.registration_number,
+        },
+        "member_state": code,
+        "authority_signing_key": encode_key(signer.signing_public_key),
+        "checkpoint": {
+            "origin": log_origin(initiative.slug),
+            "size": round_.checkpoint_size,
+            "root": base64.b64encode(ROOT).decode(),
+        },
+        "statements_in_batch": round_.statements[code],
+        "valid_statements": valid,
+        "valid_online": valid,
+        "valid_paper": 0,
+        "method": "full",
+        "sample_size": None,
+        "date": date.today().isoformat(),
+    }
+    body.update(changes)
+    return sign_certificate(body, signer.signing_seed)
+
+
+def test_a_certificate_signed_by_the_states_registered_key_is_accepted(
+    under_verification, keys
+) -> None:
+    certificate_import(document=certificate(under_verification, "PL", 39_000, keys["PL"]))
+    assert Certificate.objects.get().valid_statements == 39_000
+
+
+def test_a_certificate_signed_by_another_states_key_is_refused(under_verification, keys) -> None:
+    with pytest.raises(DomainError, match="not signed by the registered key"):
+        certificate_import(document=certificate(under_verification, "PL", 39_000, keys["DE"]))
+    assert not Certificate.objects.exists()
+
+
+def test_a_certificate_for_another_checkpoint_is_refused(under_verification, keys) -> None:
+    other = {
+        "origin": log_origin("clean-air"),
+        "size": 5,
+        "root": base64.b64encode(bytes(32)).decode(),
+    }
+    with pytest.raises(DomainError, match="another checkpoint"):
+        certificate_import(
+            document=certificate(under_verification, "PL", 39_000, keys["PL"], checkpoint=other)
+        )
+
+
+def test_a_count_larger_than_the_batch_is_refused(under_verification, keys) -> None:
+    in_batch = VerificationRound.objects.get().statements["PL"]
+    with pytest.raises(DomainError, match="larger than the batch"):
+        certificate_import(document=certificate(under_verification, "PL", in_batch + 1, keys["PL"]))
+
+
+def test_a_tampered_count_breaks_the_signature(under_verification, keys) -> None:
+    document = certificate(under_verification, "PL", 100, keys["PL"])
+    document["certificate"]["valid_statements"] = 40_000
+    with pytest.raises(DomainError, match="not signed"):
+        certificate_import(document=document)
+
+
+@pytest.mark.parametrize(
+    "document", [None, [], {}, {"certificate": "x"}, {"certificate": {"initiative": 5}}]
+)
+def test_garbage_is_refused_with_a_reason(under_verification, document) -> None:
+    with pytest.raises(DomainError):
+        certificate_import(document=document)
+
+
+def test_a_second_certificate_for_the_same_state_is_refused(under_verification, keys) -> None:
+    certificate_import(document=certificate(under_verification, "PL", 39_000, keys["PL"]))
+    with pytest.raises(DomainError, match="already accepted"):
+        certificate_import(document=certificate(under_verification, "PL", 39_100, keys["PL"]))
+
+
+def test_success_is_decided_on_certified_counts_at_the_thresholds_edges(
+    under_verification, keys, client
+) -> None:
+    thresholds = (
+        scheme("eci").threshold_table(registered=under_verification.registration_date).thresholds
+    )
+    # Six states exactly at their threshold and Germany with 700,000: 7 states, but under a million.
+    for code in ["PL", "FR", "IT", "ES", "NL", "BE"]:
+        certificate_import(
+            document=certificate(under_verification, code, thresholds[code], keys[code])
+        )
+    certificate_import(document=certificate(under_verification, "DE", 700_000, keys["DE"]))
+    body = client.get("/api/v1/initiatives/clean-air/certified").json()
+    assert body["states_reached"] == 7
+    assert body["total"] < 1_000_000
+    assert body["verdict"] == "pending"
+    # Enough from other states to pass one million: now successful, and the submission opens.
+    for code in [
+        "AT",
+        "SE",
+        "CZ",
+        "PT",
+        "HU",
+        "RO",
+        "EL",
+        "BG",
+        "DK",
+        "FI",
+        "SK",
+        "IE",
+        "HR",
+        "LT",
+        "SI",
+        "LV",
+        "EE",
+    ]:
+        certificate_import(
+            document=certificate(under_verification, code, thresholds[code] - 1, keys[code])
+        )
+        under_verification.refresh_from_db()
+        if under_verification.status == Initiative.Status.VERIFIED:
+            break
+    body = client.get("/api/v1/initiatives/clean-air/certified").json()
+    assert body["total"] >= 1_000_000 and body["states_reached"] == 7
+    assert body["verdict"] == "successful"
+    assert under_verification.status == Initiative.Status.VERIFIED
