@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
 export QUORUM_DATA_DIR="${QUORUM_DATA_DIR:-$(mktemp -d)}"
-exec .venv/bin/python -m pytest "$@"
+# Two workers: the machine has two cores, and the suite spends much of its time waiting on servers.
+exec .venv/bin/python -m pytest -n "${QUORUM_TEST_WORKERS:-2}" "$@"
