@@ -33,3 +33,21 @@ class Authority(models.Model):
     @property
     def has_keys(self) -> bool:
         return bool(self.sealing_public_key and self.signing_public_key)
+
+
+class AuthorityStaff(models.Model):
+    """A person who works for one authority: downloads its batches, uploads its certificates."""
+
+    authority = models.ForeignKey(Authority, on_delete=models.CASCADE, related_name="staff")
+    user = models.ForeignKey(
+        "auth.User", on_delete=models.CASCADE, related_name="authority_memberships"
+    )
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["authority", "user"], name="authority_staff_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.authority}"

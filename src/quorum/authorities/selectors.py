@@ -16,3 +16,9 @@ def authority_sealing_keys(*, scheme: str) -> dict[str, str]:
         .exclude(sealing_public_key="")
         .values_list("member_state", "sealing_public_key")
     )
+
+
+def authorities_of_staff(user: object) -> QuerySet[Authority]:
+    if not getattr(user, "is_authenticated", False):
+        return Authority.objects.none()
+    return Authority.objects.filter(staff__user=user)

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from quorum.authorities.models import Authority
+from quorum.authorities.models import Authority, AuthorityStaff
 from quorum.core.audit import audit_log
 from quorum.core.crypto import CryptoError, decode_key
 from quorum.core.errors import DomainError
@@ -65,3 +65,23 @@ def authority_set_keys(
         },
     )
     return authority
+
+
+@transaction.atomic
+def authority_staff_add(
+    *, scheme_code: str, member_state: str, user: Any, actor: Any = None, actor_label: str = ""
+) -> AuthorityStaff:
+    authority = Authority.objects.filter(scheme=scheme_code, member_state=member_state).first()
+    if authority is None:
+        raise DomainError(
+            _("No authority is registered for this Member State."), code="unknown_authority"
+        )
+    staff, _created = AuthorityStaff.objects.get_or_create(authority=authority, user=user)
+    audit_log(
+        action="quorum.authority.staff_added",
+        subject=authority,
+        actor=actor,
+        actor_label=actor_label,
+        data={"user": user.pk},
+    )
+    return staff

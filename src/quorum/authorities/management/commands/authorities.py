@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from quorum.authorities.selectors import authority_list
-from quorum.authorities.services import authority_set_keys
+from quorum.authorities.services import authority_set_keys, authority_staff_add
 from quorum.core.errors import DomainError
 
 
@@ -23,6 +24,12 @@ class Command(BaseCommand):
         keys.add_argument("--sealing-key", required=True, help="X25519 public key, base64")
         keys.add_argument("--signing-key", required=True, help="Ed25519 public key, base64")
         keys.add_argument("--name", default=None, help="the authority's name")
+        staff = sub.add_parser(
+            "add-staff",
+            help="let a user act for an authority (download batches, upload certificates)",
+        )
+        staff.add_argument("member_state")
+        staff.add_argument("username")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "list":
@@ -31,6 +38,23 @@ class Command(BaseCommand):
                     f"{authority.member_state}\t{authority.name}\t"
                     f"sealing={authority.sealing_public_key or '-'}\tsigning={authority.signing_public_key or '-'}"
                 )
+            return
+        if options["action"] == "add-staff":
+            user = User.objects.filter(username=options["username"]).first()
+            if user is None:
+                raise CommandError(f"no user {options['username']!r}", returncode=1)
+            try:
+                authority_staff_add(
+                    scheme_code=options["scheme"],
+                    member_state=options["member_state"].upper(),
+                    user=user,
+                    actor_label="cli",
+                )
+            except DomainError as exc:
+                raise CommandError(str(exc.message), returncode=1) from exc
+            self.stdout.write(
+                f"{user.username} now acts for the authority of {options['member_state'].upper()}"
+            )
             return
         try:
             authority = authority_set_keys(
