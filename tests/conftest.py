@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import time
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from quorum.core.crypto import AuthorityKeys, generate_authority_keys
@@ -154,3 +158,131 @@ def german_citizen() -> dict:
             "country": "Deutschland",
         },
     }
+
+
+# --- The fixed cast of users (moved from tests/core/accounts) -------------------------------
+CAST_PASSWORD = "cast password, for tests only"
+
+
+@functools.cache
+def _cast_password_hash() -> str:
+    # Hashed once per run with the real hasher (scrypt): creating the cast stays cheap.
+    from django.contrib.auth.hashers import make_password
+
+    return make_password(CAST_PASSWORD)
+
+
+def make_staff(username: str, *, roles: tuple[str, ...] = (), enrolled: bool = True):
+    """A user whose password is CAST_PASSWORD, with ``roles`` and (by default) a TOTP device."""
+    from django.contrib.auth.models import Group, User
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user = User.objects.create(
+        username=username, email=f"{username}@example.eu", password=_cast_password_hash()
+    )
+    for role in roles:
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+    if enrolled:
+        TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+    return user
+
+
+def totp_code(user) -> str:
+    """A code the user's device accepts now and has not accepted before (as their app would)."""
+    from django_otp.oath import hotp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+    assert device is not None, f"{user.username} has no TOTP device"
+    now_t = (int(time.time()) - device.t0) // device.step + device.drift
+    for t in (now_t, *range(now_t + 1, now_t + device.tolerance + 1)):
+        if t > device.last_t:
+            return f"{hotp(device.bin_key, t, digits=device.digits):0{device.digits}d}"
+    raise AssertionError(
+        "every code this device accepts now was used already: move the clock on "
+        "(time_machine.shift(30)) before signing this user in again"
+    )
+
+
+def login_two_step(client: Client, user, *, password: str = CAST_PASSWORD) -> None:
+    """Sign ``user`` in on ``client`` as a browser would: password, then a TOTP code."""
+    response = client.post(
+        reverse("accounts:login"), {"username": user.get_username(), "password": password}
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert response["Location"] == reverse("accounts:verify"), response["Location"]
+    response = client.post(reverse("accounts:verify"), {"code": totp_code(user)})
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_sign_in_throttle():
+    """Failed sign-ins are counted in the cache: every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def login() -> Callable[..., None]:
+    """``login(client, user)``: the real two-step sign-in with a valid TOTP code."""
+    return login_two_step
+
+
+@pytest.fixture
+def code() -> Callable[..., str]:
+    """``code(user)``: a TOTP code the user's device accepts now."""
+    return totp_code
+
+
+@pytest.fixture
+def registrar(db):
+    from quorum.core.accounts.roles import REGISTRAR
+
+    return make_staff("registrar", roles=(REGISTRAR,))
+
+
+@pytest.fixture
+def operator(db):
+    from quorum.core.accounts.roles import OPERATOR
+
+    return make_staff("operator", roles=(OPERATOR,))
+
+
+@pytest.fixture
+def organiser_alice(db):
+    return make_staff("organiser-alice")
+
+
+@pytest.fixture
+def organiser_bob(db):
+    return make_staff("organiser-bob")
+
+
+@pytest.fixture
+def authority_staff_de(db):
+    return make_staff("authority-de")
+
+
+@pytest.fixture
+def authority_staff_fr(db):
+    return make_staff("authority-fr")
+
+
+@pytest.fixture
+def anonymous() -> Client:
+    """A browser with no session."""
+    return Client()
+
+
+@pytest.fixture
+def cast_password() -> str:
+    return CAST_PASSWORD
+
+
+@pytest.fixture
+def make_user(db) -> Callable[..., object]:
+    """``make_user("name", roles=(...), enrolled=False)``: one more staff user."""
+    return make_staff

@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "quorum.signing",
     "quorum.verification",
     "quorum.api",
+    "quorum.backoffice",
     "quorum.site",
 ]
 
@@ -217,7 +218,6 @@ SECURE_REFERRER_POLICY = "same-origin"
 # Staff sign-in: password, then a TOTP code (quorum.core.accounts).
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
-LOGOUT_REDIRECT_URL = "accounts:login"
 OTP_TOTP_ISSUER = QUORUM_TOTP_ISSUER
 
 LANGUAGE_CODE = "en"

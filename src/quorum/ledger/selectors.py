@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from quorum.initiatives.models import Initiative
 from quorum.ledger import merkle
@@ -150,3 +151,15 @@ def initiative_counts(initiative: Initiative) -> InitiativeCounts:
         states_needed=rules.success_rule.min_member_states,
         total_needed=rules.success_rule.min_total,
     )
+
+
+def log_growth(*, initiative_id: int) -> list[tuple[date, int]]:
+    """The log's size at the end of each day that had a checkpoint: the count over time."""
+    by_day: dict[date, int] = {}
+    for created_at, size in (
+        Checkpoint.objects.filter(initiative_id=initiative_id)
+        .order_by("created_at")
+        .values_list("created_at", "size")
+    ):
+        by_day[created_at.date()] = max(size, by_day.get(created_at.date(), 0))
+    return sorted(by_day.items())

@@ -6,4 +6,5 @@ app_name = "ledger"
 
 urlpatterns = [
     path("i/<slug:slug>/receipt/", views.receipt_page, name="receipt"),
+    path("i/<slug:slug>/counter/", views.counter_embed, name="counter"),
 ]

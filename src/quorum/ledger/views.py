@@ -19,6 +19,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from quorum.core.i18n import member_state_name
+from quorum.core.middleware import CONTENT_SECURITY_POLICY
 from quorum.core.signed_note import NoteError, open_checkpoint
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import initiative_get_public
@@ -27,6 +28,7 @@ from quorum.ledger.log_key import log_key, log_origin
 from quorum.ledger.selectors import (
     ProofUnavailable,
     checkpoint_latest,
+    initiative_counts,
     leaves_page,
     proof_inclusion,
     statement_exists,
@@ -138,4 +140,32 @@ def receipt_page(request: HttpRequest, slug: str) -> HttpResponse:
     response = render(request, "ledger/receipt.html", context, status=status)
     # A receipt in the address is nobody's business but its holder's: no shared caching.
     patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+def counter_embed(request: HttpRequest, slug: str) -> HttpResponse:
+    """A tiny live counter that organisers may frame on their campaign site."""
+    try:
+        initiative = initiative_get_public(slug=slug)
+    except Initiative.DoesNotExist as exc:
+        raise Http404 from exc
+    counts = initiative_counts(initiative)
+    response = render(
+        request,
+        "ledger/counter_embed.html",
+        {
+            "initiative": initiative,
+            "title": initiative.text("title", get_language()),
+            "total": counts.total,
+            "states_reached": counts.states_reached,
+            "states_needed": counts.states_needed,
+            "total_needed": counts.total_needed,
+        },
+    )
+    # The one page meant to be framed by other sites; it still loads nothing from them.
+    response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+        "frame-ancestors 'none'", "frame-ancestors *"
+    )
+    response.xframe_options_exempt = True
+    patch_cache_control(response, public=True, max_age=30)
     return response
