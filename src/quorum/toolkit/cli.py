@@ -1,0 +1,420 @@
+"""``quorum-authority``: the competent authority's offline toolkit.
+
+    quorum-authority keygen --out KEYFILE [--passphrase-file F] [--format text|json]
+                            [--label L] [--strength moderate|sensitive|interactive]
+    quorum-authority verify BATCH --key KEYFILE --out DIR [--passphrase-file F]
+                            [--log-key KEY] [--sample N] [--seed S] [--register CSV]
+                            [--on YYYY-MM-DD] [--jobs N]
+    quorum-authority public-keys KEYFILE [--format text|json]
+    quorum-authority check-certificate CERTIFICATE --signing-key KEY
+
+Exit codes: 0 done (verify: batch verified, certificate written); 1 usage, file or key
+error; 2 batch rejected (integrity failure: report written, no certificate).
+
+Runs on an air-gapped laptop: no Django, no database, no network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from quorum.core.crypto import (
+    AuthorityKeys,
+    CryptoError,
+    decode_key,
+    generate_authority_keys,
+    read_key_file,
+    read_key_file_public,
+    write_key_file,
+)
+from quorum.toolkit.certificate import verify_certificate
+from quorum.toolkit.report import check_out_dir, write_outputs
+from quorum.toolkit.verify import (
+    CERTIFIED,
+    REJECTED,
+    VerifyOptions,
+    VerifyUsageError,
+    default_jobs,
+    verify_batch,
+)
+
+__all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_REJECTED", "main"]
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_REJECTED = 2
+
+PROG = "quorum-authority"
+MIN_PASSPHRASE = 8
+_PASSPHRASE_FILE_MAX = 64 * 1024
+
+
+class UsageError(Exception):
+    """A one-line message for the user; exit code 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # exit 1, not argparse's 2 (2 = rejected)
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("quorum")
+    except Exception:  # not installed as a distribution
+        return "unknown"
+
+
+def _day(text: str) -> date:
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Offline toolkit of a competent authority: keys, batch verification, "
+        "certificates. Needs no network and no database.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    keygen = commands.add_parser(
+        "keygen",
+        help="create the authority's key pairs in a passphrase-protected key file",
+        description="Create an X25519 sealing key pair and an Ed25519 signing key pair. The "
+        "private keys are written only to KEYFILE, encrypted under a passphrase; the two "
+        "public keys are printed, to be registered with the platform operator.",
+    )
+    keygen.add_argument("--out", required=True, type=Path, metavar="KEYFILE")
+    keygen.add_argument(
+        "--passphrase-file",
+        type=Path,
+        metavar="F",
+        help="read the passphrase from F (first line; '-' for standard input) instead of "
+        "asking twice",
+    )
+    keygen.add_argument("--format", choices=("text", "json"), default="text")
+    keygen.add_argument("--label", default="", help="a note stored unencrypted in the key file")
+    keygen.add_argument(
+        "--strength",
+        choices=("moderate", "sensitive", "interactive"),
+        default="moderate",
+        help="Argon2id cost of opening the key file (default: moderate)",
+    )
+
+    verify = commands.add_parser(
+        "verify",
+        help="verify a batch and sign a certificate",
+        description="Check every leaf of BATCH against its signed checkpoint, open and check "
+        "the statements of the batch's Member State, remove duplicates, and write "
+        "report.json, report.txt and (if the batch is intact) a signed certificate.json to "
+        "DIR. No decrypted data is written anywhere.",
+    )
+    verify.add_argument("batch", type=Path, metavar="BATCH")
+    verify.add_argument("--key", required=True, type=Path, metavar="KEYFILE")
+    verify.add_argument("--out", required=True, type=Path, metavar="DIR")
+    verify.add_argument("--passphrase-file", type=Path, metavar="F")
+    verify.add_argument(
+        "--log-key",
+        metavar="KEY",
+        help="the platform's log key (signed-note verifier '<name>+<id>+<key>') as you "
+        "obtained it independently of the batch; strongly recommended",
+    )
+    verify.add_argument(
+        "--sample", type=_positive, metavar="N", help="check a random sample of N statements"
+    )
+    verify.add_argument(
+        "--seed", type=_seed, metavar="S", help="seed of the random sample (reproducible)"
+    )
+    verify.add_argument(
+        "--register",
+        type=Path,
+        metavar="CSV",
+        help="population-register extract: columns id_number, first_names, family_names, "
+        "date_of_birth",
+    )
+    verify.add_argument(
+        "--on", type=_day, metavar="YYYY-MM-DD", help="date of the certificate (default: today)"
+    )
+    verify.add_argument(
+        "--jobs",
+        type=_positive,
+        metavar="N",
+        help=f"processes that open statements (default: the CPU count, here {default_jobs()})",
+    )
+
+    public = commands.add_parser("public-keys", help="print the public keys of a key file")
+    public.add_argument("keyfile", type=Path, metavar="KEYFILE")
+    public.add_argument("--format", choices=("text", "json"), default="text")
+
+    check = commands.add_parser(
+        "check-certificate", help="check a certificate's signature against a signing key"
+    )
+    check.add_argument("certificate", type=Path, metavar="CERTIFICATE")
+    check.add_argument(
+        "--signing-key", required=True, metavar="KEY", help="the authority's signing public key"
+    )
+    return parser
+
+
+# --- passphrases ---------------------------------------------------------------------------
+
+
+def _passphrase_from_file(path: Path) -> bytes:
+    try:
+        if str(path) == "-":
+            data = sys.stdin.buffer.read(_PASSPHRASE_FILE_MAX + 1)
+        else:
+            with path.open("rb") as handle:
+                data = handle.read(_PASSPHRASE_FILE_MAX + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read the passphrase file {path}: {exc.strerror or exc}") from exc
+    if len(data) > _PASSPHRASE_FILE_MAX:
+        raise UsageError(f"the passphrase file {path} is too large")
+    passphrase = data.split(b"\n", 1)[0].removesuffix(b"\r")
+    if not passphrase:
+        raise UsageError(f"the passphrase file {path} is empty")
+    return passphrase
+
+
+def _new_passphrase(args: argparse.Namespace) -> bytes:
+    if args.passphrase_file is not None:
+        passphrase = _passphrase_from_file(args.passphrase_file)
+    else:
+        first = getpass.getpass("New passphrase for the key file: ")
+        second = getpass.getpass("Repeat the passphrase: ")
+        if first != second:
+            raise UsageError("the two passphrases differ; no key file was written")
+        passphrase = first.encode("utf-8")
+    if len(passphrase) < MIN_PASSPHRASE:
+        raise UsageError(f"the passphrase must be at least {MIN_PASSPHRASE} characters long")
+    return passphrase
+
+
+def _open_keys(keyfile: Path, passphrase_file: Path | None) -> AuthorityKeys:
+    if not keyfile.is_file():
+        raise UsageError(f"cannot read the key file {keyfile}: no such file")
+    if passphrase_file is not None:
+        passphrase = _passphrase_from_file(passphrase_file)
+    else:
+        passphrase = getpass.getpass(f"Passphrase for {keyfile}: ").encode("utf-8")
+    try:
+        return read_key_file(keyfile, passphrase)
+    except CryptoError as exc:
+        raise UsageError(f"cannot open the key file {keyfile}: {exc}") from exc
+    except OSError as exc:
+        raise UsageError(f"cannot read the key file {keyfile}: {exc.strerror or exc}") from exc
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def _print_public(public: dict[str, str], fmt: str, out: TextIO) -> None:
+    if fmt == "json":
+        print(json.dumps(public), file=out)
+        return
+    print("Register these public keys with the platform operator:", file=out)
+    print(f"  sealing public key (X25519):  {public['sealing_public_key']}", file=out)
+    print(f"  signing public key (Ed25519): {public['signing_public_key']}", file=out)
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    out: Path = args.out
+    if out.exists() or out.is_symlink():
+        raise UsageError(f"{out} exists; refusing to overwrite a key file")
+    if not out.parent.is_dir():
+        raise UsageError(f"the directory {out.parent} does not exist")
+    passphrase = _new_passphrase(args)
+    keys = generate_authority_keys()
+    try:
+        write_key_file(out, keys, passphrase, label=args.label, strength=args.strength)
+    except CryptoError as exc:
+        raise UsageError(str(exc)) from exc
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    public = {
+        "sealing_public_key": keys.public_part()["sealing_public_key"],
+        "signing_public_key": keys.public_part()["signing_public_key"],
+    }
+    if args.format == "json":
+        _print_public(public, "json", sys.stdout)
+        print(f"key file written: {out} (mode 0600)", file=sys.stderr)
+        return EXIT_OK
+    print(f"Key file written: {out} (mode 0600).")
+    print(
+        "Keep it and its passphrase safe, with a backup: without them no statement sealed "
+        "to this key can ever be read."
+    )
+    _print_public(public, "text", sys.stdout)
+    return EXIT_OK
+
+
+def cmd_public_keys(args: argparse.Namespace) -> int:
+    try:
+        public = read_key_file_public(args.keyfile)
+    except CryptoError as exc:
+        raise UsageError(str(exc)) from exc
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.keyfile}: {exc.strerror or exc}") from exc
+    keys = {name: public[name] for name in ("sealing_public_key", "signing_public_key")}
+    _print_public(keys, args.format, sys.stdout)
+    return EXIT_OK
+
+
+def cmd_check_certificate(args: argparse.Namespace) -> int:
+    try:
+        key = decode_key(args.signing_key)
+    except CryptoError as exc:
+        raise UsageError(f"--signing-key: {exc}") from exc
+    try:
+        document = json.loads(args.certificate.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.certificate}: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise UsageError(f"{args.certificate} is not a JSON certificate") from exc
+    if not verify_certificate(document, key):
+        print(f"{args.certificate}: INVALID — not a certificate signed by this key")
+        return EXIT_ERROR
+    cert = document["certificate"]
+    print(
+        f"{args.certificate}: valid signature. {cert['member_state']} certifies "
+        f"{cert['valid_statements']:,} valid statements for "
+        f"{cert['initiative']['registration_number']} on {cert['date']}."
+    )
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    if args.seed is not None and args.sample is None:
+        raise UsageError("--seed only applies with --sample")
+    if not args.batch.is_file():
+        raise UsageError(f"cannot read the batch {args.batch}: no such file")
+    if args.register is not None and not args.register.is_file():
+        raise UsageError(f"cannot read the register {args.register}: no such file")
+    try:
+        check_out_dir(args.out)
+    except OSError as exc:
+        raise UsageError(str(exc) if not exc.strerror else f"{args.out}: {exc.strerror}") from exc
+    keys = _open_keys(args.key, args.passphrase_file)
+    on = args.on or date.today()
+    options = VerifyOptions(
+        on=on,
+        pinned_log_key=args.log_key,
+        sample=args.sample,
+        seed=args.seed,
+        register=args.register,
+        jobs=args.jobs or default_jobs(),
+        progress=sys.stderr,
+    )
+    try:
+        outcome = verify_batch(args.batch, keys, options)
+    except VerifyUsageError as exc:
+        raise UsageError(str(exc)) from exc
+    try:
+        written = write_outputs(args.out, outcome.report, outcome.certificate)
+    except OSError as exc:
+        raise UsageError(f"cannot write to {args.out}: {exc.strerror or exc}") from exc
+    report = outcome.report
+    if outcome.verdict == REJECTED:
+        print(f"{PROG}: batch rejected: {report['reason']}", file=sys.stderr)
+        print(f"{PROG}: report written to {written[1]}; no certificate.", file=sys.stderr)
+        return EXIT_REJECTED
+    if outcome.verdict != CERTIFIED:
+        print(f"{PROG}: error: {report['reason']}", file=sys.stderr)
+        print(f"{PROG}: report written to {written[1]}; no certificate.", file=sys.stderr)
+        return EXIT_ERROR
+    _print_summary(report, written)
+    return EXIT_OK
+
+
+def _print_summary(report: dict[str, object], written: list[Path]) -> None:
+    initiative = report["initiative"]
+    assert isinstance(initiative, dict)
+    ms = report["member_state"]
+    print(
+        f"Batch verified: {initiative['slug']} ({initiative['registration_number']}), "
+        f"statements of {ms}."
+    )
+    print(f"  statements in the batch: {report['statements_in_batch']:,}")
+    if report["method"] == "sample":
+        print(
+            f"  checked: a random sample of {report['sample_size']:,} "
+            f"(seed {report['sample_seed']}), {report['valid_in_checked']:,} valid"
+        )
+        print(f"  valid (extrapolated, rounded down): {report['valid_statements']:,}")
+    else:
+        print(f"  valid: {report['valid_statements']:,}")
+    by_reason = report["invalid_by_reason"]
+    assert isinstance(by_reason, dict)
+    for reason, count in by_reason.items():
+        if count:
+            print(f"  invalid, {reason}: {count:,}")
+    print(f"Report: {written[0]}, {written[1]}")
+    print(f"Certificate: {written[2]}")
+    print(
+        f"Reminder: destroy every decrypted copy of these statements, and the batch itself, "
+        f"by {report['destroy_copies_by']} at the latest: three months after this certificate "
+        f"of {report['date']} (Art. 19(6) of Regulation (EU) 2019/788). "
+        "This toolkit wrote no decrypted data to disk."
+    )
+
+
+COMMANDS = {
+    "keygen": cmd_keygen,
+    "verify": cmd_verify,
+    "public-keys": cmd_public_keys,
+    "check-certificate": cmd_check_certificate,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except EOFError:
+        print(f"{PROG}: error: no passphrase given", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
