@@ -26,7 +26,7 @@ def authority(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     return subprocess.run(
-        [sys.executable, "-c", "from quorum.toolkit.cli import main; main()", *args],
+        [sys.executable, "-c", "import sys; from quorum.toolkit.cli import main; sys.exit(main())", *args],
         capture_output=True,
         text=True,
         env=env,

@@ -72,11 +72,17 @@ class _Rejected(Exception):
     """The batch fails an integrity check; no certificate may be issued."""
 
 
+#: Beyond this many workers the main process (reading and hashing leaves) is the bottleneck.
+MAX_DEFAULT_JOBS = 8
+
+
 def default_jobs() -> int:
+    """The usable CPU cores, at most :data:`MAX_DEFAULT_JOBS`."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_DEFAULT_JOBS))
 
 
 @dataclass(frozen=True)
@@ -322,7 +328,7 @@ class _Run:
                 self.dispatcher.close()
         if self.tally.all_undecryptable():
             reason = (
-                f"none of the {self.tally.checked:,} statements opened opens with this key:"
+                f"none of the {self.tally.checked:,} statements checked opens with this key:"
                 f" is it the key of {self.header.member_state if self.header else '?'}'s"
                 " authority, registered for this initiative?"
             )

@@ -78,8 +78,9 @@ def batch_export(
 ) -> int:
     """Write the batch of one Member State: every leaf's public data, its own ciphertexts."""
     round_ = verification_round(initiative)
-    if round_ is None:
+    if round_ is None or initiative.registration_date is None:
         raise Conflict(_("Verification has not been requested for this initiative."))
+    title = " ".join(initiative.text("title", initiative.language).split()) or initiative.slug
     header = BatchHeader(
         scheme=initiative.scheme,
         initiative=BatchInitiative(
