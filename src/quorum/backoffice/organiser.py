@@ -1,0 +1,289 @@
+"""The organisers' side: drafts, the group, registration, collection, transparency, verification."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from quorum.backoffice.access import organised_initiative
+from quorum.backoffice.charts import HEIGHT, WIDTH, growth_points
+from quorum.backoffice.forms import DateForm, DraftForm, InviteForm, PaperCountsForm, SponsorForm
+from quorum.core.accounts.decorators import login_and_2fa_required, require_recent_verification
+from quorum.core.errors import DomainError
+from quorum.core.i18n import member_state_name
+from quorum.initiatives import services as lifecycle
+from quorum.initiatives.labels import DEADLINE_LABELS
+from quorum.initiatives.models import Initiative, OrganiserMember
+from quorum.initiatives.selectors import (
+    initiative_deadlines,
+    initiatives_of_organiser,
+    organiser_group_problems,
+    progress_report_due,
+)
+from quorum.ledger.selectors import initiative_counts, log_growth
+from quorum.verification.services import verification_request
+
+
+def _errors_of(exc: DomainError) -> dict[str, list[str]]:
+    errors = getattr(exc, "errors", None)
+    if errors:
+        return {field: [str(reason) for reason in reasons] for field, reasons in errors.items()}
+    return {"__all__": [str(exc.message)]}
+
+
+@login_and_2fa_required
+def my_initiatives(request: HttpRequest) -> HttpResponse:
+    language = get_language()
+    rows = [
+        {"initiative": initiative, "title": initiative.text("title", language)}
+        for initiative in initiatives_of_organiser(request.user).order_by("slug")
+    ]
+    return render(request, "backoffice/organiser/list.html", {"initiatives": rows})
+
+
+@login_and_2fa_required
+def draft_create(request: HttpRequest) -> HttpResponse:
+    form = DraftForm(request.POST if request.method == "POST" else None)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        language = data["language"]
+        try:
+            initiative = lifecycle.initiative_create(
+                slug=data["slug"],
+                title={language: data["title"]},
+                objectives={language: data["objectives"]},
+                annex={language: data["annex"]} if data["annex"] else {},
+                treaty_basis=data["treaty_basis"],
+                language=language,
+                actor=request.user,
+            )
+            invitation = lifecycle.organiser_invite(
+                initiative=initiative,
+                full_name=data["full_name"],
+                email=request.user.email or "unknown@invalid",
+                nationality=data["nationality"],
+                residence=data["residence"],
+                role=OrganiserMember.Role.REPRESENTATIVE,
+                declares_voting_age=data["declares_voting_age"],
+                actor=request.user,
+            )
+            lifecycle.organiser_confirm(token=invitation.token, user=request.user)
+        except DomainError as exc:
+            errors = _errors_of(exc)
+        else:
+            messages.success(request, _("The draft is saved. Invite the other members of your group."))
+            return HttpResponseRedirect(reverse("backoffice:organiser-dashboard", args=[initiative.slug]))
+    elif request.method == "POST":
+        errors = {name: list(messages_) for name, messages_ in form.errors.items()}
+    status = 422 if errors else 200
+    return render(request, "backoffice/organiser/draft.html", {"form": form, "errors": errors}, status=status)
+
+
+@login_and_2fa_required
+def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
+    initiative = organised_initiative(request, slug)
+    return _render_dashboard(request, initiative)
+
+
+def _render_dashboard(
+    request: HttpRequest, initiative: Initiative, *, errors: dict[str, list[str]] | None = None, invitation: str = ""
+) -> HttpResponse:
+    language = get_language()
+    counts = initiative_counts(initiative)
+    growth = log_growth(initiative_id=initiative.pk)
+    today = timezone.localdate()
+    embed_url = request.build_absolute_uri(reverse("ledger:counter", args=[initiative.slug]))
+    context = {
+        "initiative": initiative,
+        "title": initiative.text("title", language),
+        "Status": Initiative.Status,
+        "members": list(initiative.organisers.all()),
+        "group_problems": organiser_group_problems(initiative) if initiative.status == Initiative.Status.DRAFT else [],
+        "deadlines": [
+            {"label": DEADLINE_LABELS[name], "date": day, "past": day < today}
+            for name, day in sorted(initiative_deadlines(initiative).items(), key=lambda item: item[1])
+            if name in DEADLINE_LABELS
+        ],
+        "report_due": progress_report_due(initiative, today=today),
+        "counts": [
+            {**row.__dict__, "name": member_state_name(row.code)} for row in counts.by_member_state
+        ],
+        "total": counts.total,
+        "states_reached": counts.states_reached,
+        "growth": growth,
+        "growth_points": growth_points(growth),
+        "chart_width": WIDTH,
+        "chart_height": HEIGHT,
+        "embed_snippet": f'<iframe src="{embed_url}" title="{initiative.text("title", language)}" width="320" height="120" loading="lazy"></iframe>',
+        "invite_form": InviteForm(),
+        "date_form": DateForm(),
+        "sponsor_form": SponsorForm(),
+        "paper_form": PaperCountsForm(),
+        "sponsors": list(initiative.sponsors.all()),
+        "reports": list(initiative.progress_reports.all()),
+        "errors": errors or {},
+        "invitation_link": invitation,
+        "can_withdraw": initiative.status in lifecycle.BEFORE_SUBMISSION,
+    }
+    return render(request, "backoffice/organiser/dashboard.html", context, status=422 if errors else 200)
+
+
+def _act(
+    request: HttpRequest,
+    slug: str,
+    action: Callable[[Initiative], Any],
+    success: str,
+) -> HttpResponse:
+    initiative = organised_initiative(request, slug)
+    try:
+        action(initiative)
+    except DomainError as exc:
+        initiative.refresh_from_db()
+        return _render_dashboard(request, initiative, errors=_errors_of(exc))
+    messages.success(request, success)
+    return HttpResponseRedirect(reverse("backoffice:organiser-dashboard", args=[slug]))
+
+
+@require_POST
+@login_and_2fa_required
+def invite(request: HttpRequest, slug: str) -> HttpResponse:
+    initiative = organised_initiative(request, slug)
+    form = InviteForm(request.POST)
+    if not form.is_valid():
+        return _render_dashboard(request, initiative, errors={k: list(v) for k, v in form.errors.items()})
+    try:
+        invitation = lifecycle.organiser_invite(initiative=initiative, actor=request.user, **form.cleaned_data)
+    except DomainError as exc:
+        return _render_dashboard(request, initiative, errors=_errors_of(exc))
+    link = request.build_absolute_uri(reverse("backoffice:join", args=[invitation.token]))
+    # Shown once: only its hash is stored. The organiser passes it on by a channel of their choice.
+    return _render_dashboard(request, initiative, invitation=link)
+
+
+@login_and_2fa_required
+def join(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method != "POST":
+        return render(request, "backoffice/organiser/join.html", {"token": token})
+    try:
+        member = lifecycle.organiser_confirm(token=token, user=request.user)
+    except DomainError as exc:
+        return render(request, "backoffice/organiser/join.html", {"token": token, "error": exc.message}, status=400)
+    messages.success(request, _("You are now a member of this group of organisers."))
+    return HttpResponseRedirect(reverse("backoffice:organiser-dashboard", args=[member.initiative.slug]))
+
+
+@require_POST
+@login_and_2fa_required
+def request_registration(request: HttpRequest, slug: str) -> HttpResponse:
+    return _act(
+        request,
+        slug,
+        lambda i: lifecycle.initiative_request_registration(initiative=i, actor=request.user),
+        _("Registration requested. The registrar will decide within two months."),
+    )
+
+
+def _dated(request: HttpRequest, slug: str, apply: Callable[[Initiative, Any], Any], success: str) -> HttpResponse:
+    form = DateForm(request.POST)
+    if not form.is_valid():
+        initiative = organised_initiative(request, slug)
+        return _render_dashboard(request, initiative, errors={"date": list(form.errors.get("date", []))})
+    return _act(request, slug, lambda i: apply(i, form.cleaned_data["date"]), success)
+
+
+@require_POST
+@login_and_2fa_required
+def set_start(request: HttpRequest, slug: str) -> HttpResponse:
+    return _dated(
+        request,
+        slug,
+        lambda i, day: lifecycle.initiative_set_collection_start(initiative=i, start=day, actor=request.user),
+        _("The start of collection is announced."),
+    )
+
+
+@require_POST
+@require_recent_verification(minutes=10)
+def stop_collection(request: HttpRequest, slug: str) -> HttpResponse:
+    return _dated(
+        request,
+        slug,
+        lambda i, day: lifecycle.initiative_stop_collection(initiative=i, end=day, actor=request.user),
+        _("The early end of collection is announced."),
+    )
+
+
+@require_POST
+@require_recent_verification(minutes=10)
+def withdraw(request: HttpRequest, slug: str) -> HttpResponse:
+    return _act(
+        request,
+        slug,
+        lambda i: lifecycle.initiative_withdraw(initiative=i, actor=request.user),
+        _("The initiative is withdrawn."),
+    )
+
+
+@require_POST
+@login_and_2fa_required
+def add_sponsor(request: HttpRequest, slug: str) -> HttpResponse:
+    form = SponsorForm(request.POST)
+    if not form.is_valid():
+        initiative = organised_initiative(request, slug)
+        return _render_dashboard(request, initiative, errors={k: list(v) for k, v in form.errors.items()})
+    return _act(
+        request,
+        slug,
+        lambda i: lifecycle.sponsor_add(initiative=i, actor=request.user, **form.cleaned_data),
+        _("The sponsor is declared and published."),
+    )
+
+
+@require_POST
+@login_and_2fa_required
+def report_progress(request: HttpRequest, slug: str) -> HttpResponse:
+    form = PaperCountsForm(request.POST)
+    if not form.is_valid():
+        initiative = organised_initiative(request, slug)
+        return _render_dashboard(request, initiative, errors={k: list(v) for k, v in form.errors.items()})
+    paper = {code: value for code, value in form.cleaned_data.items() if value}
+    return _act(
+        request,
+        slug,
+        lambda i: lifecycle.progress_report_file(
+            initiative=i, online_count=initiative_counts(i).total, paper_counts=paper, actor=request.user
+        ),
+        _("The progress report is filed."),
+    )
+
+
+@require_POST
+@require_recent_verification(minutes=10)
+def request_verification(request: HttpRequest, slug: str) -> HttpResponse:
+    return _act(
+        request,
+        slug,
+        lambda i: verification_request(initiative=i, actor=request.user),
+        _("Verification requested. Each authority can now download its batch."),
+    )
+
+
+@require_POST
+@require_recent_verification(minutes=10)
+def submit(request: HttpRequest, slug: str) -> HttpResponse:
+    return _act(
+        request,
+        slug,
+        lambda i: lifecycle.initiative_submit_to_commission(initiative=i, actor=request.user),
+        _("The initiative is submitted to the Commission."),
+    )

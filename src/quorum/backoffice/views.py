@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from quorum.authorities.selectors import authorities_of_staff
+from quorum.backoffice.access import is_registrar
+from quorum.core.accounts.decorators import login_and_2fa_required
+
+
+@login_and_2fa_required
+def home(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "backoffice/home.html",
+        {"is_registrar": is_registrar(request), "authorities": list(authorities_of_staff(request.user))},
+    )
