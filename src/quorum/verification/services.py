@@ -86,10 +86,8 @@ def batch_export(
         initiative=BatchInitiative(
             slug=initiative.slug,
             registration_number=initiative.registration_number,
-            registration_date=initiative.registration_date.isoformat()
-            if initiative.registration_date
-            else "",
-            title=initiative.text("title", initiative.language),
+            registration_date=initiative.registration_date.isoformat(),
+            title=title,
         ),
         member_state=member_state,
         log_key=log_key().verifier,
