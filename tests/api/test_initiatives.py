@@ -7,7 +7,9 @@ from quorum.initiatives.services import initiative_create
 pytestmark = pytest.mark.django_db
 
 
-def test_the_register_lists_public_initiatives_with_dates_and_deadlines(client, collecting_initiative) -> None:
+def test_the_register_lists_public_initiatives_with_dates_and_deadlines(
+    client, collecting_initiative
+) -> None:
     initiative_create(slug="a-draft", title={"en": "Draft"}, objectives={"en": "x"}, language="en")
     body = client.get("/api/v1/initiatives").json()
     assert [i["slug"] for i in body] == ["clean-air"]
@@ -23,11 +25,19 @@ def test_one_initiative_in_the_readers_language(client, collecting_initiative) -
     body = client.get("/api/v1/initiatives/clean-air", HTTP_ACCEPT_LANGUAGE="de").json()
     assert body["title"] == "Saubere Luft für alle"
     assert body["title_translations"]["fr"] == "De l'air pur pour tous"
-    assert set(body) >= {"status", "registration_date", "collection_start", "collection_end", "deadlines"}
+    assert set(body) >= {
+        "status",
+        "registration_date",
+        "collection_start",
+        "collection_end",
+        "deadlines",
+    }
 
 
 def test_search_and_filter(client, collecting_initiative) -> None:
-    assert [i["slug"] for i in client.get("/api/v1/initiatives", {"q": "air"}).json()] == ["clean-air"]
+    assert [i["slug"] for i in client.get("/api/v1/initiatives", {"q": "air"}).json()] == [
+        "clean-air"
+    ]
     assert client.get("/api/v1/initiatives", {"q": "nothing-like-it"}).json() == []
     assert client.get("/api/v1/initiatives", {"status": "answered"}).json() == []
 

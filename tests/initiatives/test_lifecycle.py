@@ -347,14 +347,18 @@ def test_the_periodic_command_advances_by_date_and_reminds_of_reports(registered
 
     from django.core.management import call_command
 
-    services.initiative_set_collection_start(initiative=registered, start=date(2026, 3, 16), today=date(2026, 3, 2))
+    services.initiative_set_collection_start(
+        initiative=registered, start=date(2026, 3, 16), today=date(2026, 3, 2)
+    )
     out = StringIO()
     with time_machine.travel(date(2026, 4, 1)):
         call_command("periodic", stdout=out)
     text = out.getvalue()
     assert "right-to-repair: registered → collecting" in text
     assert "progress report was due on 2026-03-31" in text
-    services.progress_report_file(initiative=registered, online_count=10, paper_counts={"DE": 3}, today=date(2026, 4, 1))
+    services.progress_report_file(
+        initiative=registered, online_count=10, paper_counts={"DE": 3}, today=date(2026, 4, 1)
+    )
     out = StringIO()
     with time_machine.travel(date(2026, 4, 2)):
         call_command("periodic", stdout=out)

@@ -82,10 +82,14 @@ def test_the_register_can_be_searched_and_filtered(client, collecting_initiative
     assert "Clean air" in client.get("/", {"q": "air"}).content.decode()
     assert "Clean air" not in client.get("/", {"q": "unrelated"}).content.decode()
     assert "Clean air" not in client.get("/", {"status": "answered"}).content.decode()
-    assert "Clean air" in client.get("/", {"status": "bogus"}).content.decode()  # ignored, not an error
+    assert (
+        "Clean air" in client.get("/", {"status": "bogus"}).content.decode()
+    )  # ignored, not an error
 
 
-def test_the_page_shows_sponsors_deadlines_ahead_and_a_timeline_without_staff(client, collecting_initiative) -> None:
+def test_the_page_shows_sponsors_deadlines_ahead_and_a_timeline_without_staff(
+    client, collecting_initiative
+) -> None:
     from decimal import Decimal
 
     from django.contrib.auth.models import User

@@ -26,7 +26,12 @@ def authority(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     return subprocess.run(
-        [sys.executable, "-c", "import sys; from quorum.toolkit.cli import main; sys.exit(main())", *args],
+        [
+            sys.executable,
+            "-c",
+            "import sys; from quorum.toolkit.cli import main; sys.exit(main())",
+            *args,
+        ],
         capture_output=True,
         text=True,
         env=env,
