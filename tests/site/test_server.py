@@ -37,9 +37,16 @@ def wait_for(url: str, process: subprocess.Popen, timeout: float = 30.0) -> byte
     raise AssertionError(f"{url} did not answer within {timeout}s")
 
 
-def quorum(args: list[str], data_dir: Path) -> subprocess.Popen:
+def environment(data_dir: Path) -> dict[str, str]:
+    """The embedded default: SQLite in data_dir, whatever database the test run itself uses."""
     env = {**os.environ, "QUORUM_DATA_DIR": str(data_dir)}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
+    for name in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL"):
+        env.pop(name, None)
+    return env
+
+
+def quorum(args: list[str], data_dir: Path) -> subprocess.Popen:
+    env = environment(data_dir)
     return subprocess.Popen(
         [sys.executable, "-m", "quorum.cli", *args],
         env=env,
@@ -72,7 +79,7 @@ def test_the_demo_command_sets_up_and_serves_the_demo_initiative(tmp_path: Path)
 def test_serve_answers_without_touching_data(tmp_path: Path) -> None:
     setup = subprocess.run(
         [sys.executable, "-m", "quorum.cli", "demo", "--no-serve"],
-        env={**os.environ, "QUORUM_DATA_DIR": str(tmp_path)},
+        env=environment(tmp_path),
         capture_output=True,
         text=True,
     )
@@ -108,7 +115,7 @@ def command_line(pid: int) -> str:
 def test_the_sequencer_does_not_outlive_a_killed_server(tmp_path: Path) -> None:
     setup = subprocess.run(
         [sys.executable, "-m", "quorum.cli", "demo", "--no-serve"],
-        env={**os.environ, "QUORUM_DATA_DIR": str(tmp_path)},
+        env=environment(tmp_path),
         capture_output=True,
         text=True,
     )

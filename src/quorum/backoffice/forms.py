@@ -17,12 +17,18 @@ class DraftForm(forms.Form):
     language = forms.ChoiceField(label=_("Language of the text"), choices=settings.LANGUAGES)
     title = forms.CharField(label=_("Title"), max_length=300)
     objectives = forms.CharField(label=_("Objectives"), widget=forms.Textarea, max_length=4000)
-    annex = forms.CharField(label=_("Annex (optional)"), widget=forms.Textarea, required=False, max_length=12000)
-    treaty_basis = forms.CharField(label=_("Provisions of the Treaties considered relevant"), required=False, max_length=2000)
+    annex = forms.CharField(
+        label=_("Annex (optional)"), widget=forms.Textarea, required=False, max_length=12000
+    )
+    treaty_basis = forms.CharField(
+        label=_("Provisions of the Treaties considered relevant"), required=False, max_length=2000
+    )
     full_name = forms.CharField(label=_("Your full name"), max_length=200)
     nationality = forms.ChoiceField(label=_("Your nationality"), choices=MEMBER_STATES)
     residence = forms.ChoiceField(label=_("Your Member State of residence"), choices=MEMBER_STATES)
-    declares_voting_age = forms.BooleanField(label=_("I am old enough to vote in European Parliament elections."))
+    declares_voting_age = forms.BooleanField(
+        label=_("I am old enough to vote in European Parliament elections.")
+    )
 
 
 class InviteForm(forms.Form):
@@ -40,7 +46,9 @@ class DateForm(forms.Form):
 
 class SponsorForm(forms.Form):
     name = forms.CharField(label=_("Sponsor"), max_length=200)
-    amount_eur = forms.DecimalField(label=_("Amount (EUR)"), max_digits=12, decimal_places=2, min_value=0)
+    amount_eur = forms.DecimalField(
+        label=_("Amount (EUR)"), max_digits=12, decimal_places=2, min_value=0
+    )
     received_on = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
 
 
@@ -50,7 +58,9 @@ class PaperCountsForm(forms.Form):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         for code, name in MEMBER_STATE_NAMES.items():
-            self.fields[code] = forms.IntegerField(label=name, min_value=0, max_value=10_000_000, required=False)
+            self.fields[code] = forms.IntegerField(
+                label=name, min_value=0, max_value=10_000_000, required=False
+            )
 
 
 class DecisionForm(forms.Form):
@@ -63,8 +73,12 @@ class DecisionForm(forms.Form):
         ],
         widget=forms.RadioSelect,
     )
-    registration_number = forms.CharField(label=_("Registration number"), max_length=40, required=False)
-    reasons = forms.CharField(label=_("Reasons"), widget=forms.Textarea, required=False, max_length=5000)
+    registration_number = forms.CharField(
+        label=_("Registration number"), max_length=40, required=False
+    )
+    reasons = forms.CharField(
+        label=_("Reasons"), widget=forms.Textarea, required=False, max_length=5000
+    )
 
 
 class TranslationForm(forms.Form):
@@ -74,7 +88,9 @@ class TranslationForm(forms.Form):
 
 
 class ExtensionForm(forms.Form):
-    new_end = forms.DateField(label=_("New last day of collection"), widget=forms.DateInput(attrs={"type": "date"}))
+    new_end = forms.DateField(
+        label=_("New last day of collection"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     legal_basis = forms.CharField(label=_("Legal basis"), max_length=500)
 
 
@@ -88,7 +104,7 @@ class FollowUpForm(forms.Form):
         ],
     )
     on = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
-    url = forms.URLField(label=_("Link"), required=False)
+    url = forms.URLField(label=_("Link"), required=False, assume_scheme="https")
 
 
 class CertificateUploadForm(forms.Form):

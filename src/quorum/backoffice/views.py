@@ -6,6 +6,7 @@ from django.shortcuts import render
 from quorum.authorities.selectors import authorities_of_staff
 from quorum.backoffice.access import is_registrar
 from quorum.core.accounts.decorators import login_and_2fa_required
+from quorum.core.accounts.roles import OPERATOR, user_roles
 
 
 @login_and_2fa_required
@@ -13,5 +14,9 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "backoffice/home.html",
-        {"is_registrar": is_registrar(request), "authorities": list(authorities_of_staff(request.user))},
+        {
+            "is_registrar": is_registrar(request),
+            "is_operator": OPERATOR in user_roles(request.user),
+            "authorities": list(authorities_of_staff(request.user)),
+        },
     )
