@@ -20,7 +20,10 @@ def test_the_operator_registers_an_authoritys_keys(client, operator, login) -> N
     response = client.post(POST, {"member_state": "SE", "name": "Valmyndigheten", **public})
     assert response.status_code == 302
     authority = Authority.objects.get(member_state="SE")
-    assert (authority.name, authority.signing_public_key) == ("Valmyndigheten", public["signing_public_key"])
+    assert (authority.name, authority.signing_public_key) == (
+        "Valmyndigheten",
+        public["signing_public_key"],
+    )
 
 
 def test_a_malformed_key_is_refused_and_nothing_is_stored(client, operator, login) -> None:

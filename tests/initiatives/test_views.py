@@ -109,3 +109,18 @@ def test_the_page_shows_sponsors_deadlines_ahead_and_a_timeline_without_staff(
     assert "End of collection" in html
     assert "Sponsor declared" in html
     assert "registrar-jane" not in html and "Jane" not in html
+
+
+def test_a_draft_withdrawn_before_asking_for_registration_stays_private(client) -> None:
+    from quorum.initiatives.services import initiative_withdraw
+
+    draft = initiative_create(
+        slug="second-thoughts",
+        title={"en": "Second thoughts"},
+        objectives={"en": "x"},
+        language="en",
+    )
+    initiative_withdraw(initiative=draft)
+    assert "Second thoughts" not in client.get("/").content.decode()
+    assert client.get("/i/second-thoughts/").status_code == 404
+    assert client.get("/api/v1/initiatives/second-thoughts").status_code == 404

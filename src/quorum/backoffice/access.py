@@ -6,6 +6,7 @@ a draft exists (the permission matrix tests every view with every role).
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
 from quorum.authorities.models import Authority
@@ -26,9 +27,19 @@ def is_registrar(request: HttpRequest) -> bool:
     return REGISTRAR in user_roles(request.user)
 
 
+def registrar_initiatives() -> QuerySet[Initiative]:
+    """Every initiative that has asked for registration: never a draft, nor a draft withdrawn
+    before it asked (withdrawing a draft must not show it to anyone)."""
+    return Initiative.objects.exclude(status=Initiative.Status.DRAFT).exclude(
+        status=Initiative.Status.WITHDRAWN,
+        registration_requested_on__isnull=True,
+        registration_date__isnull=True,
+    )
+
+
 def registrar_initiative(request: HttpRequest, slug: str) -> Initiative:
     """The registrar sees every initiative that has asked for registration, never drafts."""
-    initiative = Initiative.objects.exclude(status=Initiative.Status.DRAFT).filter(slug=slug).first()
+    initiative = registrar_initiatives().filter(slug=slug).first()
     if initiative is None or not is_registrar(request):
         raise Http404
     return initiative

@@ -81,12 +81,18 @@ def draft_create(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             errors = _errors_of(exc)
         else:
-            messages.success(request, _("The draft is saved. Invite the other members of your group."))
-            return HttpResponseRedirect(reverse("backoffice:organiser-dashboard", args=[initiative.slug]))
+            messages.success(
+                request, _("The draft is saved. Invite the other members of your group.")
+            )
+            return HttpResponseRedirect(
+                reverse("backoffice:organiser-dashboard", args=[initiative.slug])
+            )
     elif request.method == "POST":
         errors = {name: list(messages_) for name, messages_ in form.errors.items()}
     status = 422 if errors else 200
-    return render(request, "backoffice/organiser/draft.html", {"form": form, "errors": errors}, status=status)
+    return render(
+        request, "backoffice/organiser/draft.html", {"form": form, "errors": errors}, status=status
+    )
 
 
 @login_and_2fa_required
@@ -96,7 +102,11 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _render_dashboard(
-    request: HttpRequest, initiative: Initiative, *, errors: dict[str, list[str]] | None = None, invitation: str = ""
+    request: HttpRequest,
+    initiative: Initiative,
+    *,
+    errors: dict[str, list[str]] | None = None,
+    invitation: str = "",
 ) -> HttpResponse:
     language = get_language()
     counts = initiative_counts(initiative)
@@ -108,10 +118,14 @@ def _render_dashboard(
         "title": initiative.text("title", language),
         "Status": Initiative.Status,
         "members": list(initiative.organisers.all()),
-        "group_problems": organiser_group_problems(initiative) if initiative.status == Initiative.Status.DRAFT else [],
+        "group_problems": organiser_group_problems(initiative)
+        if initiative.status == Initiative.Status.DRAFT
+        else [],
         "deadlines": [
             {"label": DEADLINE_LABELS[name], "date": day, "past": day < today}
-            for name, day in sorted(initiative_deadlines(initiative).items(), key=lambda item: item[1])
+            for name, day in sorted(
+                initiative_deadlines(initiative).items(), key=lambda item: item[1]
+            )
             if name in DEADLINE_LABELS
         ],
         "report_due": progress_report_due(initiative, today=today),
@@ -127,6 +141,8 @@ def _render_dashboard(
         "embed_snippet": f'<iframe src="{embed_url}" title="{initiative.text("title", language)}" width="320" height="120" loading="lazy"></iframe>',
         "invite_form": InviteForm(),
         "date_form": DateForm(),
+        # The same field on one page twice: the early-end form gets its own ids.
+        "stop_form": DateForm(auto_id="id_stop_%s"),
         "sponsor_form": SponsorForm(),
         "paper_form": PaperCountsForm(),
         "sponsors": list(initiative.sponsors.all()),
@@ -135,7 +151,9 @@ def _render_dashboard(
         "invitation_link": invitation,
         "can_withdraw": initiative.status in lifecycle.BEFORE_SUBMISSION,
     }
-    return render(request, "backoffice/organiser/dashboard.html", context, status=422 if errors else 200)
+    return render(
+        request, "backoffice/organiser/dashboard.html", context, status=422 if errors else 200
+    )
 
 
 def _act(
@@ -160,9 +178,13 @@ def invite(request: HttpRequest, slug: str) -> HttpResponse:
     initiative = organised_initiative(request, slug)
     form = InviteForm(request.POST)
     if not form.is_valid():
-        return _render_dashboard(request, initiative, errors={k: list(v) for k, v in form.errors.items()})
+        return _render_dashboard(
+            request, initiative, errors={k: list(v) for k, v in form.errors.items()}
+        )
     try:
-        invitation = lifecycle.organiser_invite(initiative=initiative, actor=request.user, **form.cleaned_data)
+        invitation = lifecycle.organiser_invite(
+            initiative=initiative, actor=request.user, **form.cleaned_data
+        )
     except DomainError as exc:
         return _render_dashboard(request, initiative, errors=_errors_of(exc))
     link = request.build_absolute_uri(reverse("backoffice:join", args=[invitation.token]))
@@ -177,9 +199,16 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
     try:
         member = lifecycle.organiser_confirm(token=token, user=request.user)
     except DomainError as exc:
-        return render(request, "backoffice/organiser/join.html", {"token": token, "error": exc.message}, status=400)
+        return render(
+            request,
+            "backoffice/organiser/join.html",
+            {"token": token, "error": exc.message},
+            status=400,
+        )
     messages.success(request, _("You are now a member of this group of organisers."))
-    return HttpResponseRedirect(reverse("backoffice:organiser-dashboard", args=[member.initiative.slug]))
+    return HttpResponseRedirect(
+        reverse("backoffice:organiser-dashboard", args=[member.initiative.slug])
+    )
 
 
 @require_POST
@@ -193,12 +222,31 @@ def request_registration(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def _dated(request: HttpRequest, slug: str, apply: Callable[[Initiative, Any], Any], success: str) -> HttpResponse:
+def _dated(
+    request: HttpRequest,
+    slug: str,
+    apply: Callable[[Initiative, Any], Any],
+    success: str,
+    *,
+    field: str = "date",
+) -> HttpResponse:
+    """`field` is the error key, matching the id of the date input on the dashboard."""
     form = DateForm(request.POST)
     if not form.is_valid():
         initiative = organised_initiative(request, slug)
-        return _render_dashboard(request, initiative, errors={"date": list(form.errors.get("date", []))})
-    return _act(request, slug, lambda i: apply(i, form.cleaned_data["date"]), success)
+        return _render_dashboard(
+            request, initiative, errors={field: list(form.errors.get("date", []))}
+        )
+
+    def apply_date(initiative: Initiative) -> Any:
+        try:
+            return apply(initiative, form.cleaned_data["date"])
+        except lifecycle.InvalidRequest as exc:
+            # The services name the date "start" or "end"; the form (and the page) call it "date".
+            reasons = [reason for found in exc.errors.values() for reason in found]
+            raise lifecycle.InvalidRequest({field: reasons}) from exc
+
+    return _act(request, slug, apply_date, success)
 
 
 @require_POST
@@ -207,7 +255,9 @@ def set_start(request: HttpRequest, slug: str) -> HttpResponse:
     return _dated(
         request,
         slug,
-        lambda i, day: lifecycle.initiative_set_collection_start(initiative=i, start=day, actor=request.user),
+        lambda i, day: lifecycle.initiative_set_collection_start(
+            initiative=i, start=day, actor=request.user
+        ),
         _("The start of collection is announced."),
     )
 
@@ -218,8 +268,11 @@ def stop_collection(request: HttpRequest, slug: str) -> HttpResponse:
     return _dated(
         request,
         slug,
-        lambda i, day: lifecycle.initiative_stop_collection(initiative=i, end=day, actor=request.user),
+        lambda i, day: lifecycle.initiative_stop_collection(
+            initiative=i, end=day, actor=request.user
+        ),
         _("The early end of collection is announced."),
+        field="stop_date",
     )
 
 
@@ -240,7 +293,9 @@ def add_sponsor(request: HttpRequest, slug: str) -> HttpResponse:
     form = SponsorForm(request.POST)
     if not form.is_valid():
         initiative = organised_initiative(request, slug)
-        return _render_dashboard(request, initiative, errors={k: list(v) for k, v in form.errors.items()})
+        return _render_dashboard(
+            request, initiative, errors={k: list(v) for k, v in form.errors.items()}
+        )
     return _act(
         request,
         slug,
@@ -255,13 +310,18 @@ def report_progress(request: HttpRequest, slug: str) -> HttpResponse:
     form = PaperCountsForm(request.POST)
     if not form.is_valid():
         initiative = organised_initiative(request, slug)
-        return _render_dashboard(request, initiative, errors={k: list(v) for k, v in form.errors.items()})
+        return _render_dashboard(
+            request, initiative, errors={k: list(v) for k, v in form.errors.items()}
+        )
     paper = {code: value for code, value in form.cleaned_data.items() if value}
     return _act(
         request,
         slug,
         lambda i: lifecycle.progress_report_file(
-            initiative=i, online_count=initiative_counts(i).total, paper_counts=paper, actor=request.user
+            initiative=i,
+            online_count=initiative_counts(i).total,
+            paper_counts=paper,
+            actor=request.user,
         ),
         _("The progress report is filed."),
     )

@@ -36,7 +36,30 @@ class MemberStateRow:
 
 
 def initiative_list_public() -> QuerySet[Initiative]:
-    return Initiative.objects.filter(status__in=PUBLIC_STATUSES)
+    # A draft withdrawn before it ever asked for registration stays private.
+    return Initiative.objects.filter(status__in=PUBLIC_STATUSES).exclude(
+        status=Initiative.Status.WITHDRAWN,
+        registration_requested_on__isnull=True,
+        registration_date__isnull=True,
+    )
+
+
+def registration_requests() -> QuerySet[Initiative]:
+    """The registrar's queue: oldest request first."""
+    return Initiative.objects.filter(status=Initiative.Status.REGISTRATION_REQUESTED).order_by(
+        "registration_requested_on", "pk"
+    )
+
+
+def initiative_audit_log(initiative: Initiative) -> list[AuditEntry]:
+    """The full audit log of one initiative, with who acted: for the registrar only."""
+    return list(
+        AuditEntry.objects.filter(
+            subject_type="initiatives.initiative", subject_id=str(initiative.pk)
+        )
+        .select_related("actor")
+        .order_by("created_at", "id")
+    )
 
 
 def initiative_get_public(*, slug: str) -> Initiative:

@@ -142,6 +142,8 @@ def certificate_import(
     initiative = Initiative.objects.filter(slug=slug).first() if isinstance(slug, str) else None
     if initiative is None:
         raise _refuse(_("The certificate names no known initiative."))
+    if certificate.get("scheme") != initiative.scheme:
+        raise _refuse(_("The certificate is for another scheme."))
     member_state = certificate.get("member_state")
     authority = Authority.objects.filter(
         scheme=initiative.scheme, member_state=member_state
