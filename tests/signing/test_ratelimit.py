@@ -13,6 +13,7 @@ import pytest
 import redis
 from django.test import RequestFactory
 
+from quorum.core.clients import address_group, client_address
 from quorum.signing import ratelimit
 from quorum.signing.ratelimit import (
     MemoryRateStore,
@@ -20,9 +21,7 @@ from quorum.signing.ratelimit import (
     RateStoreUnavailableError,
     RedisRateStore,
     Window,
-    address_group,
     check_rate,
-    client_address,
     get_rate_store,
     rate_key,
     reset_rate_store,

@@ -12,8 +12,8 @@ from quorum.api.initiatives import router as initiatives_router
 from quorum.api.ledger import router as ledger_router
 from quorum.api.schemas import ChallengeOut, ErrorsOut, ReceiptOut, StatementIn
 from quorum.api.verification import router as verification_router
+from quorum.core.clients import client_address
 from quorum.signing import pow as proof_of_work
-from quorum.signing import ratelimit
 from quorum.signing.fields import flatten
 from quorum.signing.services import (
     InitiativeNotFound,
@@ -80,7 +80,7 @@ async def statement_create(request: HttpRequest, slug: str, payload: StatementIn
             slug=slug,
             data=data,
             language=get_language(),
-            client_address=ratelimit.client_address(request),
+            client_address=client_address(request),
         )
     except StatementInvalid as exc:
         errors = {name: [_(reason) for reason in reasons] for name, reasons in exc.errors.items()}

@@ -17,10 +17,6 @@ bucket. The operator must make the proxy hand the real client address to the app
 from __future__ import annotations
 
 import collections
-import datetime
-import hashlib
-import hmac
-import ipaddress
 import math
 import secrets
 import threading
@@ -32,6 +28,8 @@ from typing import Any, Final, Protocol
 import redis
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+
+from quorum.core.clients import address_group, daily_keyed_hash, redis_client
 
 RATE_LIMITED_MESSAGE: Final = _(
     "Too many submissions from your network. Please wait a little and try again."
@@ -61,27 +59,6 @@ class RateStore(Protocol):
     def hit(self, key: str, windows: Sequence[Window], now: float) -> RateDecision: ...
 
 
-def client_address(request: Any) -> str:
-    """The client's address: ``REMOTE_ADDR`` only (see the module docstring for proxies)."""
-    meta = getattr(request, "META", None) or {}
-    return str(meta.get("REMOTE_ADDR") or "")
-
-
-def address_group(address: str) -> str:
-    """What one client is counted as: the IPv4 address, or the IPv6 /64."""
-    try:
-        ip = ipaddress.ip_address(address.strip())
-    except ValueError:
-        # Not an IP (a unix socket, a misconfigured proxy): count the raw text, hashed below.
-        return "other:" + address
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        # Built from the integer, so a zone id ("%eth0") cannot split one client in two.
-        return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))
-    return str(ip)
-
-
 def check_rate(client_address: str, *, scope: str, now: float | None = None) -> RateDecision:
     """Count one attempt by ``client_address`` at ``scope`` (e.g. ``statement:<slug>``).
 
@@ -101,11 +78,8 @@ def check_rate(client_address: str, *, scope: str, now: float | None = None) -> 
 
 def rate_key(client_address: str, *, scope: str, now: float) -> str:
     """The keyed hash a client is counted under on the UTC day of ``now``."""
-    day = datetime.datetime.fromtimestamp(now, tz=datetime.UTC).date().isoformat()
-    root = hashlib.sha256(b"quorum-ratelimit-v1" + str(settings.SECRET_KEY).encode()).digest()
-    daily_key = hmac.new(root, day.encode(), hashlib.sha256).digest()
     message = scope.encode() + b"\x00" + address_group(client_address).encode()
-    return hmac.new(daily_key, message, hashlib.sha256).hexdigest()
+    return daily_keyed_hash(b"quorum-ratelimit-v1", message, now=now)
 
 
 def _retry_after(seconds: float) -> int:
@@ -206,13 +180,6 @@ class RedisRateStore:
         return RateDecision(allowed=False, retry_after=_retry_after(float(wait)))
 
 
-def _redis_client(url: str) -> redis.Redis:
-    # Short timeouts: a stalled Redis must turn into a 503, not a hung worker.
-    return redis.Redis.from_url(
-        url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=30
-    )
-
-
 _store: RateStore | None = None
 _store_lock = threading.Lock()
 
@@ -224,7 +191,7 @@ def get_rate_store() -> RateStore:
         with _store_lock:
             if _store is None:
                 url = getattr(settings, "REDIS_URL", None)
-                _store = RedisRateStore(_redis_client(url)) if url else MemoryRateStore()
+                _store = RedisRateStore(redis_client(url)) if url else MemoryRateStore()
     return _store
 
 

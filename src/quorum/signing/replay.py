@@ -33,6 +33,8 @@ from typing import Final, Literal, Protocol
 import redis
 from django.conf import settings
 
+from quorum.core.clients import redis_client
+
 ClaimKind = Literal["new", "duplicate", "replay"]
 
 # How long a second request with the same solution and content waits for the first one to
@@ -293,13 +295,6 @@ def _unavailable_on_redis_error() -> Iterator[None]:
         yield
     except redis.RedisError as exc:
         raise ReplayStoreUnavailableError("the replay store cannot be reached") from exc
-
-
-def redis_client(url: str) -> redis.Redis:
-    """A client with short timeouts: a stalled Redis must turn into a 503, not a hung worker."""
-    return redis.Redis.from_url(
-        url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=30
-    )
 
 
 _store: ReplayStore | None = None

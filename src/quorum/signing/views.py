@@ -15,11 +15,11 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from quorum.core.clients import client_address
 from quorum.core.i18n import member_state_name
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import initiative_get_public, initiative_is_collecting
 from quorum.rules import Scheme, scheme
-from quorum.signing import ratelimit
 from quorum.signing.fields import ALL_FIELDS, FIELD_SPECS, fields_for_part
 from quorum.signing.labels import FIELD_HINTS, FIELD_LABELS, field_id
 from quorum.signing.services import (
@@ -128,7 +128,7 @@ async def sign_form(request: HttpRequest, slug: str, member_state: str) -> HttpR
                 slug=slug,
                 data=data,
                 language=get_language(),
-                client_address=ratelimit.client_address(request),
+                client_address=client_address(request),
             )
         except StatementInvalid as exc:
             errors = _translated_errors(exc.errors)

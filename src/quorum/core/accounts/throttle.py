@@ -16,10 +16,6 @@ app server (see ``docs/operator.md``); ``X-Forwarded-For`` is not read here.
 
 from __future__ import annotations
 
-import datetime
-import hashlib
-import hmac
-import ipaddress
 import math
 import time
 from dataclasses import dataclass
@@ -27,6 +23,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+
+from quorum.core.clients import address_group, client_address, daily_keyed_hash
 
 _KEY_PREFIX = "quorum:login-fail:"
 
@@ -43,32 +41,12 @@ class ThrottleState:
     retry_after: int = 0
 
 
-def client_address(request: Any) -> str:
-    """``REMOTE_ADDR`` only: any client can write ``X-Forwarded-For``."""
-    meta = getattr(request, "META", None) or {}
-    return str(meta.get("REMOTE_ADDR") or "")
-
-
-def address_group(address: str) -> str:
-    """What one client counts as: the IPv4 address, or the IPv6 /64."""
-    try:
-        ip = ipaddress.ip_address(address.strip())
-    except ValueError:
-        return "other:" + address
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))
-    return str(ip)
-
-
 def keyed_hash(scope: str, value: str, *, now: float | None = None) -> str:
     """HMAC-SHA256 of ``scope || value`` under today's key (hex)."""
     when = time.time() if now is None else now
-    day = datetime.datetime.fromtimestamp(when, tz=datetime.UTC).date().isoformat()
-    root = hashlib.sha256(b"quorum-accounts-throttle-v1" + str(settings.SECRET_KEY).encode())
-    daily_key = hmac.new(root.digest(), day.encode(), hashlib.sha256).digest()
-    return hmac.new(daily_key, f"{scope}\x00{value}".encode(), hashlib.sha256).hexdigest()
+    return daily_keyed_hash(
+        b"quorum-accounts-throttle-v1", f"{scope}\x00{value}".encode(), now=when
+    )
 
 
 def address_label(request: Any) -> str:

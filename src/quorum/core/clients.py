@@ -1,0 +1,53 @@
+"""Who a request comes from, without keeping who it was; and the shared Redis client.
+
+Rate limits and sign-in throttles count clients, never store them: a client is its IPv4
+address or its IPv6 /64, and what is stored is an HMAC of that under a key that changes
+every UTC day.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import hmac
+import ipaddress
+from typing import Any
+
+import redis
+from django.conf import settings
+
+
+def client_address(request: Any) -> str:
+    """``REMOTE_ADDR`` only: any client can write ``X-Forwarded-For`` (see the operator guide)."""
+    meta = getattr(request, "META", None) or {}
+    return str(meta.get("REMOTE_ADDR") or "")
+
+
+def address_group(address: str) -> str:
+    """What one client is counted as: the IPv4 address, or the IPv6 /64."""
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        # Not an IP (a unix socket, a misconfigured proxy): count the raw text, hashed later.
+        return "other:" + address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        # Built from the integer, so a zone id ("%eth0") cannot split one client in two.
+        return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))
+    return str(ip)
+
+
+def daily_keyed_hash(purpose: bytes, message: bytes, *, now: float) -> str:
+    """HMAC-SHA256 (hex) of ``message`` under a key for ``purpose`` and the UTC day of ``now``."""
+    day = datetime.datetime.fromtimestamp(now, tz=datetime.UTC).date().isoformat()
+    root = hashlib.sha256(purpose + str(settings.SECRET_KEY).encode()).digest()
+    daily_key = hmac.new(root, day.encode(), hashlib.sha256).digest()
+    return hmac.new(daily_key, message, hashlib.sha256).hexdigest()
+
+
+def redis_client(url: str) -> redis.Redis:
+    """A client with short timeouts: a stalled Redis must turn into a 503, not a hung worker."""
+    return redis.Redis.from_url(
+        url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=30
+    )
