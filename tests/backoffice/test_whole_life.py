@@ -183,7 +183,16 @@ def test_an_initiative_goes_from_draft_to_answered_through_the_web(
         assert initiative.status == Status.VERIFIED
 
         # The organisers submit; the registrar records the meeting, the hearing and the answer.
-        assert alice.post("/manage/initiatives/open-data/submit/").status_code == 302
+        dashboard = alice.get("/manage/initiatives/open-data/").content.decode()
+        assert "Submission to the Commission (Annex VII)" in dashboard
+        refused = alice.post("/manage/initiatives/open-data/submit/")
+        assert refused.status_code == 422  # the declaration is not ticked
+        initiative.refresh_from_db()
+        assert initiative.status == Status.VERIFIED
+        assert (
+            alice.post("/manage/initiatives/open-data/submit/", {"declaration": "yes"}).status_code
+            == 302
+        )
         registrar_client = signed_in(registrar)
         for step, url in (
             ("meeting", ""),

@@ -189,3 +189,29 @@ def test_success_is_decided_on_certified_counts_at_the_thresholds_edges(
     assert body["total"] >= 1_000_000 and body["states_reached"] == 7
     assert body["verdict"] == "successful"
     assert under_verification.status == Initiative.Status.VERIFIED
+
+
+def test_the_submission_data_carries_the_certified_counts_contacts_and_funding(
+    under_verification, keys
+) -> None:
+    from decimal import Decimal
+
+    from quorum.initiatives.services import sponsor_add
+    from quorum.verification.selectors import submission_data
+
+    sponsor_add(
+        initiative=under_verification,
+        name="Clean Air Fund",
+        amount_eur=Decimal("750"),
+        received_on=date(2025, 3, 1),
+    )
+    certificate_import(document=certificate(under_verification, "PL", 39_000, keys["PL"]))
+    data = submission_data(under_verification)
+    assert data["registration_number"] == "ECI(2025)000007"
+    assert data["certified_by_member_state"] == {"PL": 39_000}
+    assert data["valid_statements"] == 39_000
+    assert data["support_and_funding"] == [
+        {"name": "Clean Air Fund", "amount_eur": "750.00", "date": "2025-03-01"}
+    ]
+    assert data["funding_total_eur"] == "750.00"
+    assert data["certificates"][0]["member_state"] == "PL"

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -30,7 +30,10 @@ from quorum.initiatives.selectors import (
     progress_report_due,
 )
 from quorum.ledger.selectors import initiative_counts, log_growth
+from quorum.verification.selectors import submission_data
 from quorum.verification.services import verification_request
+
+DECLARATION_NEEDED = gettext_lazy("Confirm the declaration before you submit.")
 
 
 def _errors_of(exc: DomainError) -> dict[str, list[str]]:
@@ -150,6 +153,9 @@ def _render_dashboard(
         "errors": errors or {},
         "invitation_link": invitation,
         "can_withdraw": initiative.status in lifecycle.BEFORE_SUBMISSION,
+        "submission": submission_data(initiative)
+        if initiative.status in (Initiative.Status.VERIFIED, Initiative.Status.SUBMITTED)
+        else None,
     }
     return render(
         request, "backoffice/organiser/dashboard.html", context, status=422 if errors else 200
@@ -341,6 +347,9 @@ def request_verification(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 @require_recent_verification(minutes=10)
 def submit(request: HttpRequest, slug: str) -> HttpResponse:
+    if request.POST.get("declaration") != "yes":
+        initiative = organised_initiative(request, slug)
+        return _render_dashboard(request, initiative, errors={"declaration": [DECLARATION_NEEDED]})
     return _act(
         request,
         slug,

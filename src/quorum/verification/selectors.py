@@ -85,3 +85,44 @@ def purges_due(*, today: date | None = None) -> list[tuple[Initiative, date]]:
         if end is not None and end <= day:
             due.append((initiative, end))
     return due
+
+
+def submission_data(initiative: Initiative) -> dict[str, object]:
+    """What the submission to the Commission carries (Annex VII), from the platform's records."""
+    counts = certified_counts(initiative)
+    contacts = [
+        {"name": member.full_name, "email": member.email, "role": member.role}
+        for member in initiative.organisers.filter(
+            role__in=("representative", "substitute"), confirmed_at__isnull=False
+        )
+    ]
+    sponsors = [
+        {
+            "name": sponsor.name,
+            "amount_eur": str(sponsor.amount_eur),
+            "date": sponsor.received_on.isoformat(),
+        }
+        for sponsor in initiative.sponsors.all()
+    ]
+    certificates = [
+        {"member_state": code, "valid_statements": valid, "date": day.isoformat()}
+        for code, valid, day in Certificate.objects.filter(initiative=initiative)
+        .order_by("member_state")
+        .values_list("member_state", "valid_statements", "certified_on")
+    ]
+    return {
+        "title": initiative.text("title", initiative.language),
+        "registration_number": initiative.registration_number,
+        "registration_date": initiative.registration_date.isoformat()
+        if initiative.registration_date
+        else None,
+        "valid_statements": counts.total,
+        "certified_by_member_state": {
+            row.code: row.certified for row in counts.by_member_state if row.certified is not None
+        },
+        "member_states_reached": counts.states_reached,
+        "contact_persons": contacts,
+        "support_and_funding": sponsors,
+        "funding_total_eur": str(sum((s.amount_eur for s in initiative.sponsors.all()), start=0)),
+        "certificates": certificates,
+    }

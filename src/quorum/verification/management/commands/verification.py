@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from quorum.core.errors import DomainError
 from quorum.initiatives.models import Initiative
-from quorum.verification.selectors import certified_counts
+from quorum.verification.selectors import certified_counts, submission_data
 from quorum.verification.services import batch_export, certificate_import, verification_request
 
 
@@ -31,6 +31,11 @@ class Command(BaseCommand):
         certificate.add_argument("file")
         status = sub.add_parser("status", help="certified counts and the verdict")
         status.add_argument("slug")
+        annex = sub.add_parser(
+            "submission-data",
+            help="the data of the submission to the Commission (Annex VII), as JSON",
+        )
+        annex.add_argument("slug")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -82,6 +87,10 @@ class Command(BaseCommand):
         self.stdout.write(
             f"accepted: {certificate.member_state} certifies {certificate.valid_statements} valid statements"
         )
+
+    def _submission_data(self, options: dict[str, Any]) -> None:
+        data = submission_data(self._initiative(options["slug"]))
+        self.stdout.write(json.dumps(data, ensure_ascii=False, indent=2))
 
     def _status(self, options: dict[str, Any]) -> None:
         counts = certified_counts(self._initiative(options["slug"]))
