@@ -7,6 +7,7 @@ Playwright drives /usr/bin/chromium, and axe-core comes from inside axe-playwrig
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -125,16 +126,15 @@ def _wait_until_answering(url: str, process: subprocess.Popen, log: Path) -> Non
 
 
 def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM to the server (granian stops its workers); SIGKILL to its group on timeout."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        # The process group is the one this fixture created (start_new_session=True):
-        # the server and its granian workers, nothing else.
+    """SIGTERM to the server (granian stops its workers); then SIGKILL to whatever is left of
+    its group — the group this fixture created (start_new_session=True), nothing else."""
+    if process.poll() is None:
+        process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=STOP_TIMEOUT)
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=STOP_TIMEOUT)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -53,16 +54,22 @@ def quorum(args: list[str], data_dir: Path) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # Its own process group: granian's workers and the sequencer go down with it.
+        start_new_session=True,
     )
 
 
 def stop(process: subprocess.Popen) -> None:
-    process.terminate()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+    # A worker orphaned by a hard kill of the main process still sits in the group.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def test_the_demo_command_sets_up_and_serves_the_demo_initiative(tmp_path: Path) -> None:

@@ -100,9 +100,11 @@ def _not_found(request: HttpRequest) -> HttpResponse:
 def checkpoint(request: HttpRequest, slug: str) -> HttpResponse:
     """A C2SP checkpoint (origin, size, base64 root) signed as a C2SP note with the log key."""
     initiative = _initiative(slug)
-    latest = checkpoint_latest(initiative_id=initiative.pk) if initiative else None
-    if latest is None:
+    if initiative is None:
         return _not_found(request)
+    latest = checkpoint_latest(initiative_id=initiative.pk)
+    if latest is None:
+        return _errors(request, {GENERAL: [_("The log has no checkpoint yet.")]}, 404)
     return public_read(HttpResponse(latest.note, content_type="text/plain; charset=utf-8"))
 
 
