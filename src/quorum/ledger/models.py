@@ -29,7 +29,8 @@ class Statement(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["leaf_hash"], name="statement_leaf_hash"),
+            # A receipt is looked up within its initiative: one index serves both conditions.
+            models.Index(fields=["initiative", "leaf_hash"], name="statement_receipt"),
             models.Index(fields=["initiative", "leaf_index"], name="statement_initiative_index"),
         ]
 

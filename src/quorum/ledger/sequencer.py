@@ -13,7 +13,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 
 from quorum.core.signed_note import format_checkpoint, sign_note
@@ -50,6 +50,16 @@ def initiatives_needing_work() -> list[tuple[int, str]]:
     return list(Initiative.objects.filter(pk__in=wanted).order_by("pk").values_list("pk", "slug"))
 
 
+def _assign_indices(pairs: list[tuple[int, int]]) -> None:
+    """(leaf index, statement id) pairs in one executemany: the ORM's bulk_update builds a CASE
+    per row and costs ~30 times more (bench/sequencer_rate.py)."""
+    if not pairs:
+        return
+    table = connection.ops.quote_name(Statement._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET leaf_index = %s WHERE id = %s", pairs)
+
+
 def sequence_initiative(
     initiative_id: int, slug: str, *, batch_size: int = BATCH_SIZE
 ) -> Sequenced | None:
@@ -67,9 +77,7 @@ def sequence_initiative(
         if not pending and has_checkpoint:
             return None
         size = state.size
-        for offset, statement in enumerate(pending):
-            statement.leaf_index = size + offset
-        Statement.objects.bulk_update(pending, ["leaf_index"], batch_size=500)
+        _assign_indices([(size + offset, s.pk) for offset, s in enumerate(pending)])
         store = DatabaseNodeStore(initiative_id)
         merkle.append(store, size, [bytes(s.leaf_hash) for s in pending])
         new_size = size + len(pending)
