@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -487,38 +489,41 @@ def initiative_withdraw(
     )
 
 
+# The transitions that dates make: from, to, action, and which initiatives are due on `day`.
+DATE_TRANSITIONS: tuple[tuple[str, str, str, Callable[[date], Q]], ...] = (
+    (
+        Status.REGISTERED,
+        Status.COLLECTING,
+        "quorum.initiative.collection_opened",
+        lambda day: Q(collection_start__lte=day),
+    ),
+    (
+        Status.COLLECTING,
+        Status.COLLECTION_CLOSED,
+        "quorum.initiative.collection_closed",
+        lambda day: Q(collection_end__lt=day),  # the end date is the last day of collection
+    ),
+)
+
+
 def initiatives_advance_by_date(*, today: date | None = None) -> list[tuple[str, str, str]]:
     """Open and close collections on their dates, with nobody clicking. Safe to run again."""
     day = today or timezone.localdate()
     moved: list[tuple[str, str, str]] = []
-    for initiative in Initiative.objects.filter(
-        status=Status.REGISTERED, collection_start__lte=day
-    ):
-        try:
-            _transition(
-                initiative,
-                from_statuses=(Status.REGISTERED,),
-                to_status=Status.COLLECTING,
-                action="quorum.initiative.collection_opened",
-                actor=None,
-                actor_label="system",
-            )
-        except Conflict:
-            continue
-        moved.append((initiative.slug, Status.REGISTERED, Status.COLLECTING))
-    for initiative in Initiative.objects.filter(status=Status.COLLECTING, collection_end__lt=day):
-        try:
-            _transition(
-                initiative,
-                from_statuses=(Status.COLLECTING,),
-                to_status=Status.COLLECTION_CLOSED,
-                action="quorum.initiative.collection_closed",
-                actor=None,
-                actor_label="system",
-            )
-        except Conflict:
-            continue
-        moved.append((initiative.slug, Status.COLLECTING, Status.COLLECTION_CLOSED))
+    for before, after, action, due in DATE_TRANSITIONS:
+        for initiative in Initiative.objects.filter(due(day), status=before):
+            try:
+                _transition(
+                    initiative,
+                    from_statuses=(before,),
+                    to_status=after,
+                    action=action,
+                    actor=None,
+                    actor_label="system",
+                )
+            except Conflict:
+                continue  # another run moved it first
+            moved.append((initiative.slug, before, after))
     return moved
 
 
