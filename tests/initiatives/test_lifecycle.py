@@ -363,3 +363,27 @@ def test_the_periodic_command_advances_by_date_and_reminds_of_reports(registered
     with time_machine.travel(date(2026, 4, 2)):
         call_command("periodic", stdout=out)
     assert "progress report" not in out.getvalue()
+
+
+def test_a_legal_hold_is_set_and_lifted_from_the_command_line(registered) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("initiative", "legal-hold", "right-to-repair", "--on", stdout=StringIO())
+    registered.refresh_from_db()
+    assert registered.legal_hold and registered.legal_hold_decided_on is None
+    call_command(
+        "initiative",
+        "legal-hold",
+        "right-to-repair",
+        "--final-decision",
+        "2027-05-03",
+        stdout=StringIO(),
+    )
+    registered.refresh_from_db()
+    assert not registered.legal_hold and registered.legal_hold_decided_on == date(2027, 5, 3)
+    assert actions(registered)[-2:] == [
+        "quorum.initiative.legal_hold_set",
+        "quorum.initiative.legal_hold_lifted",
+    ]

@@ -82,6 +82,19 @@ class Command(BaseCommand):
         sub.add_parser(
             "advance", help="open and close collections whose dates have come (run daily)"
         )
+        hold = sub.add_parser(
+            "legal-hold", help="hold the statements for legal proceedings (Art. 19(7)), or lift it"
+        )
+        hold.add_argument("slug")
+        group = hold.add_mutually_exclusive_group(required=True)
+        group.add_argument(
+            "--on", action="store_true", help="proceedings are pending: destroy nothing"
+        )
+        group.add_argument(
+            "--final-decision",
+            metavar="DATE",
+            help="date of the final decision: destroy a month later",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
@@ -147,6 +160,11 @@ class Command(BaseCommand):
         if action == "record":
             return services.initiative_record_follow_up(
                 **common, step=options["step"], on=_date(options["date"]), url=options["url"]
+            )
+        if action == "legal-hold":
+            decided = _date(options["final_decision"]) if options["final_decision"] else None
+            return services.initiative_set_legal_hold(
+                **common, held=decided is None, decided_on=decided
             )
         if action == "add-sponsor":
             try:
