@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from quorum.core.errors import DomainError
@@ -82,6 +83,49 @@ class Command(BaseCommand):
         sub.add_parser(
             "advance", help="open and close collections whose dates have come (run daily)"
         )
+        create = sub.add_parser("create", help="the organisers start a draft")
+        create.add_argument("slug")
+        create.add_argument("--language", required=True)
+        create.add_argument("--title", required=True)
+        create.add_argument("--objectives", required=True)
+        create.add_argument("--annex", default="")
+        create.add_argument("--treaty-basis", default="")
+        invite = sub.add_parser(
+            "invite", help="invite a member of the group of organisers; prints the token"
+        )
+        invite.add_argument("slug")
+        invite.add_argument("--name", required=True)
+        invite.add_argument("--email", required=True)
+        invite.add_argument("--nationality", required=True)
+        invite.add_argument("--residence", required=True)
+        invite.add_argument(
+            "--role", choices=["representative", "substitute", "member"], default="member"
+        )
+        invite.add_argument(
+            "--mep", action="store_true", help="a Member of the European Parliament"
+        )
+        confirm = sub.add_parser("confirm", help="a user accepts an invitation token")
+        confirm.add_argument("token")
+        confirm.add_argument("--user", required=True, help="the username accepting it")
+        translate = sub.add_parser(
+            "translate", help="the registrar adds a translation of title and objectives"
+        )
+        translate.add_argument("slug")
+        translate.add_argument("--language", required=True)
+        translate.add_argument("--title", required=True)
+        translate.add_argument("--objectives", required=True)
+        report = sub.add_parser("report", help="file the two-monthly progress report")
+        report.add_argument("slug")
+        report.add_argument(
+            "--online", type=int, required=True, help="statements received online (the log size)"
+        )
+        report.add_argument(
+            "--paper",
+            action="append",
+            default=[],
+            metavar="MS=N",
+            help="paper statements, e.g. DE=120",
+        )
         hold = sub.add_parser(
             "legal-hold", help="hold the statements for legal proceedings (Art. 19(7)), or lift it"
         )
@@ -109,7 +153,43 @@ class Command(BaseCommand):
                 for slug, before, after in services.initiatives_advance_by_date():
                     self.stdout.write(f"{slug}: {before} → {after}")
                 return
+            if action == "create":
+                language = options["language"]
+                created = services.initiative_create(
+                    slug=options["slug"],
+                    language=language,
+                    title={language: options["title"]},
+                    objectives={language: options["objectives"]},
+                    annex={language: options["annex"]} if options["annex"] else {},
+                    treaty_basis=options["treaty_basis"],
+                    actor_label=ACTOR,
+                )
+                self.stdout.write(f"{created.slug}: {created.status}")
+                return
+            if action == "confirm":
+                user = User.objects.filter(username=options["user"]).first()
+                if user is None:
+                    raise CommandError(f"no user {options['user']!r}", returncode=1)
+                member = services.organiser_confirm(token=options["token"], user=user)
+                self.stdout.write(
+                    f"{member.initiative.slug}: {user.username} confirmed as {member.role}"
+                )
+                return
             initiative = self._initiative(options["slug"])
+            if action == "invite":
+                invitation = services.organiser_invite(
+                    initiative=initiative,
+                    full_name=options["name"],
+                    email=options["email"],
+                    nationality=options["nationality"].upper(),
+                    residence=options["residence"].upper(),
+                    role=options["role"],
+                    is_mep=options["mep"],
+                    actor_label=ACTOR,
+                )
+                # Shown once: only its hash is stored.
+                self.stdout.write(invitation.token)
+                return
             if action == "show":
                 self._show(initiative, options["format"])
                 return
@@ -161,6 +241,24 @@ class Command(BaseCommand):
             return services.initiative_record_follow_up(
                 **common, step=options["step"], on=_date(options["date"]), url=options["url"]
             )
+        if action == "translate":
+            return services.initiative_add_translation(
+                **common,
+                language=options["language"],
+                title=options["title"],
+                objectives=options["objectives"],
+            )
+        if action == "report":
+            paper: dict[str, int] = {}
+            for item in options["paper"]:
+                code, _, count = item.partition("=")
+                if not count.isdigit():
+                    raise CommandError(f"--paper takes MS=N, got {item!r}", returncode=1)
+                paper[code.upper()] = int(count)
+            services.progress_report_file(
+                **common, online_count=options["online"], paper_counts=paper
+            )
+            return initiative
         if action == "legal-hold":
             decided = _date(options["final_decision"]) if options["final_decision"] else None
             return services.initiative_set_legal_hold(
