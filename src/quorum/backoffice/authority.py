@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from quorum.authorities.models import Authority
 from quorum.backoffice.access import staff_authority
+from quorum.backoffice.errors import form_errors
 from quorum.backoffice.forms import CertificateUploadForm
 from quorum.core.accounts.decorators import login_and_2fa_required, require_recent_verification
 from quorum.core.errors import DomainError
@@ -154,7 +155,7 @@ def certificate_upload(request: HttpRequest, member_state: str) -> HttpResponse:
     authority = staff_authority(request, member_state)
     form = CertificateUploadForm(request.POST, request.FILES)
     if not form.is_valid():
-        errors = {field: [str(m) for m in found] for field, found in form.errors.items()}
+        errors = form_errors(form)
         return _render_home(request, authority, form=form, errors=errors)
     try:
         document = _parse_certificate(form.cleaned_data["certificate"])

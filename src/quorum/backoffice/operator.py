@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 
 from quorum.authorities.selectors import authority_list
 from quorum.authorities.services import authority_set_keys
+from quorum.backoffice.errors import domain_errors, form_errors
 from quorum.backoffice.forms import MEMBER_STATES
 from quorum.core.accounts.decorators import require_recent_verification, role_required
 from quorum.core.accounts.roles import OPERATOR
@@ -59,7 +60,7 @@ def authority_keys(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(reverse("backoffice:operator-authorities"))
     form = AuthorityKeysForm(request.POST)
     if not form.is_valid():
-        return _page(request, form, {k: list(v) for k, v in form.errors.items()}, 422)
+        return _page(request, form, form_errors(form), 422)
     data = form.cleaned_data
     try:
         authority_set_keys(
@@ -71,6 +72,6 @@ def authority_keys(request: HttpRequest) -> HttpResponse:
             actor=request.user,
         )
     except DomainError as exc:
-        return _page(request, form, {"__all__": [str(exc.message)]}, 422)
+        return _page(request, form, domain_errors(exc), 422)
     messages.success(request, _("The authority's public keys are registered."))
     return HttpResponseRedirect(reverse("backoffice:operator-authorities"))

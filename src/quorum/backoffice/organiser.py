@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from quorum.backoffice.access import organised_initiative
 from quorum.backoffice.charts import HEIGHT, WIDTH, growth_points
+from quorum.backoffice.errors import domain_errors, form_errors
 from quorum.backoffice.forms import DateForm, DraftForm, InviteForm, PaperCountsForm, SponsorForm
 from quorum.core.accounts.decorators import login_and_2fa_required, require_recent_verification
 from quorum.core.errors import DomainError
@@ -34,13 +35,6 @@ from quorum.verification.selectors import submission_data
 from quorum.verification.services import verification_request
 
 DECLARATION_NEEDED = gettext_lazy("Confirm the declaration before you submit.")
-
-
-def _errors_of(exc: DomainError) -> dict[str, list[str]]:
-    errors = getattr(exc, "errors", None)
-    if errors:
-        return {field: [str(reason) for reason in reasons] for field, reasons in errors.items()}
-    return {"__all__": [str(exc.message)]}
 
 
 @login_and_2fa_required
@@ -82,7 +76,7 @@ def draft_create(request: HttpRequest) -> HttpResponse:
             )
             lifecycle.organiser_confirm(token=invitation.token, user=request.user)
         except DomainError as exc:
-            errors = _errors_of(exc)
+            errors = domain_errors(exc)
         else:
             messages.success(
                 request, _("The draft is saved. Invite the other members of your group.")
@@ -91,7 +85,7 @@ def draft_create(request: HttpRequest) -> HttpResponse:
                 reverse("backoffice:organiser-dashboard", args=[initiative.slug])
             )
     elif request.method == "POST":
-        errors = {name: list(messages_) for name, messages_ in form.errors.items()}
+        errors = form_errors(form)
     status = 422 if errors else 200
     return render(
         request, "backoffice/organiser/draft.html", {"form": form, "errors": errors}, status=status
@@ -173,7 +167,7 @@ def _act(
         action(initiative)
     except DomainError as exc:
         initiative.refresh_from_db()
-        return _render_dashboard(request, initiative, errors=_errors_of(exc))
+        return _render_dashboard(request, initiative, errors=domain_errors(exc))
     messages.success(request, success)
     return HttpResponseRedirect(reverse("backoffice:organiser-dashboard", args=[slug]))
 
@@ -184,15 +178,13 @@ def invite(request: HttpRequest, slug: str) -> HttpResponse:
     initiative = organised_initiative(request, slug)
     form = InviteForm(request.POST)
     if not form.is_valid():
-        return _render_dashboard(
-            request, initiative, errors={k: list(v) for k, v in form.errors.items()}
-        )
+        return _render_dashboard(request, initiative, errors=form_errors(form))
     try:
         invitation = lifecycle.organiser_invite(
             initiative=initiative, actor=request.user, **form.cleaned_data
         )
     except DomainError as exc:
-        return _render_dashboard(request, initiative, errors=_errors_of(exc))
+        return _render_dashboard(request, initiative, errors=domain_errors(exc))
     link = request.build_absolute_uri(reverse("backoffice:join", args=[invitation.token]))
     # Shown once: only its hash is stored. The organiser passes it on by a channel of their choice.
     return _render_dashboard(request, initiative, invitation=link)
@@ -299,9 +291,7 @@ def add_sponsor(request: HttpRequest, slug: str) -> HttpResponse:
     form = SponsorForm(request.POST)
     if not form.is_valid():
         initiative = organised_initiative(request, slug)
-        return _render_dashboard(
-            request, initiative, errors={k: list(v) for k, v in form.errors.items()}
-        )
+        return _render_dashboard(request, initiative, errors=form_errors(form))
     return _act(
         request,
         slug,
@@ -316,9 +306,7 @@ def report_progress(request: HttpRequest, slug: str) -> HttpResponse:
     form = PaperCountsForm(request.POST)
     if not form.is_valid():
         initiative = organised_initiative(request, slug)
-        return _render_dashboard(
-            request, initiative, errors={k: list(v) for k, v in form.errors.items()}
-        )
+        return _render_dashboard(request, initiative, errors=form_errors(form))
     paper = {code: value for code, value in form.cleaned_data.items() if value}
     return _act(
         request,

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from quorum.backoffice.access import registrar_initiative, registrar_initiatives
+from quorum.backoffice.errors import Errors, domain_errors, form_errors
 from quorum.backoffice.forms import DecisionForm, ExtensionForm, FollowUpForm, TranslationForm
 from quorum.core.accounts.decorators import require_recent_verification, role_required
 from quorum.core.accounts.roles import REGISTRAR
@@ -39,18 +40,6 @@ from quorum.initiatives.selectors import (
 Status = Initiative.Status
 LANGUAGE_NAMES = dict(settings.LANGUAGES)
 EXTENDABLE = (Status.REGISTERED, Status.COLLECTING, Status.COLLECTION_CLOSED)
-Errors = dict[str, list[str]]
-
-
-def _form_errors(form: forms.Form) -> Errors:
-    return {field: [str(m) for m in found] for field, found in form.errors.items()}
-
-
-def _domain_errors(exc: DomainError) -> Errors:
-    errors = getattr(exc, "errors", None)
-    if errors:
-        return {field: [str(reason) for reason in reasons] for field, reasons in errors.items()}
-    return {"__all__": [str(exc.message)]}
 
 
 @role_required(REGISTRAR)
@@ -157,12 +146,12 @@ def _act(
     initiative = registrar_initiative(request, slug)
     form = form_class(request.POST)
     if not form.is_valid():
-        return _render_detail(request, initiative, errors=_form_errors(form), bound={name: form})
+        return _render_detail(request, initiative, errors=form_errors(form), bound={name: form})
     try:
         action(initiative, form.cleaned_data)
     except DomainError as exc:
         initiative.refresh_from_db()
-        return _render_detail(request, initiative, errors=_domain_errors(exc), bound={name: form})
+        return _render_detail(request, initiative, errors=domain_errors(exc), bound={name: form})
     messages.success(request, success)
     return HttpResponseRedirect(reverse("backoffice:registrar-detail", args=[slug]))
 
