@@ -24,9 +24,10 @@ import time
 from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
+from quorum.core import merkle
 from quorum.core.crypto import generate_signing_key
 from quorum.core.signed_note import format_checkpoint, sign_note, verifier_key
-from quorum.ledger import auditor, merkle
+from quorum.ledger import auditor
 from quorum.ledger.leaves import statement_leaf_hash
 
 SLUG = "bench-initiative"

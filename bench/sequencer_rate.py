@@ -174,8 +174,8 @@ def run(args, data_dir: Path, database_url: str | None) -> None:
     from django.db import connection
     from django.db.models import QuerySet
 
+    from quorum.core import merkle, selectors, sequencer
     from quorum.initiatives.models import Initiative
-    from quorum.ledger import merkle, selectors, sequencer
     from quorum.ledger.store import DatabaseNodeStore
 
     print(f"database: {connection.vendor}; N={args.n}; sequencer batch={sequencer.BATCH_SIZE}")

@@ -35,10 +35,10 @@ from quorum.core.crypto import (
     seal,
     write_key_file,
 )
+from quorum.core.merkle import RootBuilder
 from quorum.core.signed_note import format_checkpoint, sign_note, verifier_key
 from quorum.ledger.batch import BatchEntry, BatchHeader, BatchInitiative, entry_line, header_line
 from quorum.ledger.leaves import statement_leaf_hash
-from quorum.ledger.merkle import RootBuilder
 
 SLUG = "bench-initiative"
 REGISTRATION_NUMBER = "ECI(2025)000001"

@@ -22,8 +22,8 @@ from django.utils import timezone
 
 from quorum.authorities.services import authority_set_keys, authority_staff_add
 from quorum.core.crypto import encode_key, generate_authority_keys
+from quorum.core.log_key import log_origin
 from quorum.initiatives.models import Initiative
-from quorum.ledger.log_key import log_origin
 from quorum.rules import add_working_days, scheme
 from quorum.signing.selectors import forget_intake_targets
 from quorum.toolkit.certificate import sign_certificate

@@ -28,11 +28,12 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError, OutputWrapper
 
+from quorum.core import merkle
 from quorum.core.crypto import generate_signing_key
+from quorum.core.log_key import log_key, log_origin
 from quorum.core.signed_note import format_checkpoint, parse_checkpoint, sign_note, verify_note
-from quorum.ledger import auditor, merkle
+from quorum.ledger import auditor
 from quorum.ledger.auditor import AuditReport, FetchError, audit
-from quorum.ledger.log_key import log_key, log_origin
 from quorum.ledger.models import Checkpoint, Statement
 from quorum.ledger.sequencer import sequence_all
 

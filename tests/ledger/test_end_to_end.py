@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from quorum.core import merkle
 from quorum.core.signed_note import open_checkpoint
-from quorum.ledger import merkle
 from quorum.ledger.sequencer import sequence_all
 
 pytestmark = pytest.mark.django_db(transaction=True)

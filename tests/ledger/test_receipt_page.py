@@ -12,10 +12,10 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from quorum.core.crypto import generate_signing_key, signing_public_key
+from quorum.core.log_key import LogKey
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.services import initiative_create
 from quorum.ledger import views
-from quorum.ledger.log_key import LogKey
 from quorum.ledger.models import Checkpoint, LogNode
 from quorum.ledger.sequencer import sequence_all
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from quorum.ledger import merkle
+from quorum.core import merkle
 
 pytestmark = pytest.mark.slow
 

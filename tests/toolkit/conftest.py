@@ -25,6 +25,7 @@ from quorum.core.crypto import (
     signing_public_key,
     write_key_file,
 )
+from quorum.core.merkle import root_from_leaves
 from quorum.core.signed_note import format_checkpoint, sign_note, verifier_key
 from quorum.ledger.batch import (
     BatchEntry,
@@ -35,7 +36,6 @@ from quorum.ledger.batch import (
     write_batch,
 )
 from quorum.ledger.leaves import statement_leaf_hash
-from quorum.ledger.merkle import root_from_leaves
 from quorum.signing.content import StatementContent, statement_plaintext
 from quorum.toolkit.cli import main
 

@@ -9,11 +9,11 @@ from datetime import date
 import pytest
 
 from quorum.authorities.services import authority_set_keys
+from quorum.core import merkle
 from quorum.core.crypto import AuthorityKeys, encode_key, generate_authority_keys
 from quorum.core.errors import DomainError
+from quorum.core.log_key import log_origin
 from quorum.initiatives.models import Initiative
-from quorum.ledger import merkle
-from quorum.ledger.log_key import log_origin
 from quorum.rules import scheme
 from quorum.toolkit.certificate import sign_certificate
 from quorum.verification.models import Certificate, VerificationRound

@@ -11,9 +11,9 @@ from ninja import Query, Router, Schema
 from quorum.api.errors import GENERAL
 from quorum.api.public import public_read
 from quorum.api.schemas import ErrorsOut
+from quorum.core.log_key import log_key
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import initiative_get_public
-from quorum.ledger.log_key import log_key
 from quorum.ledger.selectors import (
     MAX_LEAVES_PER_PAGE,
     ProofUnavailable,

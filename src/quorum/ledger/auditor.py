@@ -15,7 +15,7 @@
 Every problem becomes a plain-English finding; a network error or a malformed answer is a
 finding too, never a traceback. The verdict is *ok* only with no finding at all.
 
-Pure: the standard library, ``quorum.ledger.merkle``, ``quorum.ledger.leaves`` and
+Pure: the standard library, ``quorum.core.merkle``, ``quorum.ledger.leaves`` and
 ``quorum.core.signed_note`` — no Django, no settings, no database.
 """
 
@@ -32,9 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from quorum.core import signed_note
+from quorum.core import merkle, signed_note
 from quorum.core.signed_note import Checkpoint, NoteError
-from quorum.ledger import merkle
 from quorum.ledger.leaves import statement_leaf_hash
 
 __all__ = [

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from quorum.ledger.merkle import leaf_hash
+from quorum.core.merkle import leaf_hash
 
 LEAF_VERSION = "quorum-statement-v1"
 

@@ -51,7 +51,7 @@ class LogState(models.Model):
 
 
 class LogNode(models.Model):
-    """A complete subtree hash: never changes once written (RFC 9162 tree, see merkle.py).
+    """A complete subtree hash: never changes once written (RFC 9162 tree, quorum.core.merkle).
 
     `position` packs (level, index) as level << 56 | index, so a proof's nodes are one
     `position IN (...)` query.

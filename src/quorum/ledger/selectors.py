@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from quorum.core import merkle
 from quorum.initiatives.models import Initiative
-from quorum.ledger import merkle
 from quorum.ledger.leaves import format_received_at
 from quorum.ledger.models import Checkpoint, MemberStateCount, Statement
 from quorum.ledger.store import DatabaseNodeStore

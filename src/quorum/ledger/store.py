@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import connection
 
-from quorum.ledger.merkle import NodeKey
+from quorum.core.merkle import NodeKey
 from quorum.ledger.models import LogNode
 
 LEVEL_SHIFT = 56

@@ -18,13 +18,13 @@ from django.utils.cache import patch_cache_control
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from quorum.core import merkle
 from quorum.core.i18n import member_state_name
+from quorum.core.log_key import log_key, log_origin
 from quorum.core.middleware import CONTENT_SECURITY_POLICY
 from quorum.core.signed_note import NoteError, open_checkpoint
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import initiative_get_public
-from quorum.ledger import merkle
-from quorum.ledger.log_key import log_key, log_origin
 from quorum.ledger.selectors import (
     ProofUnavailable,
     checkpoint_latest,

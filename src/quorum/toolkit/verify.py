@@ -35,10 +35,10 @@ from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
 from quorum.core.crypto import AuthorityKeys, encode_key
+from quorum.core.merkle import RootBuilder
 from quorum.core.signed_note import Checkpoint, NoteError, open_checkpoint, parse_verifier_key
 from quorum.ledger.batch import BatchEntry, BatchFormatError, BatchHeader, read_batch
 from quorum.ledger.leaves import statement_leaf_hash
-from quorum.ledger.merkle import RootBuilder
 from quorum.rules import RulesError, scheme
 from quorum.toolkit import statement as st
 from quorum.toolkit.certificate import FORMAT as CERTIFICATE_FORMAT

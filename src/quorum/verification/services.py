@@ -16,6 +16,7 @@ from quorum.authorities.models import Authority
 from quorum.core.audit import audit_log
 from quorum.core.crypto import CryptoError, decode_key
 from quorum.core.errors import Conflict, DomainError
+from quorum.core.log_key import log_key, log_origin
 from quorum.core.signed_note import NoteError, parse_checkpoint
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.services import (
@@ -24,7 +25,6 @@ from quorum.initiatives.services import (
 )
 from quorum.ledger.batch import BatchEntry, BatchHeader, BatchInitiative, write_batch
 from quorum.ledger.leaves import format_received_at
-from quorum.ledger.log_key import log_key, log_origin
 from quorum.ledger.models import Checkpoint, Statement
 from quorum.ledger.sequencer import sequence_initiative
 from quorum.toolkit.certificate import verify_certificate

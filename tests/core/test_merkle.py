@@ -1,4 +1,4 @@
-"""quorum.ledger.merkle against a naive RFC 9162 reference written here, independently."""
+"""quorum.core.merkle against a naive RFC 9162 reference written here, independently."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quorum.ledger import merkle
-from quorum.ledger.merkle import MemoryNodeStore
+from quorum.core import merkle
+from quorum.core.merkle import MemoryNodeStore
 
 # --- naive reference: RFC 9162 §2.1 transcribed literally ----------------------------------
 
