@@ -27,3 +27,18 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.subject_type}:{self.subject_id}"
+
+
+class SignInCounter(models.Model):
+    """Sign-in attempts of one username or one client in its window, when there is no Redis.
+
+    ``key`` is a keyed hash (HMAC under a key that turns every UTC day), never a username or
+    an address; a row is forgotten when ``expires_at`` has passed.
+    """
+
+    key = models.CharField(max_length=80, primary_key=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key[:12]}… {self.count} until {self.expires_at:%Y-%m-%d %H:%M:%S}"

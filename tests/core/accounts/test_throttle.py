@@ -1,4 +1,4 @@
-"""Failed sign-ins are counted per username and per client address; too many get a 429."""
+"""Sign-in attempts are counted per username and per client address; too many get a 429."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import datetime
 import logging
 
 import pytest
+import redis
 from django.contrib.auth import SESSION_KEY
-from django.core.cache import cache
+from django.db import OperationalError
 from django.test import Client
 
 from quorum.core.accounts import throttle
+from quorum.core.models import SignInCounter
 
 LOGIN = "/account/login/"
 VERIFY = "/account/login/verify/"
@@ -51,6 +53,31 @@ def test_five_failures_for_a_username_lock_it_for_fifteen_minutes(
 
     time_machine.shift(datetime.timedelta(minutes=15, seconds=1))
     assert _try(client, "registrar", cast_password).status_code == 302
+
+
+def test_a_right_password_is_given_back_and_does_not_count(
+    client, registrar, cast_password
+) -> None:
+    for _ in range(4):
+        _fail(client, "registrar")
+    assert _try(Client(), "registrar", cast_password).status_code == 302
+
+    # The right password held one of the five places only while it was checked.
+    assert _fail(client, "registrar").status_code == 422
+    assert _fail(client, "registrar").status_code == 429
+
+
+def test_a_refused_attempt_is_not_counted_against_the_username(
+    settings, make_user, cast_password
+) -> None:
+    settings.QUORUM_LOGIN_MAX_FAILURES_PER_ADDRESS = 2
+    make_user("victim")
+    for number in range(2):
+        _fail(Client(), f"guess-{number}", ADDRESS_A)
+    for _ in range(10):  # the address is refused: none of these may lock the victim out
+        assert _fail(Client(), "victim", ADDRESS_A).status_code == 429
+
+    assert _try(Client(), "victim", cast_password, ADDRESS_B).status_code == 302
 
 
 def test_the_username_count_ignores_case(client, registrar) -> None:
@@ -115,13 +142,14 @@ def test_a_complete_sign_in_clears_the_username_count(
         assert _fail(browser, "registrar").status_code == 422
 
 
-def test_the_cache_holds_neither_the_address_nor_the_username(registrar) -> None:
+def test_the_store_holds_neither_the_address_nor_the_username(registrar) -> None:
     client = Client()
     _fail(client, "registrar", ADDRESS_A)
-    stored = repr(list(cache._cache.keys())) + repr(list(cache._cache.values()))  # type: ignore[attr-defined]
+    rows = list(SignInCounter.objects.values_list("key", "count", "expires_at"))
+    assert len(rows) == 2  # the username's count and the address's
+    stored = repr(rows)
     assert ADDRESS_A not in stored
     assert "registrar" not in stored
-    assert len(cache._cache) > 0  # type: ignore[attr-defined]
 
 
 def test_failures_are_logged_with_username_and_hashed_address(client, registrar, caplog) -> None:
@@ -154,12 +182,28 @@ def test_throttled_attempts_are_logged(client, registrar, caplog) -> None:
     assert any("too many failures" in r.getMessage() for r in caplog.records)
 
 
-def test_a_broken_cache_refuses_sign_in(client, registrar, cast_password, monkeypatch) -> None:
-    def broken(*args, **kwargs):
-        raise ConnectionError("cache down")
+def test_a_store_that_cannot_be_written_refuses_sign_in(
+    client, registrar, cast_password, monkeypatch
+) -> None:
+    def locked(*args, **kwargs):
+        raise OperationalError("database is locked")
 
-    monkeypatch.setattr(cache, "get", broken)
+    monkeypatch.setattr(SignInCounter.objects, "bulk_create", locked)
     response = _try(client, "registrar", cast_password)
     assert response.status_code == 503
     assert "Signing in is not possible right now." in response.content.decode()
+    assert SESSION_KEY not in client.session
+
+
+def test_an_unreachable_redis_refuses_sign_in(client, registrar, cast_password) -> None:
+    throttle.reset_throttle_store(
+        throttle.RedisThrottleStore(
+            redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+        )
+    )
+    try:
+        response = _try(client, "registrar", cast_password)
+    finally:
+        throttle.reset_throttle_store()
+    assert response.status_code == 503
     assert SESSION_KEY not in client.session

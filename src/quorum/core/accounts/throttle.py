@@ -1,14 +1,21 @@
-"""Counting failed sign-ins per username and per client address, in the cache.
+"""Counting sign-in attempts per username and per client address, shared by every process.
+
+An attempt is counted *before* its password or code is checked: :func:`reserve` increments
+both counters atomically and refuses when either goes past its limit, so a burst of parallel
+guesses cannot all be checked before the first failure is counted. A wrong credential leaves
+its reservation in place (it is the failure); a right one, or a request that checked nothing,
+gives it back with :func:`release`; a complete sign-in clears the username's count
+(:func:`reset_username`).
 
 Neither the username nor the address is kept as such: each is counted under
 ``HMAC(daily key, scope || value)``, the daily key being derived from SECRET_KEY and the UTC
-date, and every counter expires with its window. The same keyed hash (shortened) is what the
-logs show for an address, so an operator can see that failures come from one place without
-learning where that place is.
+date. A counter starts at the first attempt and is forgotten
+``QUORUM_LOGIN_FAILURE_WINDOW_SECONDS`` later (a fixed window). The same keyed hash (shortened)
+is what the logs show for an address, so an operator can see that failures come from one place
+without learning where that place is.
 
-A counter starts at the first failure and is forgotten ``QUORUM_LOGIN_FAILURE_WINDOW_SECONDS``
-later (a fixed window opened by the first failure): ``cache.add`` + ``cache.incr`` are atomic on
-Redis and in local memory, so concurrent guesses cannot slip past the limit.
+The counters live in Redis (``INCR`` with an expiry, in one script) when ``REDIS_URL`` is set,
+else in the database (one short transaction per counter): both are shared by every app process.
 
 Behind a reverse proxy the operator must make the proxy hand the real client address to the
 app server (see ``docs/operator.md``); ``X-Forwarded-For`` is not read here.
@@ -17,28 +24,174 @@ app server (see ``docs/operator.md``); ``X-Forwarded-For`` is not read here.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, Protocol
 
+import redis
 from django.conf import settings
-from django.core.cache import cache
+from django.db import DatabaseError
+from django.db.models import F
 
-from quorum.core.clients import address_group, client_address, daily_keyed_hash
+from quorum.core.clients import address_group, client_address, daily_keyed_hash, redis_client
+from quorum.core.models import SignInCounter
+from quorum.core.volatile import utc, volatile_atomic
 
-_KEY_PREFIX = "quorum:login-fail:"
+_REDIS_PREFIX: Final = "quorum:login:"
+# Expired rows are swept at most this often per process (and by ``quorum periodic``).
+_PURGE_EVERY_SECONDS: Final = 60.0
 
 
 class ThrottleUnavailable(RuntimeError):
-    """The cache that holds the counters cannot be reached: refuse sign-in (fail closed)."""
+    """The store that holds the counters cannot be reached: refuse sign-in (fail closed)."""
 
 
 @dataclass(frozen=True, slots=True)
-class ThrottleState:
-    """``retry_after`` is 0 when sign-in may be tried, else whole seconds (≥ 1)."""
+class Attempt:
+    """A reserved attempt (``allowed``), or a refusal with ``retry_after`` whole seconds (≥ 1).
+
+    ``keys`` are the counters this attempt holds, for :func:`release`.
+    """
 
     allowed: bool
     retry_after: int = 0
+    keys: tuple[str, ...] = ()
+
+
+class ThrottleStore(Protocol):
+    def reserve(self, key: str, *, limit: int, window: int, now: float) -> float | None:
+        """Count one attempt: None if within ``limit``, else the seconds until the window ends.
+
+        A refused attempt is not counted.
+        """
+        ...
+
+    def release(self, key: str) -> None: ...
+    def forget(self, key: str) -> None: ...
+    def purge(self, now: float) -> int: ...
+
+
+class DatabaseThrottleStore:
+    """One row per counter (:class:`~quorum.core.models.SignInCounter`), updated in place."""
+
+    uses_database = True
+
+    def __init__(self) -> None:
+        self._next_purge = 0.0
+
+    def reserve(self, key: str, *, limit: int, window: int, now: float) -> float | None:
+        self._purge_now_and_then(now)
+        moment = utc(now)
+        with volatile_atomic():
+            rows = SignInCounter.objects.filter(key=key)
+            rows.filter(expires_at__lte=moment).delete()
+            SignInCounter.objects.bulk_create(
+                [SignInCounter(key=key, count=0, expires_at=utc(now + window))],
+                ignore_conflicts=True,
+            )
+            # The UPDATE holds the row until commit (on SQLite the whole write lock): the count
+            # read back is this attempt's place in line, whatever runs in parallel.
+            rows.update(count=F("count") + 1)
+            count, expires_at = rows.values_list("count", "expires_at").get()
+            if count <= limit:
+                return None
+            rows.update(count=F("count") - 1)
+        return (expires_at - moment).total_seconds()
+
+    def release(self, key: str) -> None:
+        with volatile_atomic():
+            SignInCounter.objects.filter(key=key, count__gt=0).update(count=F("count") - 1)
+
+    def forget(self, key: str) -> None:
+        with volatile_atomic():
+            SignInCounter.objects.filter(key=key).delete()
+
+    def purge(self, now: float) -> int:
+        with volatile_atomic():
+            deleted, _by_model = SignInCounter.objects.filter(expires_at__lte=utc(now)).delete()
+        return deleted
+
+    def _purge_now_and_then(self, now: float) -> None:
+        if now < self._next_purge:
+            return
+        self._next_purge = now + _PURGE_EVERY_SECONDS
+        self.purge(now)
+
+
+# reserve: INCR, give the key its window on the first attempt, and take the attempt back when
+# it is over the limit, all in one atomic step. KEYS: the counter. ARGV: limit, window.
+_RESERVE_LUA: Final = """
+local count = redis.call('INCR', KEYS[1])
+local ttl = redis.call('TTL', KEYS[1])
+if ttl < 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  ttl = tonumber(ARGV[2])
+end
+if count > tonumber(ARGV[1]) then
+  redis.call('DECR', KEYS[1])
+  return ttl
+end
+return -1
+"""
+# release: never below zero, and never bring back a key that expired meanwhile.
+_RELEASE_LUA: Final = """
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count > 0 then
+  return redis.call('DECR', KEYS[1])
+end
+return 0
+"""
+
+
+class RedisThrottleStore:
+    """Shared by every process: one counter key per username or client, expiring with its window.
+
+    The window is measured by Redis's clock, not the app server's.
+    """
+
+    uses_database = False
+
+    def __init__(self, client: redis.Redis, *, prefix: str = _REDIS_PREFIX) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._reserve = client.register_script(_RESERVE_LUA)
+        self._release = client.register_script(_RELEASE_LUA)
+
+    def reserve(self, key: str, *, limit: int, window: int, now: float) -> float | None:
+        ttl = int(self._reserve(keys=[self._prefix + key], args=[limit, window]))
+        return None if ttl < 0 else float(ttl)
+
+    def release(self, key: str) -> None:
+        self._release(keys=[self._prefix + key])
+
+    def forget(self, key: str) -> None:
+        self._client.delete(self._prefix + key)
+
+    def purge(self, now: float) -> int:
+        return 0  # Redis expires the keys itself
+
+
+_store: ThrottleStore | None = None
+_store_lock = threading.Lock()
+
+
+def get_throttle_store() -> ThrottleStore:
+    """The store of this process, chosen once: Redis when ``REDIS_URL`` is set, else the database."""
+    global _store
+    if _store is None:
+        with _store_lock:
+            if _store is None:
+                url = getattr(settings, "REDIS_URL", None)
+                _store = RedisThrottleStore(redis_client(url)) if url else DatabaseThrottleStore()
+    return _store
+
+
+def reset_throttle_store(store: ThrottleStore | None = None) -> None:
+    """For tests: forget the chosen store, or put ``store`` in its place."""
+    global _store
+    with _store_lock:
+        _store = store
 
 
 def keyed_hash(scope: str, value: str, *, now: float | None = None) -> str:
@@ -54,13 +207,13 @@ def address_label(request: Any) -> str:
     return keyed_hash("address", address_group(client_address(request)))[:16]
 
 
-def _keys(username: str, request: Any) -> list[tuple[str, int]]:
+def _keys(username: str, request: Any, now: float) -> list[tuple[str, int]]:
     # Case-folded: a database with case-insensitive collation must not open extra buckets.
-    user_key = keyed_hash("username", username.strip().casefold())
-    address_key = keyed_hash("address", address_group(client_address(request)))
+    user_key = keyed_hash("username", username.strip().casefold(), now=now)
+    address_key = keyed_hash("address", address_group(client_address(request)), now=now)
     return [
-        (f"{_KEY_PREFIX}u:{user_key}", int(settings.QUORUM_LOGIN_MAX_FAILURES)),
-        (f"{_KEY_PREFIX}a:{address_key}", int(settings.QUORUM_LOGIN_MAX_FAILURES_PER_ADDRESS)),
+        (f"u:{user_key}", int(settings.QUORUM_LOGIN_MAX_FAILURES)),
+        (f"a:{address_key}", int(settings.QUORUM_LOGIN_MAX_FAILURES_PER_ADDRESS)),
     ]
 
 
@@ -68,45 +221,52 @@ def _window() -> int:
     return int(settings.QUORUM_LOGIN_FAILURE_WINDOW_SECONDS)
 
 
-def check(username: str, request: Any) -> ThrottleState:
-    """May this username, from this client, try to sign in now?"""
+def _store_errors() -> tuple[type[Exception], ...]:
+    return (DatabaseError, redis.RedisError)
+
+
+def reserve(username: str, request: Any) -> Attempt:
+    """Count one attempt of this username from this client, before its credential is checked.
+
+    Refused (``allowed`` False) when either count is already at its limit; then nothing is
+    counted. Raises :class:`ThrottleUnavailable` when the store cannot be reached.
+    """
     now = time.time()
-    wait = 0.0
+    store = get_throttle_store()
+    held: list[str] = []
     try:
-        for key, limit in _keys(username, request):
-            count = cache.get(key) or 0
-            if count >= limit:
-                started = cache.get(key + ":t") or now
-                wait = max(wait, started + _window() - now)
-    except Exception as exc:  # any cache backend error: refuse rather than allow
+        for key, limit in _keys(username, request, now):
+            wait = store.reserve(key, limit=limit, window=_window(), now=now)
+            if wait is not None:
+                for taken in held:
+                    store.release(taken)
+                # Rounded first: a window computed from float seconds must not gain a second.
+                return Attempt(allowed=False, retry_after=max(1, math.ceil(round(wait, 3))))
+            held.append(key)
+    except _store_errors() as exc:
         raise ThrottleUnavailable("the sign-in throttle store cannot be reached") from exc
-    if wait > 0:
-        return ThrottleState(allowed=False, retry_after=max(1, math.ceil(wait)))
-    return ThrottleState(allowed=True)
+    return Attempt(allowed=True, keys=tuple(held))
 
 
-def record_failure(username: str, request: Any) -> None:
-    """Count one failed password or code for this username and this client."""
-    now = time.time()
-    window = _window()
+def release(attempt: Attempt) -> None:
+    """Give a reserved attempt back: its credential was right, or none was checked."""
+    store = get_throttle_store()
     try:
-        for key, _limit in _keys(username, request):
-            if cache.add(key, 1, timeout=window):
-                cache.set(key + ":t", now, timeout=window)
-            else:
-                try:
-                    cache.incr(key)
-                except ValueError:  # expired between add and incr: start again
-                    cache.add(key, 1, timeout=window)
-                    cache.set(key + ":t", now, timeout=window)
-    except Exception as exc:
+        for key in attempt.keys:
+            store.release(key)
+    except _store_errors() as exc:
         raise ThrottleUnavailable("the sign-in throttle store cannot be reached") from exc
 
 
 def reset_username(username: str, request: Any) -> None:
     """After a complete sign-in, the username starts afresh; the address does not."""
-    key = _keys(username, request)[0][0]
+    key = _keys(username, request, time.time())[0][0]
     try:
-        cache.delete_many([key, key + ":t"])
-    except Exception as exc:
+        get_throttle_store().forget(key)
+    except _store_errors() as exc:
         raise ThrottleUnavailable("the sign-in throttle store cannot be reached") from exc
+
+
+def purge_expired(now: float | None = None) -> int:
+    """Forget counters whose window has passed (``quorum periodic``); how many were removed."""
+    return get_throttle_store().purge(time.time() if now is None else now)

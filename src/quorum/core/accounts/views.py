@@ -1,8 +1,9 @@
 """Sign-in pages: password, then TOTP code (or enrolment), re-authentication, password change.
 
-Views parse, check, call a service and render. Every refusal of a credential is counted
-(``throttle``) and logged on ``quorum.accounts`` with the username and a keyed hash of the
-client address; never a password, a code, a secret or the address itself.
+Views parse, check, call a service and render. Every attempt is counted (``throttle``) before
+its password or code is checked, and given back only when the credential was right or nothing
+was checked. Refusals are logged on ``quorum.accounts`` with the username and a keyed hash of
+the client address; never a password, a code, a secret or the address itself.
 """
 
 from __future__ import annotations
@@ -89,7 +90,14 @@ def _pending_user(pending: dict[str, Any]) -> User | None:
     return User.objects.filter(pk=user_id, is_active=True).first()
 
 
-def _finish(request: HttpRequest, user: User, device: Any, pending: dict[str, Any]) -> HttpResponse:
+def _finish(
+    request: HttpRequest,
+    user: User,
+    device: Any,
+    pending: dict[str, Any],
+    attempt: throttle.Attempt,
+) -> HttpResponse:
+    throttle.release(attempt)
     throttle.reset_username(user.get_username(), request)
     sign_in.complete_login(request, user, device, backend=pending["backend"])
     logger.info(
@@ -103,8 +111,7 @@ def _finish(request: HttpRequest, user: User, device: Any, pending: dict[str, An
 def _code_failed(
     request: HttpRequest, user: User, pending: dict[str, Any], *, step: str
 ) -> HttpResponse | None:
-    """Count a wrong code; after too many in one sign-in, start again from the password."""
-    throttle.record_failure(user.get_username(), request)
+    """Log a wrong code (its reserved attempt stays counted); after too many, start again."""
     logger.warning(
         "sign-in failed: wrong code at %s username=%s address=%s",
         step,
@@ -141,17 +148,16 @@ def login_view(request: HttpRequest) -> HttpResponse:
         return _render(request, "login.html", context, status=422)
     username = form.cleaned_data["username"]
     try:
-        state = throttle.check(username, request)
-        if not state.allowed:
+        attempt = throttle.reserve(username, request)
+        if not attempt.allowed:
             logger.warning(
                 "sign-in refused: too many failures username=%s address=%s",
                 _who(username),
                 throttle.address_label(request),
             )
-            return _throttled(request, "login.html", context, state.retry_after)
+            return _throttled(request, "login.html", context, attempt.retry_after)
         user = auth.authenticate(request, username=username, password=form.cleaned_data["password"])
         if user is None:
-            throttle.record_failure(username, request)
             logger.warning(
                 "sign-in failed: wrong username or password username=%s address=%s",
                 _who(username),
@@ -161,6 +167,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 None, _("The username or the password is not right. Both are case-sensitive.")
             )
             return _render(request, "login.html", context, status=422)
+        throttle.release(attempt)
     except throttle.ThrottleUnavailable:
         return _unavailable(request, "login.html", context)
     sign_in.pending_start(request, user, next_url=next_url)
@@ -188,13 +195,15 @@ def verify_view(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST)
     context["form"] = form
     try:
-        state = throttle.check(user.get_username(), request)
-        if not state.allowed:
-            return _throttled(request, "verify.html", context, state.retry_after)
+        attempt = throttle.reserve(user.get_username(), request)
+        if not attempt.allowed:
+            return _throttled(request, "verify.html", context, attempt.retry_after)
         allowed, info = device.verify_is_allowed()
         if not allowed:
+            throttle.release(attempt)
             return _throttled(request, "verify.html", context, _locked_for(info))
         if not form.is_valid():
+            throttle.release(attempt)
             return _render(request, "verify.html", context, status=422)
         verified = verify_token(user, device.persistent_id, form.cleaned_data["code"])
         if verified is None:
@@ -203,7 +212,7 @@ def verify_view(request: HttpRequest) -> HttpResponse:
                 return restart
             form.add_error("code", _("This code is not right, or it was already used."))
             return _render(request, "verify.html", context, status=422)
-        return _finish(request, user, verified, pending)
+        return _finish(request, user, verified, pending, attempt)
     except throttle.ThrottleUnavailable:
         return _unavailable(request, "verify.html", context)
 
@@ -246,10 +255,11 @@ def setup_view(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST)
     context["form"] = form
     try:
-        state = throttle.check(user.get_username(), request)
-        if not state.allowed:
-            return _throttled(request, "setup.html", context, state.retry_after)
+        attempt = throttle.reserve(user.get_username(), request)
+        if not attempt.allowed:
+            return _throttled(request, "setup.html", context, attempt.retry_after)
         if not form.is_valid():
+            throttle.release(attempt)
             return _render(request, "setup.html", context, status=422)
         step = totp.match_step(key, form.cleaned_data["code"])
         if step is None:
@@ -264,13 +274,14 @@ def setup_view(request: HttpRequest) -> HttpResponse:
         try:
             device = totp_device_confirm(user=user, key=key, step=step)
         except Conflict:
+            throttle.release(attempt)
             return redirect("accounts:verify")
         logger.info(
             "second factor enrolled: username=%s address=%s",
             _who(user.get_username()),
             throttle.address_label(request),
         )
-        return _finish(request, user, device, pending)
+        return _finish(request, user, device, pending, attempt)
     except throttle.ThrottleUnavailable:
         return _unavailable(request, "setup.html", context)
 
@@ -285,10 +296,10 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("accounts:login")
 
 
-def _check_password_and_code(
+def _password_and_code_right(
     request: HttpRequest, form: ReauthForm | PasswordChangeForm, password_field: str, step: str
 ) -> bool:
-    """Both right? Otherwise count the failure, log it, and put the error on the form."""
+    """Both right? Otherwise log the failure and put the error on the form."""
     user = request.user
     device = totp_device_get(user)
     ok = user.check_password(form.cleaned_data[password_field])  # type: ignore[union-attr]
@@ -299,7 +310,6 @@ def _check_password_and_code(
             and verify_token(user, device.persistent_id, form.cleaned_data["code"]) is not None
         )
     if not ok:
-        throttle.record_failure(user.get_username(), request)  # type: ignore[union-attr]
         logger.warning(
             "%s failed: wrong password or code username=%s address=%s",
             step,
@@ -310,25 +320,42 @@ def _check_password_and_code(
     return ok
 
 
-def _refused_while_signed_in(
-    request: HttpRequest, template: str, context: dict[str, Any]
+def _refused_or_wrong_while_signed_in(
+    request: HttpRequest,
+    form: ReauthForm | PasswordChangeForm,
+    template: str,
+    context: dict[str, Any],
+    *,
+    password_field: str,
+    step: str,
 ) -> HttpResponse | None:
-    """A 429 while this username or this client has too many failures, or the device waits."""
+    """None when the password and the code are right; else the 429 or 422 to answer.
+
+    The attempt is counted before anything is checked, and given back unless a wrong
+    credential was the answer.
+    """
     user = request.user
-    state = throttle.check(user.get_username(), request)  # type: ignore[union-attr]
-    if not state.allowed:
+    attempt = throttle.reserve(user.get_username(), request)  # type: ignore[union-attr]
+    if not attempt.allowed:
         logger.warning(
             "%s refused: too many failures username=%s address=%s",
             template.removesuffix(".html"),
             _who(user.get_username()),  # type: ignore[union-attr]
             throttle.address_label(request),
         )
-        return _throttled(request, template, context, state.retry_after)
+        return _throttled(request, template, context, attempt.retry_after)
     device = totp_device_get(user)
     allowed, info = device.verify_is_allowed() if device else (True, None)
-    if allowed:
-        return None
-    return _throttled(request, template, context, _locked_for(info))
+    if not allowed:
+        throttle.release(attempt)
+        return _throttled(request, template, context, _locked_for(info))
+    if not form.is_valid():
+        throttle.release(attempt)
+        return _render(request, template, context, status=422)
+    if not _password_and_code_right(request, form, password_field, step):
+        return _render(request, template, context, status=422)
+    throttle.release(attempt)
+    return None
 
 
 @never_cache
@@ -346,13 +373,16 @@ def reauth_view(request: HttpRequest) -> HttpResponse:
     form = ReauthForm(request.POST)
     context["form"] = form
     try:
-        refusal = _refused_while_signed_in(request, "reauth.html", context)
+        refusal = _refused_or_wrong_while_signed_in(
+            request,
+            form,
+            "reauth.html",
+            context,
+            password_field="password",
+            step="re-authentication",
+        )
         if refusal is not None:
             return refusal
-        if not form.is_valid():
-            return _render(request, "reauth.html", context, status=422)
-        if not _check_password_and_code(request, form, "password", "re-authentication"):
-            return _render(request, "reauth.html", context, status=422)
     except throttle.ThrottleUnavailable:
         return _unavailable(request, "reauth.html", context)
     request.session.cycle_key()
@@ -376,13 +406,16 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
     form = PasswordChangeForm(request.POST, user=user)
     context: dict[str, Any] = {"form": form}
     try:
-        refusal = _refused_while_signed_in(request, "password_change.html", context)
+        refusal = _refused_or_wrong_while_signed_in(
+            request,
+            form,
+            "password_change.html",
+            context,
+            password_field="current_password",
+            step="password change",
+        )
         if refusal is not None:
             return refusal
-        if not form.is_valid():
-            return _render(request, "password_change.html", context, status=422)
-        if not _check_password_and_code(request, form, "current_password", "password change"):
-            return _render(request, "password_change.html", context, status=422)
     except throttle.ThrottleUnavailable:
         return _unavailable(request, "password_change.html", context)
     try:
