@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from quorum.core.i18n import MEMBER_STATE_NAMES
+from quorum.core.text import EmailAddressField, LinkField, MultiLineField, SingleLineField
 from quorum.initiatives.models import OrganiserMember
 
 MEMBER_STATES = [("", _("Choose…")), *MEMBER_STATE_NAMES.items()]
@@ -15,15 +16,13 @@ MEMBER_STATES = [("", _("Choose…")), *MEMBER_STATE_NAMES.items()]
 class DraftForm(forms.Form):
     slug = forms.SlugField(label=_("Short name for the web address"), max_length=60)
     language = forms.ChoiceField(label=_("Language of the text"), choices=settings.LANGUAGES)
-    title = forms.CharField(label=_("Title"), max_length=300)
-    objectives = forms.CharField(label=_("Objectives"), widget=forms.Textarea, max_length=4000)
-    annex = forms.CharField(
-        label=_("Annex (optional)"), widget=forms.Textarea, required=False, max_length=12000
-    )
-    treaty_basis = forms.CharField(
+    title = SingleLineField(label=_("Title"), max_length=300)
+    objectives = MultiLineField(label=_("Objectives"), max_length=4000)
+    annex = MultiLineField(label=_("Annex (optional)"), required=False, max_length=12000)
+    treaty_basis = SingleLineField(
         label=_("Provisions of the Treaties considered relevant"), required=False, max_length=2000
     )
-    full_name = forms.CharField(label=_("Your full name"), max_length=200)
+    full_name = SingleLineField(label=_("Your full name"), max_length=200)
     nationality = forms.ChoiceField(label=_("Your nationality"), choices=MEMBER_STATES)
     residence = forms.ChoiceField(label=_("Your Member State of residence"), choices=MEMBER_STATES)
     declares_voting_age = forms.BooleanField(
@@ -32,8 +31,8 @@ class DraftForm(forms.Form):
 
 
 class InviteForm(forms.Form):
-    full_name = forms.CharField(label=_("Full name"), max_length=200)
-    email = forms.EmailField(label=_("E-mail address"))
+    full_name = SingleLineField(label=_("Full name"), max_length=200)
+    email = EmailAddressField(label=_("E-mail address"))
     nationality = forms.ChoiceField(label=_("Nationality"), choices=MEMBER_STATES)
     residence = forms.ChoiceField(label=_("Member State of residence"), choices=MEMBER_STATES)
     role = forms.ChoiceField(label=_("Role"), choices=OrganiserMember.Role.choices)
@@ -45,7 +44,7 @@ class DateForm(forms.Form):
 
 
 class SponsorForm(forms.Form):
-    name = forms.CharField(label=_("Sponsor"), max_length=200)
+    name = SingleLineField(label=_("Sponsor"), max_length=200)
     amount_eur = forms.DecimalField(
         label=_("Amount (EUR)"), max_digits=12, decimal_places=2, min_value=0
     )
@@ -73,25 +72,23 @@ class DecisionForm(forms.Form):
         ],
         widget=forms.RadioSelect,
     )
-    registration_number = forms.CharField(
+    registration_number = SingleLineField(
         label=_("Registration number"), max_length=40, required=False
     )
-    reasons = forms.CharField(
-        label=_("Reasons"), widget=forms.Textarea, required=False, max_length=5000
-    )
+    reasons = MultiLineField(label=_("Reasons"), required=False, max_length=5000)
 
 
 class TranslationForm(forms.Form):
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
-    title = forms.CharField(label=_("Title"), max_length=300)
-    objectives = forms.CharField(label=_("Objectives"), widget=forms.Textarea, max_length=4000)
+    title = SingleLineField(label=_("Title"), max_length=300)
+    objectives = MultiLineField(label=_("Objectives"), max_length=4000)
 
 
 class ExtensionForm(forms.Form):
     new_end = forms.DateField(
         label=_("New last day of collection"), widget=forms.DateInput(attrs={"type": "date"})
     )
-    legal_basis = forms.CharField(label=_("Legal basis"), max_length=500)
+    legal_basis = SingleLineField(label=_("Legal basis"), max_length=500)
 
 
 class FollowUpForm(forms.Form):
@@ -104,7 +101,7 @@ class FollowUpForm(forms.Form):
         ],
     )
     on = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
-    url = forms.URLField(label=_("Link"), required=False, assume_scheme="https")
+    url = LinkField(label=_("Link"), required=False, assume_scheme="https")
 
 
 class CertificateUploadForm(forms.Form):

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -135,7 +136,13 @@ def _render_dashboard(
         "growth_points": growth_points(growth),
         "chart_width": WIDTH,
         "chart_height": HEIGHT,
-        "embed_snippet": f'<iframe src="{embed_url}" title="{initiative.text("title", language)}" width="320" height="120" loading="lazy"></iframe>',
+        # HTML for the organisers' own site, with every value escaped: a title may hold
+        # quotes or markup. The page shows it as text (force_escape in the template).
+        "embed_snippet": format_html(
+            '<iframe src="{}" title="{}" width="320" height="120" loading="lazy"></iframe>',
+            embed_url,
+            initiative.text("title", language),
+        ),
         "invite_form": InviteForm(),
         "date_form": DateForm(),
         # The same field on one page twice: the early-end form gets its own ids.

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from quorum.core.audit import audit_log
 from quorum.core.errors import Conflict, DomainError
+from quorum.core.text import CONTROL_CHARACTERS_MESSAGE, has_control_characters
 from quorum.initiatives.models import (
     Extension,
     Initiative,
@@ -103,6 +104,21 @@ def _check_texts(title: str, objectives: str, annex: str = "") -> dict[str, list
     return errors
 
 
+def _check_characters(
+    errors: dict[str, list[Any]], field: str, *values: object, multiline: bool = False
+) -> dict[str, list[Any]]:
+    """Refuse control characters in ``values`` (one message, under ``field``).
+
+    Here as well as in every form and command: a door that forgets is still closed.
+    """
+    if any(
+        isinstance(value, str) and has_control_characters(value, multiline=multiline)
+        for value in values
+    ):
+        errors.setdefault(field, []).append(CONTROL_CHARACTERS_MESSAGE)
+    return errors
+
+
 @transaction.atomic
 def initiative_create(
     *,
@@ -124,6 +140,13 @@ def initiative_create(
     errors = _check_texts(
         title.get(language, ""), objectives.get(language, ""), (annex or {}).get(language, "")
     )
+    _check_characters(errors, "language", language, *title, *objectives, *(annex or {}))
+    _check_characters(errors, "title", *title.values())
+    _check_characters(errors, "objectives", *objectives.values(), multiline=True)
+    _check_characters(errors, "annex", *(annex or {}).values(), multiline=True)
+    _check_characters(errors, "treaty_basis", treaty_basis)
+    _check_characters(errors, "registration_number", registration_number)
+    _check_characters(errors, "website", website)
     if Initiative.objects.filter(slug=slug).exists():
         errors.setdefault("slug", []).append(_("This short name is taken."))
     if errors:
@@ -189,6 +212,8 @@ def organiser_invite(
     errors: dict[str, list[Any]] = {}
     if not full_name.strip():
         errors["full_name"] = [_("Enter the member's full name.")]
+    _check_characters(errors, "full_name", full_name)
+    _check_characters(errors, "email", email)
     if nationality not in codes:
         errors["nationality"] = [_("Organisers must be citizens of a Member State.")]
     if residence not in codes:
@@ -296,6 +321,10 @@ def initiative_decide_registration(
     day = today or timezone.localdate()
     if decision not in ("registered", "partially_registered", "refused"):
         raise InvalidRequest({"decision": [_("Choose a decision.")]})
+    errors = _check_characters({}, "registration_number", registration_number)
+    _check_characters(errors, "reasons", reasons, multiline=True)
+    if errors:
+        raise InvalidRequest(errors)
     if decision == "refused":
         if not reasons.strip():
             raise InvalidRequest({"reasons": [_("A refusal must state its reasons.")]})
@@ -342,6 +371,9 @@ def initiative_add_translation(
     actor_label: str = "",
 ) -> Initiative:
     errors = _check_texts(title, objectives)
+    _check_characters(errors, "language", language)
+    _check_characters(errors, "title", title)
+    _check_characters(errors, "objectives", objectives, multiline=True)
     if errors:
         raise InvalidRequest(errors)
     initiative = Initiative.objects.select_for_update().get(pk=initiative.pk)
@@ -411,6 +443,8 @@ def initiative_record_extension(
     day = today or timezone.localdate()
     if not legal_basis.strip():
         raise InvalidRequest({"legal_basis": [_("State the legal basis of the extension.")]})
+    if errors := _check_characters({}, "legal_basis", legal_basis):
+        raise InvalidRequest(errors)
     current = initiative.collection_end
     if current is None or new_end <= current:
         raise InvalidRequest(
@@ -543,6 +577,7 @@ def sponsor_add(
     errors: dict[str, list[Any]] = {}
     if not name.strip():
         errors["name"] = [_("Enter the sponsor's name.")]
+    _check_characters(errors, "name", name)
     if amount_eur <= 0:
         errors["amount_eur"] = [_("Enter an amount in euro.")]
     if received_on > timezone.localdate():
@@ -631,6 +666,8 @@ def initiative_record_follow_up(
     """The registrar records the meeting, the hearing or the communication (the answer)."""
     if step not in ("meeting", "hearing", "communication"):
         raise InvalidRequest({"step": [_("Choose meeting, hearing or communication.")]})
+    if errors := _check_characters({}, "url", url):
+        raise InvalidRequest(errors)
     if initiative.submitted_on is not None and on < initiative.submitted_on:
         raise InvalidRequest({"on": [_("This cannot come before the submission.")]})
     if step == "communication" and not url:

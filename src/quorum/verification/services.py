@@ -18,6 +18,7 @@ from quorum.core.crypto import CryptoError, decode_key
 from quorum.core.errors import Conflict, DomainError
 from quorum.core.log_key import log_key, log_origin
 from quorum.core.signed_note import NoteError, parse_checkpoint
+from quorum.core.text import printable_line
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.services import (
     initiative_conclude_verification,
@@ -80,12 +81,14 @@ def batch_export(
     round_ = verification_round(initiative)
     if round_ is None or initiative.registration_date is None:
         raise Conflict(_("Verification has not been requested for this initiative."))
-    title = " ".join(initiative.text("title", initiative.language).split()) or initiative.slug
+    # The batch refuses control characters in its header (the toolkit prints it on the
+    # authority's terminal): a title stored before the input rule is written printable.
+    title = printable_line(initiative.text("title", initiative.language)) or initiative.slug
     header = BatchHeader(
         scheme=initiative.scheme,
         initiative=BatchInitiative(
             slug=initiative.slug,
-            registration_number=initiative.registration_number,
+            registration_number=printable_line(initiative.registration_number),
             registration_date=initiative.registration_date.isoformat(),
             title=title,
         ),

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from quorum.core.accounts import totp
+from quorum.core.text import SingleLineField
 
 # Longer input is refused before any hashing: no scrypt on megabytes.
 PASSWORD_MAX_LENGTH = 1024
@@ -22,6 +23,8 @@ CODE_INVALID = _("Enter the 6 digits your authenticator app shows, for example 1
 
 
 def _password_field(label: Any, autocomplete: str, help_text: Any = "") -> forms.CharField:
+    # Passwords keep every character: they are hashed, never shown or exported, and refusing
+    # some would lock out whoever already chose one with them.
     return forms.CharField(
         label=label,
         strip=False,
@@ -57,7 +60,7 @@ class CodeField(forms.CharField):
 
 
 class LoginForm(forms.Form):
-    username = forms.CharField(
+    username = SingleLineField(
         label=_("Username"),
         max_length=150,
         widget=forms.TextInput(

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from quorum.core.audit import audit_log
+from quorum.core.text import CONTROL_CHARACTERS_MESSAGE, has_control_characters
 
 REGISTRAR: Final = "registrar"
 OPERATOR: Final = "operator"
@@ -103,6 +104,9 @@ def user_create(
         user.full_clean(exclude=["password"])
     except ValidationError as exc:
         errors.update(exc.message_dict)
+    # Django's e-mail check lets a quoted local part hold control characters.
+    if "email" not in errors and has_control_characters(email):
+        errors["email"] = [str(CONTROL_CHARACTERS_MESSAGE)]
     try:
         validate_password(password, user=user)
     except ValidationError as exc:

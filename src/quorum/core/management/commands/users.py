@@ -22,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from quorum.core.accounts.roles import ROLES, user_create, user_set_roles
 from quorum.core.accounts.selectors import user_list
 from quorum.core.accounts.services import user_reset_2fa
+from quorum.core.text import cli_single_line
 
 ACTOR_LABEL = "cli"
 
@@ -46,8 +47,10 @@ class Command(BaseCommand):
         actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
         create = actions.add_parser("create", help="Create a staff user.")
-        create.add_argument("username")
-        create.add_argument("--email", required=True, help="The user's e-mail address.")
+        create.add_argument("username", type=cli_single_line)
+        create.add_argument(
+            "--email", required=True, type=cli_single_line, help="The user's e-mail address."
+        )
         create.add_argument(
             "--role",
             action="append",

@@ -15,6 +15,7 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from quorum.core.errors import DomainError
+from quorum.core.text import cli_multi_line, cli_single_line
 from quorum.initiatives import services
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import initiative_deadlines
@@ -47,22 +48,25 @@ class Command(BaseCommand):
         register = sub.add_parser("register", help="the registrar registers the initiative")
         register.add_argument("slug")
         register.add_argument(
-            "--number", default="", help="registration number, e.g. ECI(2026)000003"
+            "--number",
+            default="",
+            type=cli_single_line,
+            help="registration number, e.g. ECI(2026)000003",
         )
         register.add_argument(
             "--partial", action="store_true", help="register it partially (give --reasons)"
         )
-        register.add_argument("--reasons", default="")
+        register.add_argument("--reasons", default="", type=cli_multi_line)
         refuse = sub.add_parser("refuse", help="the registrar refuses registration")
         refuse.add_argument("slug")
-        refuse.add_argument("--reasons", required=True)
+        refuse.add_argument("--reasons", required=True, type=cli_multi_line)
         start = sub.add_parser("set-start", help="the organisers choose the collection start date")
         start.add_argument("slug")
         start.add_argument("date")
         extend = sub.add_parser("extend", help="the registrar records an extension of collection")
         extend.add_argument("slug")
         extend.add_argument("--until", required=True)
-        extend.add_argument("--legal-basis", required=True)
+        extend.add_argument("--legal-basis", required=True, type=cli_single_line)
         stop = sub.add_parser("stop-collection", help="the organisers end collection early")
         stop.add_argument("slug")
         stop.add_argument(
@@ -74,10 +78,10 @@ class Command(BaseCommand):
         follow.add_argument("slug")
         follow.add_argument("step", choices=["meeting", "hearing", "communication"])
         follow.add_argument("date")
-        follow.add_argument("--url", default="")
+        follow.add_argument("--url", default="", type=cli_single_line)
         sponsor = sub.add_parser("add-sponsor", help="declare support or funding over EUR 500")
         sponsor.add_argument("slug")
-        sponsor.add_argument("--name", required=True)
+        sponsor.add_argument("--name", required=True, type=cli_single_line)
         sponsor.add_argument("--amount", required=True, help="in euro, e.g. 1250.00")
         sponsor.add_argument("--date", required=True)
         sub.add_parser(
@@ -85,17 +89,17 @@ class Command(BaseCommand):
         )
         create = sub.add_parser("create", help="the organisers start a draft")
         create.add_argument("slug")
-        create.add_argument("--language", required=True)
-        create.add_argument("--title", required=True)
-        create.add_argument("--objectives", required=True)
-        create.add_argument("--annex", default="")
-        create.add_argument("--treaty-basis", default="")
+        create.add_argument("--language", required=True, type=cli_single_line)
+        create.add_argument("--title", required=True, type=cli_single_line)
+        create.add_argument("--objectives", required=True, type=cli_multi_line)
+        create.add_argument("--annex", default="", type=cli_multi_line)
+        create.add_argument("--treaty-basis", default="", type=cli_single_line)
         invite = sub.add_parser(
             "invite", help="invite a member of the group of organisers; prints the token"
         )
         invite.add_argument("slug")
-        invite.add_argument("--name", required=True)
-        invite.add_argument("--email", required=True)
+        invite.add_argument("--name", required=True, type=cli_single_line)
+        invite.add_argument("--email", required=True, type=cli_single_line)
         invite.add_argument("--nationality", required=True)
         invite.add_argument("--residence", required=True)
         invite.add_argument(
@@ -111,9 +115,9 @@ class Command(BaseCommand):
             "translate", help="the registrar adds a translation of title and objectives"
         )
         translate.add_argument("slug")
-        translate.add_argument("--language", required=True)
-        translate.add_argument("--title", required=True)
-        translate.add_argument("--objectives", required=True)
+        translate.add_argument("--language", required=True, type=cli_single_line)
+        translate.add_argument("--title", required=True, type=cli_single_line)
+        translate.add_argument("--objectives", required=True, type=cli_multi_line)
         report = sub.add_parser("report", help="file the two-monthly progress report")
         report.add_argument("slug")
         report.add_argument(
