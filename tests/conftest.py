@@ -49,22 +49,46 @@ def collecting_initiative(db, today: date):
     )
 
 
+def register_authority_keys(
+    code: str, keys: AuthorityKeys, *, scheme_code: str = "eci", name: str | None = None
+):
+    """Register ``keys`` for ``code``'s authority the one way there is: the registrar records
+    the fingerprint from the designation, then somebody else hands on the key certificate."""
+    from quorum.authorities.services import authority_expect_key, authority_key_register
+    from quorum.core.key_certificate import make_key_certificate
+    from quorum.signing.selectors import forget_intake_targets
+
+    name = name or f"Competent authority {code}"
+    certificate = make_key_certificate(
+        keys, scheme=scheme_code, member_state=code, authority=name
+    )
+    authority_expect_key(
+        scheme_code=scheme_code,
+        member_state=code,
+        fingerprint=certificate.fingerprint,
+        name=name,
+        actor_label="test registrar",
+    )
+    key = authority_key_register(certificate=certificate.document, actor_label="test operator")
+    forget_intake_targets()
+    return key
+
+
+@pytest.fixture
+def register_keys(db) -> Callable[..., object]:
+    """``register_keys("DE", keys)``: the key ceremony for one authority (see above)."""
+    return register_authority_keys
+
+
 @pytest.fixture
 def authority_keys(db) -> Iterator[dict[str, AuthorityKeys]]:
     """Every Member State's authority registered with fresh keys; private halves kept here."""
-    from quorum.authorities.services import authority_set_keys
     from quorum.signing.selectors import forget_intake_targets
 
     keys: dict[str, AuthorityKeys] = {}
     for code in scheme("eci").member_state_codes():
         pair = generate_authority_keys()
-        public = pair.public_part()
-        authority_set_keys(
-            scheme_code="eci",
-            member_state=code,
-            sealing_public_key=public["sealing_public_key"],
-            signing_public_key=public["signing_public_key"],
-        )
+        register_authority_keys(code, pair)
         keys[code] = pair
     forget_intake_targets()
     yield keys

@@ -237,7 +237,7 @@ def test_organisers_can_never_download_a_batch(client_as) -> None:
                 response = send(client, method, path)
                 assert not response.streaming, path
                 assert "Content-Disposition" not in response, path
-                assert b"quorum-batch-v1" not in response.content, path
+                assert b"quorum-batch-v2" not in response.content, path
 
 
 def row_named(name: str) -> Row:

@@ -20,7 +20,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.utils import timezone
 
-from quorum.authorities.services import authority_set_keys, authority_staff_add
+from quorum.authorities.services import authority_staff_add
 from quorum.core.crypto import encode_key, generate_authority_keys
 from quorum.core.log_key import log_origin
 from quorum.initiatives.models import Initiative
@@ -50,13 +50,13 @@ def test_an_initiative_goes_from_draft_to_answered_through_the_web(
     today,
     polish_citizen,
     data_dir,
+    register_keys,
 ) -> None:
     settings.QUORUM_POW = False
     keys = {code: generate_authority_keys() for code in scheme("eci").member_state_codes()}
     staff = {}
     for code, pair in keys.items():
-        public = pair.public_part()
-        authority_set_keys(scheme_code="eci", member_state=code, **public)
+        register_keys(code, pair)
         staff[code] = make_user(f"staff-{code.lower()}")
         authority_staff_add(scheme_code="eci", member_state=code, user=staff[code])
     forget_intake_targets()

@@ -32,17 +32,17 @@ def test_the_demo_keeps_private_keys_only_in_passphrase_protected_files(data_dir
     authorities = {a.member_state: a for a in Authority.objects.all()}
     assert len(authorities) == 27
     keys = read_key_file(data_dir / "demo-keys" / "PL.key", b"demo")
-    public = decode_key(authorities["PL"].sealing_public_key)
+    public = decode_key(authorities["PL"].current_key.sealing_public_key)
     assert open_sealed(keys.sealing_private_key, seal(public, b"hello")) == b"hello"
     assert (data_dir / "demo-keys" / "PL.key").stat().st_mode & 0o077 == 0
 
 
 def test_running_the_demo_twice_changes_nothing(data_dir) -> None:
     _demo()
-    before = {(a.member_state, a.sealing_public_key) for a in Authority.objects.all()}
+    before = {(a.member_state, a.current_key.sealing_public_key) for a in Authority.objects.all()}
     key_file = (data_dir / "demo-keys" / "DE.key").read_bytes()
     output = _demo()
     assert "Kept the demo initiative" in output
     assert Initiative.objects.count() == 1
-    assert {(a.member_state, a.sealing_public_key) for a in Authority.objects.all()} == before
+    assert {(a.member_state, a.current_key.sealing_public_key) for a in Authority.objects.all()} == before
     assert (data_dir / "demo-keys" / "DE.key").read_bytes() == key_file

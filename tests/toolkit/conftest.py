@@ -19,6 +19,7 @@ import pytest
 
 from quorum.core.crypto import (
     AuthorityKeys,
+    encode_key,
     generate_authority_keys,
     generate_signing_key,
     seal,
@@ -68,6 +69,7 @@ class Stmt:
     nationality: str | None = None  # what the plaintext says (default: ms)
     slug: str = SLUG
     plaintext: bytes | None = None  # raw override
+    key_number: int = 1  # the key the batch says it is sealed to
 
 
 def part_b(first: str, family: str, number: str, *, id_type: str = "pesel", **kw: Any) -> Stmt:
@@ -137,6 +139,7 @@ class World:
         origin: str | None = None,
         size: int | None = None,
         header_log_key: str | None = None,
+        sealing_keys: dict[int, str] | None = None,
     ) -> list[str]:
         """The batch's lines (each ending in a newline), before any tampering."""
         seed = log_seed or self.log_seed
@@ -154,7 +157,14 @@ class World:
             )
             own = s.ms == member_state
             entries.append(
-                BatchEntry(index, s.ms, s.received_at, digest, ciphertext if own else None)
+                BatchEntry(
+                    index,
+                    s.ms,
+                    s.received_at,
+                    digest,
+                    ciphertext if own else None,
+                    s.key_number if own else None,
+                )
             )
         tree_size = len(statements) if size is None else size
         note = sign_note(
@@ -175,6 +185,8 @@ class World:
             checkpoint=note,
             tree_size=tree_size,
             created_at="2025-06-01T12:00:00Z",
+            sealing_keys=sealing_keys
+            or {1: encode_key(self.keys[member_state].sealing_public_key)},
         )
         out = io.StringIO()
         if size is None:

@@ -1,4 +1,4 @@
-"""quorum.ledger.batch: the quorum-batch-v1 format, written and read strictly."""
+"""quorum.ledger.batch: the quorum-batch-v2 format, written and read strictly."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ HEADER = BatchHeader(
     checkpoint="quorum.test/clean-air\n3\nAAAA\n\n— quorum.test xyz\n",
     tree_size=3,
     created_at="2025-06-01T12:00:00Z",
+    sealing_keys={1: "A" * 43 + "="},
 )
 
 
@@ -47,6 +48,7 @@ def _entries() -> list[BatchEntry]:
             f"2025-03-0{i + 1}T10:00:00Z",
             hashlib.sha256(ciphertexts[i] or bytes([i])).digest(),
             ciphertexts[i],
+            1 if ciphertexts[i] is not None else None,
         )
         for i in range(3)
     ]
@@ -62,7 +64,7 @@ def test_round_trip():
     text = _text()
     lines = text.splitlines()
     assert len(lines) == 4
-    assert json.loads(lines[0])["format"] == "quorum-batch-v1"
+    assert json.loads(lines[0])["format"] == "quorum-batch-v2"
     assert lines[2] == json.dumps(
         {
             "i": 1,
@@ -109,9 +111,12 @@ C = base64.b64encode(b"x" * 60).decode()
         (_line(i=0, ms="DE", t="2025-03-01T10:00:00Z", d=D[:-2]), "d must be"),
         (_line(i=0, ms="DE", t="2025-03-01T10:00:00Z", d=D, c=C), "carries a ciphertext"),
         (_line(i=0, ms="PL", t="2025-03-01T10:00:00Z", d=D), "lacks its ciphertext"),
-        (_line(i=0, ms="PL", t="2025-03-01T10:00:00Z", d=D, c="!!!!"), "not valid base64"),
-        (_line(i=0, ms="PL", t="2025-03-01T10:00:00Z", d=D, c="QR=="), "not canonical"),
-        (_line(i=0, ms="PL", t="2025-03-01T10:00:00Z", d=D, c=""), "c must be"),
+        (_line(i=0, ms="PL", t="2025-03-01T10:00:00Z", d=D, c="!!!!", k=1), "not valid base64"),
+        (_line(i=0, ms="PL", t="2025-03-01T10:00:00Z", d=D, c="QR==", k=1), "not canonical"),
+        (_line(i=0, ms="PL", t="2025-03-01T10:00:00Z", d=D, c="", k=1), "c must be"),
+        (_line(i=0, ms="PL", t="2025-03-01T10:00:00Z", d=D, c=C), "lacks its sealing key"),
+        (_line(i=0, ms="PL", t="2025-03-01T10:00:00Z", d=D, c=C, k=0), "k must be"),
+        (_line(i=0, ms="PL", t="2025-03-01T10:00:00Z", d=D, c=C, k=2), "not among the header"),
         ('{"i":0,"i":1,"ms":"DE","t":"2025-03-01T10:00:00Z","d":"' + D + '"}', "twice"),
         ('{"i":NaN,"ms":"DE","t":"2025-03-01T10:00:00Z","d":"' + D + '"}', "i must be"),
         ("[" * 100_000, "not a JSON object"),
@@ -131,7 +136,7 @@ def test_malformed_lines_name_their_line(line, message):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"format": "quorum-batch-v2"}, "not a quorum-batch-v1 batch"),
+        ({"format": "quorum-batch-v1"}, "not a quorum-batch-v2 batch"),
         ({"tree_size": -1}, "tree_size"),
         ({"tree_size": "3"}, "tree_size"),
         ({"member_state": "Poland"}, "member_state"),

@@ -282,10 +282,23 @@ def test_a_statement_sealed_to_another_state_cannot_be_decrypted(world):
     assert report["valid_statements"] == 2
 
 
-def test_another_authority_can_read_nothing(world, capsys):
+def test_another_authority_refuses_a_batch_sealed_to_keys_that_are_not_its_own(world, capsys):
     french = [world.part_a(f"Jeanne{i}", "Dupont", "1970-01-01", ms="FR") for i in range(4)]
     french.append(world.part_a("Hans", "Müller", "1980-02-02"))
     code, out = world.verify(world.batch("FR", french), "FR", key_state="DE")
+    assert code == EXIT_REJECTED
+    assert not (out / "certificate.json").exists()
+    assert "sealed to a key that is not the authority's" in world.report_of(out)["reason"]
+
+
+def test_another_authority_can_read_nothing(world, capsys):
+    # The batch names DE's key as FR's (a platform that lies about the key): nothing opens.
+    french = [world.part_a(f"Jeanne{i}", "Dupont", "1970-01-01", ms="FR") for i in range(4)]
+    french.append(world.part_a("Hans", "Müller", "1980-02-02"))
+    batch = world.batch(
+        "FR", french, sealing_keys={1: encode_key(world.keys["DE"].sealing_public_key)}
+    )
+    code, out = world.verify(batch, "FR", key_state="DE")
     err = capsys.readouterr().err
     assert code == EXIT_ERROR
     assert "none of the 4 statements" in err

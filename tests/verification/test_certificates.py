@@ -8,9 +8,8 @@ from datetime import date
 
 import pytest
 
-from quorum.authorities.services import authority_set_keys
 from quorum.core import merkle
-from quorum.core.crypto import AuthorityKeys, encode_key, generate_authority_keys
+from quorum.core.crypto import AuthorityKeys, encode_key
 from quorum.core.errors import DomainError
 from quorum.core.log_key import log_origin
 from quorum.initiatives.models import Initiative
@@ -47,18 +46,8 @@ def under_verification(collecting_initiative) -> Initiative:
 
 
 @pytest.fixture
-def keys() -> dict[str, AuthorityKeys]:
-    made = {}
-    for code in scheme("eci").member_state_codes():
-        made[code] = generate_authority_keys()
-        public = made[code].public_part()
-        authority_set_keys(
-            scheme_code="eci",
-            member_state=code,
-            sealing_public_key=public["sealing_public_key"],
-            signing_public_key=public["signing_public_key"],
-        )
-    return made
+def keys(authority_keys: dict[str, AuthorityKeys]) -> dict[str, AuthorityKeys]:
+    return authority_keys
 
 
 def certificate(

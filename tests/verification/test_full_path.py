@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from quorum.core.crypto import write_key_file
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.services import initiatives_advance_by_date
 from quorum.ledger.sequencer import sequence_all
@@ -65,7 +66,8 @@ def test_an_authority_verifies_its_batch_offline_and_the_platform_accepts_its_ce
     passphrase.write_text("correct horse battery staple\n")
     keyfile = tmp_path / "pl.key"
 
-    # The Polish authority makes its keys on its own laptop and sends the public halves.
+    # The Polish authority makes new keys on its own laptop and a rotation certificate signed
+    # with its current key (registered by the fixture), and hands it to the operator.
     made = authority(
         "keygen",
         "--out",
@@ -78,17 +80,34 @@ def test_an_authority_verifies_its_batch_offline_and_the_platform_accepts_its_ce
         "interactive",
     )
     assert made.returncode == 0, made.stderr
-    public = json.loads(made.stdout)
-    call_command(
-        "authorities",
-        "set-keys",
-        "PL",
-        "--sealing-key",
-        public["sealing_public_key"],
-        "--signing-key",
-        public["signing_public_key"],
-        stdout=StringIO(),
+    old_keyfile = tmp_path / "pl-old.key"
+    write_key_file(
+        old_keyfile,
+        authority_keys["PL"],
+        passphrase.read_text().strip().encode(),
+        strength="interactive",
     )
+    certificate = tmp_path / "pl-rotation.json"
+    certified = authority(
+        "key-certificate",
+        "--key",
+        str(keyfile),
+        "--previous-key",
+        str(old_keyfile),
+        "--member-state",
+        "PL",
+        "--authority",
+        "Ministerstwo Cyfryzacji",
+        "--out",
+        str(certificate),
+        "--passphrase-file",
+        str(passphrase),
+        "--previous-passphrase-file",
+        str(passphrase),
+    )
+    assert certified.returncode == 0, certified.stderr
+    assert "fingerprint:" in certified.stdout
+    call_command("authorities", "import-key", str(certificate), stdout=StringIO())
     from quorum.signing.selectors import forget_intake_targets
 
     forget_intake_targets()

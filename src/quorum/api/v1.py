@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Query, Schema
 
 from quorum.api.errors import GENERAL, errors_response, install_error_handlers
+from quorum.api.authorities import router as authorities_router
 from quorum.api.initiatives import router as initiatives_router
 from quorum.api.ledger import router as ledger_router
 from quorum.api.schemas import ChallengeOut, ErrorsOut, ReceiptOut, StatementIn
@@ -38,6 +39,7 @@ install_error_handlers(api)
 api.add_router("/", ledger_router)
 api.add_router("/", initiatives_router)
 api.add_router("/", verification_router)
+api.add_router("/", authorities_router)
 
 
 class ChallengeQuery(Schema):

@@ -21,12 +21,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from quorum.authorities.models import Authority
+from quorum.authorities.services import authority_key_register
 from quorum.backoffice.access import staff_authority
-from quorum.backoffice.errors import form_errors
+from quorum.backoffice.errors import domain_errors, form_errors
 from quorum.backoffice.forms import CertificateUploadForm
+from quorum.backoffice.keys import (
+    KeyCertificateForm,
+    certificate_member_state,
+    key_registered_message,
+)
 from quorum.core.accounts.decorators import login_and_2fa_required, require_recent_verification
 from quorum.core.errors import DomainError
 from quorum.core.i18n import member_state_name
+from quorum.core.key_certificate import format_fingerprint
 from quorum.initiatives.models import Initiative
 from quorum.verification.selectors import certified_counts, verification_round
 from quorum.verification.services import batch_export, certificate_import
@@ -67,14 +74,20 @@ def _under_verification(authority: Authority) -> list[dict[str, Any]]:
     return rows
 
 
-def _render_home(
+def render_home(
     request: HttpRequest,
     authority: Authority,
     *,
     form: CertificateUploadForm | None = None,
+    key_form: KeyCertificateForm | None = None,
     errors: Errors | None = None,
 ) -> HttpResponse:
+    """The authority's page; ``errors`` (422) belong to whichever form was sent."""
+    key = authority.current_key
     context = {
+        "key": key,
+        "fingerprint": format_fingerprint(key.fingerprint) if key else "",
+        "key_form": key_form or KeyCertificateForm(prefix="key"),
         "authority": authority,
         "member_state_name": member_state_name(authority.member_state),
         "initiatives": _under_verification(authority),
@@ -87,7 +100,7 @@ def _render_home(
 
 @login_and_2fa_required
 def home(request: HttpRequest, member_state: str) -> HttpResponse:
-    return _render_home(request, staff_authority(request, member_state))
+    return render_home(request, staff_authority(request, member_state))
 
 
 @require_GET
@@ -156,13 +169,13 @@ def certificate_upload(request: HttpRequest, member_state: str) -> HttpResponse:
     form = CertificateUploadForm(request.POST, request.FILES)
     if not form.is_valid():
         errors = form_errors(form)
-        return _render_home(request, authority, form=form, errors=errors)
+        return render_home(request, authority, form=form, errors=errors)
     try:
         document = _parse_certificate(form.cleaned_data["certificate"])
         _check_own(document, authority)
         certificate = certificate_import(document=document, actor=request.user)
     except DomainError as exc:
-        return _render_home(
+        return render_home(
             request, authority, form=form, errors={"certificate": [str(exc.message)]}
         )
     messages.success(
@@ -170,4 +183,23 @@ def certificate_upload(request: HttpRequest, member_state: str) -> HttpResponse:
         _("The certificate is accepted: %(valid)d valid statements.")
         % {"valid": certificate.valid_statements},
     )
+    return HttpResponseRedirect(reverse("backoffice:authority-home", args=[authority.member_state]))
+
+
+@require_POST
+@require_recent_verification(minutes=10)
+def staff_key_upload(request: HttpRequest, member_state: str) -> HttpResponse:
+    """The authority's own staff hand on a key certificate of their authority (a rotation)."""
+    authority = staff_authority(request, member_state)
+    form = KeyCertificateForm(request.POST, request.FILES, prefix="key")
+    if not form.is_valid():
+        return render_home(request, authority, key_form=form, errors=form_errors(form))
+    document = form.cleaned_data["certificate"]
+    try:
+        if certificate_member_state(document) != authority.member_state:
+            raise DomainError(_("This key certificate is for another Member State's authority."))
+        key = authority_key_register(certificate=document, actor=request.user)
+    except DomainError as exc:
+        return render_home(request, authority, key_form=form, errors=domain_errors(exc))
+    key_registered_message(request, key)
     return HttpResponseRedirect(reverse("backoffice:authority-home", args=[authority.member_state]))

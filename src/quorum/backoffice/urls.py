@@ -1,6 +1,6 @@
 from django.urls import path
 
-from quorum.backoffice import authority, operator, organiser, registrar, views
+from quorum.backoffice import authority, keys, operator, organiser, registrar, views
 
 app_name = "backoffice"
 
@@ -32,6 +32,8 @@ urlpatterns = [
     path("operator/authorities/", operator.authorities, name="operator-authorities"),
     path("operator/authorities/keys/", operator.authority_keys, name="operator-authority-keys"),
     # The registrar
+    path("designations/", keys.designations, name="designations"),
+    path("designations/record/", keys.designation_record, name="designation-record"),
     path("registrar/", registrar.queue, name="registrar-queue"),
     path("registrar/<slug:slug>/", registrar.detail, name="registrar-detail"),
     path("registrar/<slug:slug>/decide/", registrar.decide, name="registrar-decide"),
@@ -45,6 +47,7 @@ urlpatterns = [
         authority.batch_download,
         name="authority-batch",
     ),
+    path("authority/<str:member_state>/keys/", authority.staff_key_upload, name="authority-keys"),
     path(
         "authority/<str:member_state>/certificate/",
         authority.certificate_upload,

@@ -10,7 +10,10 @@
    checkpoint's root;
 5. ``/counts`` — the total and every Member State's count, recounted from the leaves;
 6. with ``previous`` (a checkpoint saved by an earlier run): same key, same origin, no
-   shrinking, a consistency proof that verifies, and the leaves reproducing its root.
+   shrinking, a consistency proof that verifies, and the leaves reproducing its root;
+7. the authorities' key log (``quorum.ledger.key_log_audit``): every key signed by its
+   authority, the published keys the last ones logged; a rotation during the initiative's
+   collection is flagged.
 
 Every problem becomes a plain-English finding; a network error or a malformed answer is a
 finding too, never a traceback. The verdict is *ok* only with no finding at all.
@@ -34,6 +37,7 @@ from typing import Any
 
 from quorum.core import merkle, signed_note
 from quorum.core.signed_note import Checkpoint, NoteError
+from quorum.ledger.key_log_audit import audit_key_log, key_changes_between
 from quorum.ledger.leaves import statement_leaf_hash
 
 __all__ = [
@@ -255,6 +259,33 @@ class _Audit:
         )
         if counts is not None:
             self.compare_counts(counts, recount)
+        self.key_log(verifier)
+
+    def key_log(self, verifier: str) -> None:
+        """The authorities' key log: keys changed without their authority fail the audit,
+        signed rotations during this initiative's collection are flagged in the notes."""
+        result = audit_key_log(self.api, verifier, self.fetch)
+        self.report.findings.extend(f"key log: {finding}" for finding in result.findings)
+        self.report.notes.extend(f"key log: {note}" for note in result.notes)
+        if result.size is None:
+            return
+        info = self.get_json(self.initiative, "the initiative")
+        start = info.get("collection_start") if info else None
+        if not isinstance(start, str):
+            return
+        end = info.get("collection_end") if info else None
+        scheme_code = info.get("scheme") if info else None
+        for member_state, moment in key_changes_between(
+            result,
+            scheme_code if isinstance(scheme_code, str) else "eci",
+            start,
+            end if isinstance(end, str) else "9999-12-31",
+        ):
+            self.report.notes.append(
+                f"FLAG: the key of {member_state}'s authority changed during the collection, "
+                f"on {moment} (a rotation signed with the previous key): statements before "
+                "it are sealed to the earlier key"
+            )
 
     def key(self, pinned: str | None) -> tuple[str, str]:
         if pinned is not None:

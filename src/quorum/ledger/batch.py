@@ -1,22 +1,27 @@
 """The batch an authority downloads: one initiative's whole log, its own statements sealed.
 
-Format ``quorum-batch-v1``: JSON Lines, UTF-8, every line one JSON object ending in a newline.
+Format ``quorum-batch-v2``: JSON Lines, UTF-8, every line one JSON object ending in a newline.
 
 - Line 1, the header::
 
-    {"format":"quorum-batch-v1","scheme":"eci",
+    {"format":"quorum-batch-v2","scheme":"eci",
      "initiative":{"slug":…,"registration_number":…,"registration_date":"YYYY-MM-DD","title":…},
      "member_state":"PL","log_key":"<signed-note verifier key>",
-     "checkpoint":"<signed checkpoint note>","tree_size":N,"created_at":"YYYY-MM-DDTHH:MM:SSZ"}
+     "checkpoint":"<signed checkpoint note>","tree_size":N,"created_at":"YYYY-MM-DDTHH:MM:SSZ",
+     "sealing_keys":{"1":"<base64 X25519 public key>",…}}
+
+  ``sealing_keys`` are the keys of the batch's authority that its statements are sealed to,
+  by their number in the authority's key history (the public key log).
 
 - Then exactly one line per leaf of the log at that checkpoint, in index order 0..N-1, for
   *every* Member State (the leaves are public), so that the authority recomputes the root
   itself and sees which leaves are its own::
 
     {"i":0,"ms":"PL","t":"2025-03-01T10:00:00Z","d":"<SHA-256 of the ciphertext, hex>",
-     "c":"<base64 ciphertext>"}
+     "c":"<base64 ciphertext>","k":1}
 
-  ``"c"`` is present on the lines of the batch's own Member State and on no other line.
+  ``"c"`` and ``"k"`` (the number of the sealing key in the header) are present on the lines
+  of the batch's own Member State and on no other line.
 
 ``read_batch`` parses strictly: any malformed line raises :class:`BatchFormatError` naming
 the line, and nothing else is ever raised for bad content (I/O errors stay ``OSError``).
@@ -49,7 +54,7 @@ __all__ = [
     "write_batch",
 ]
 
-FORMAT = "quorum-batch-v1"
+FORMAT = "quorum-batch-v2"
 #: No line comes near this (a statement is a few hundred bytes); longer ones are refused
 #: before they are parsed, so a hostile file cannot make the reader hold gigabytes.
 MAX_LINE_LENGTH = 1 << 20
@@ -71,15 +76,18 @@ _HEADER_KEYS = frozenset(
         "checkpoint",
         "tree_size",
         "created_at",
+        "sealing_keys",
     }
 )
 _INITIATIVE_KEYS = frozenset({"slug", "registration_number", "registration_date", "title"})
 _ENTRY_KEYS = frozenset({"i", "ms", "t", "d"})
-_OWN_ENTRY_KEYS = _ENTRY_KEYS | {"c"}
+_OWN_ENTRY_KEYS = _ENTRY_KEYS | {"c", "k"}
+_KEY_NUMBER = re.compile(r"[1-9][0-9]{0,8}", re.ASCII)
+_BASE64_KEY = re.compile(r"[A-Za-z0-9+/]{43}=", re.ASCII)
 
 
 class BatchFormatError(ValueError):
-    """The batch is not well-formed ``quorum-batch-v1``; ``line`` is 1-based (0: unknown)."""
+    """The batch is not well-formed ``quorum-batch-v2``; ``line`` is 1-based (0: unknown)."""
 
     def __init__(self, message: str, *, line: int = 0) -> None:
         self.line = line
@@ -104,6 +112,8 @@ class BatchHeader:
     checkpoint: str
     tree_size: int
     created_at: str
+    #: number in the authority's key history → base64 X25519 public key
+    sealing_keys: dict[int, str]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -120,17 +130,19 @@ class BatchHeader:
             "checkpoint": self.checkpoint,
             "tree_size": self.tree_size,
             "created_at": self.created_at,
+            "sealing_keys": {str(number): key for number, key in sorted(self.sealing_keys.items())},
         }
 
 
 class BatchEntry(NamedTuple):
-    """One leaf: ``ciphertext`` is set on the batch's own Member State's lines only."""
+    """One leaf: ``ciphertext`` and ``key`` are set on the batch's own Member State's lines only."""
 
     index: int
     member_state: str
     received_at: str
     ciphertext_sha256: bytes
     ciphertext: bytes | None = None
+    key: int | None = None
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -161,6 +173,7 @@ def entry_line(entry: BatchEntry, *, own_member_state: str) -> str:
         if not isinstance(entry.ciphertext, bytes | bytearray):
             raise BatchFormatError(f"entry {entry.index!r}: the ciphertext must be bytes")
         document["c"] = base64.b64encode(entry.ciphertext).decode("ascii")
+        document["k"] = entry.key
     _parse_entry(document, own_member_state, line=0)
     return _dumps(document) + "\n"
 
@@ -177,6 +190,9 @@ def write_batch(out: TextIO, header: BatchHeader, entries: Iterable[BatchEntry])
     for entry in entries:
         if entry.index != expected:
             raise BatchFormatError(f"entry {entry.index!r} written where {expected} was due")
+        own = entry.member_state == header.member_state
+        if own and entry.ciphertext is not None and entry.key not in header.sealing_keys:
+            raise BatchFormatError(f"entry {entry.index}: its key is not in the header")
         out.write(entry_line(entry, own_member_state=header.member_state))
         expected += 1
     if expected != header.tree_size:
@@ -199,17 +215,24 @@ def read_batch(inp: TextIO) -> tuple[BatchHeader, Iterator[BatchEntry]]:
     if text is None:
         raise BatchFormatError("the file is empty: no batch header", line=1)
     header = _parse_header(_loads(text, 1), line=1)
-    return header, _entries(inp, header.member_state)
+    return header, _entries(inp, header)
 
 
-def _entries(inp: TextIO, own: str) -> Iterator[BatchEntry]:
+def _entries(inp: TextIO, header: BatchHeader) -> Iterator[BatchEntry]:
     number = 1
+    own, keys = header.member_state, header.sealing_keys
     while True:
         number += 1
         text = _read_line(inp, number)
         if text is None:
             return
-        yield _parse_entry(_loads(text, number), own, line=number)
+        entry = _parse_entry(_loads(text, number), own, line=number)
+        if entry.key is not None and entry.key not in keys:
+            raise BatchFormatError(
+                f"the leaf's sealing key {entry.key} is not among the header's sealing_keys",
+                line=number,
+            )
+        yield entry
 
 
 def _read_line(inp: TextIO, number: int) -> str | None:
@@ -312,6 +335,17 @@ def _parse_header(document: dict[str, Any], *, line: int) -> BatchHeader:
         "created_at must be YYYY-MM-DDTHH:MM:SSZ",
         line,
     )
+    sealing_keys = document["sealing_keys"]
+    _require(
+        isinstance(sealing_keys, dict)
+        and len(sealing_keys) <= 1000
+        and all(
+            _is_text(number, _KEY_NUMBER) and _is_text(key, _BASE64_KEY)
+            for number, key in sealing_keys.items()
+        ),
+        "sealing_keys must map key numbers to base64 public keys",
+        line,
+    )
     return BatchHeader(
         scheme=document["scheme"],
         initiative=BatchInitiative(
@@ -325,6 +359,7 @@ def _parse_header(document: dict[str, Any], *, line: int) -> BatchHeader:
         checkpoint=document["checkpoint"],
         tree_size=size,
         created_at=document["created_at"],
+        sealing_keys={int(number): key for number, key in sealing_keys.items()},
     )
 
 
@@ -346,9 +381,11 @@ def _parse_entry(document: dict[str, Any], own: str, *, line: int) -> BatchEntry
     is_own = member_state == own
     keys = document.keys()
     if keys != (_OWN_ENTRY_KEYS if is_own else _ENTRY_KEYS):
-        if is_own and keys == _ENTRY_KEYS:
+        if is_own and _ENTRY_KEYS <= keys and "c" not in keys:
             raise BatchFormatError(f"a leaf of {own} lacks its ciphertext (c)", line=line)
-        if not is_own and keys == _OWN_ENTRY_KEYS:
+        if is_own and keys == _ENTRY_KEYS | {"c"}:
+            raise BatchFormatError(f"a leaf of {own} lacks its sealing key number (k)", line=line)
+        if not is_own and _ENTRY_KEYS <= keys and keys & {"c", "k"}:
             raise BatchFormatError(
                 f"a leaf of {member_state} carries a ciphertext; only {own}'s may", line=line
             )
@@ -360,10 +397,12 @@ def _parse_entry(document: dict[str, Any], own: str, *, line: int) -> BatchEntry
     _require(_is_text(received_at, _TIMESTAMP), "t must be YYYY-MM-DDTHH:MM:SSZ", line)
     digest = document["d"]
     _require(_is_text(digest, _HEX64), "d must be 64 lower-case hex digits", line)
-    ciphertext = None
+    ciphertext = key = None
     if is_own:
         ciphertext = _ciphertext(document["c"], line)
-    return BatchEntry(index, member_state, received_at, bytes.fromhex(digest), ciphertext)
+        key = document["k"]
+        _require(type(key) is int and 1 <= key < 10**9, "k must be a key number", line)
+    return BatchEntry(index, member_state, received_at, bytes.fromhex(digest), ciphertext, key)
 
 
 def _ciphertext(value: object, line: int) -> bytes:

@@ -34,6 +34,7 @@ class IntakeRow:
     ciphertext_sha256: bytes
     leaf_hash: bytes
     received_at: datetime
+    sealing_key_id: int | None = None
 
 
 class IntakeUnavailable(Exception):
@@ -98,6 +99,7 @@ class IntakeWriter:
                 ciphertext_sha256=row.ciphertext_sha256,
                 leaf_hash=row.leaf_hash,
                 received_at=row.received_at,
+                sealing_key_id=row.sealing_key_id,
             )
             for row, _ in batch
         ]

@@ -21,6 +21,11 @@ class Statement(models.Model):
     received_at = models.DateTimeField()
     # Assigned by the sequencer, consecutive from 0 per initiative.
     leaf_index = models.BigIntegerField(null=True, blank=True)
+    # The authority key the ciphertext is sealed to: the batch tells the authority which of
+    # its keys opens it. Null only for statements of a key no longer on record.
+    sealing_key = models.ForeignKey(
+        "authorities.AuthorityKey", on_delete=models.PROTECT, null=True, related_name="+"
+    )
 
     class Meta:
         constraints = [

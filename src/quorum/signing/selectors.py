@@ -5,8 +5,7 @@ import time
 from dataclasses import dataclass
 from datetime import date
 
-from quorum.authorities.selectors import authority_sealing_keys
-from quorum.core.crypto import decode_key
+from quorum.authorities.selectors import SealingKey, authority_sealing_keys
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import initiative_get_public, initiative_is_collecting
 
@@ -27,7 +26,7 @@ class IntakeTarget:
     status: str
     collection_start: date | None
     collection_end: date | None
-    sealing_keys: dict[str, bytes]
+    sealing_keys: dict[str, SealingKey]
 
     def is_collecting(self, today: date) -> bool:
         probe = Initiative(
@@ -62,10 +61,7 @@ def intake_target(*, slug: str) -> IntakeTarget | None:
             status=initiative.status,
             collection_start=initiative.collection_start,
             collection_end=initiative.collection_end,
-            sealing_keys={
-                code: decode_key(key)
-                for code, key in authority_sealing_keys(scheme=initiative.scheme).items()
-            },
+            sealing_keys=authority_sealing_keys(scheme=initiative.scheme),
         )
     with _cache_lock:
         _cache[slug] = (now + TARGET_TTL_SECONDS, target)

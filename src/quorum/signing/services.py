@@ -126,11 +126,14 @@ def _check_pow(target: IntakeTarget, data: dict[str, object]) -> str | None:
     return result.solution_id
 
 
-async def _off_loop(function, *args, **kwargs):
-    """Call a store: in-process ones are instant; Redis ones must not block the event loop."""
-    if settings.REDIS_URL:
-        return await sync_to_async(function, thread_sensitive=False)(*args, **kwargs)
-    return function(*args, **kwargs)
+async def _off_loop(store, function, *args, **kwargs):
+    """Call a store's blocking ``function`` without blocking the event loop.
+
+    A database store runs on the request's own thread, whose connection Django closes when the
+    request ends; a Redis store may run on any worker thread.
+    """
+    thread_sensitive = bool(getattr(store, "uses_database", False))
+    return await sync_to_async(function, thread_sensitive=thread_sensitive)(*args, **kwargs)
 
 
 async def statement_submit(
@@ -175,7 +178,10 @@ async def _submit(
 ) -> Receipt:
     today = moment.date()
     decision = await _off_loop(
-        ratelimit.check_rate, client_address, scope=f"statement:{target.slug}"
+        ratelimit.get_rate_store(),
+        ratelimit.check_rate,
+        client_address,
+        scope=f"statement:{target.slug}",
     )
     if not decision.allowed:
         raise RateLimited(decision.retry_after)
@@ -185,7 +191,7 @@ async def _submit(
     digest = _content_digest(target, nationality, values)
     store = replay.get_replay_store()
     if solution_id is not None:
-        claim = await sync_to_async(store.claim, thread_sensitive=False)(solution_id, digest)
+        claim = await _off_loop(store, store.claim, solution_id, digest)
         if claim.is_duplicate:
             return Receipt(claim.receipt)
         if not claim.is_new:
@@ -202,7 +208,8 @@ async def _submit(
         language=language,
         fields=values,
     )
-    ciphertext = seal(target.sealing_keys[nationality], statement_plaintext(content))
+    sealing_key = target.sealing_keys[nationality]
+    ciphertext = seal(sealing_key.public_key, statement_plaintext(content))
     ciphertext_sha256 = hashlib.sha256(ciphertext).digest()
     leaf = statement_leaf_hash(
         initiative=target.slug,
@@ -217,19 +224,20 @@ async def _submit(
         ciphertext_sha256=ciphertext_sha256,
         leaf_hash=leaf,
         received_at=moment,
+        sealing_key_id=sealing_key.key_id,
     )
     try:
         await asyncio.wrap_future(get_intake_writer().submit(row))
     except IntakeUnavailable as exc:
         if solution_id is not None:
-            await _off_loop(store.abandon, solution_id)
+            await _off_loop(store, store.abandon, solution_id)
         raise IntakeBusy(
             _("Your statement could not be stored just now. Please try again.")
         ) from exc
     receipt = leaf.hex()
     if solution_id is not None:
         try:
-            await _off_loop(store.complete, solution_id, digest, receipt)
+            await _off_loop(store, store.complete, solution_id, digest, receipt)
         except STORE_ERRORS:
             # The statement is durably stored: the signatory gets the receipt. Only a later
             # double submission of this very form will now be refused instead of answered.

@@ -17,11 +17,13 @@ from django.utils.translation import gettext as _
 
 from quorum.core.clients import client_address
 from quorum.core.i18n import member_state_name
+from quorum.core.key_certificate import format_fingerprint
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import initiative_get_public, initiative_is_collecting
 from quorum.rules import Scheme, scheme
 from quorum.signing.fields import ALL_FIELDS, FIELD_SPECS, fields_for_part
 from quorum.signing.labels import FIELD_HINTS, FIELD_LABELS, field_id
+from quorum.signing.selectors import intake_target
 from quorum.signing.services import (
     NotCollecting,
     RateLimited,
@@ -100,6 +102,13 @@ def _translated_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
     return {name: [_(reason) for reason in reasons] for name, reasons in errors.items()}
 
 
+async def _sealing_fingerprint(slug: str, member_state: str) -> str:
+    """The fingerprint of the key this Member State's statements are sealed to, for the curious."""
+    target = await sync_to_async(intake_target)(slug=slug)
+    key = target.sealing_keys.get(member_state) if target is not None else None
+    return format_fingerprint(key.fingerprint) if key is not None else ""
+
+
 async def sign_form(request: HttpRequest, slug: str, member_state: str) -> HttpResponse:
     initiative = await _initiative(slug)
     rules = scheme(initiative.scheme)
@@ -175,6 +184,7 @@ async def sign_form(request: HttpRequest, slug: str, member_state: str) -> HttpR
         else None,
         pow_scope=f"statement:{slug}",
         german_residence_note=code == "DE",
+        sealing_fingerprint=await _sealing_fingerprint(slug, code),
     )
     response = render(request, "signing/form.html", context, status=status)
     response["Cache-Control"] = "no-store"

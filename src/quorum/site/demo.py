@@ -7,8 +7,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from quorum.authorities.selectors import authority_list
-from quorum.authorities.services import authority_set_keys
-from quorum.core.crypto import generate_authority_keys, read_key_file_public, write_key_file
+from quorum.authorities.services import authority_expect_key, authority_key_register
+from quorum.core.crypto import generate_authority_keys, write_key_file
+from quorum.core.key_certificate import make_key_certificate
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.services import initiative_create
 from quorum.rules import scheme
@@ -90,9 +91,11 @@ class DemoKeys:
 def demo_authorities(*, data_dir: Path) -> DemoKeys:
     """One demo authority per Member State, its private keys only in demo-keys/<MS>.key.
 
-    The server keeps the public halves; the key files are what the offline authority toolkit
-    opens (passphrase "demo"). An authority whose key file is intact is left alone, so that
-    statements already sealed to it stay readable.
+    Goes through the same ceremony as a real authority: the key file and a key certificate
+    are made as the toolkit makes them, the "registrar" records the certificate's fingerprint
+    as a designation would carry it, and the "operator" hands the certificate on. The key
+    files are what the offline authority toolkit opens (passphrase "demo"). An authority that
+    already has a key keeps it: only the authority (here, its key file) could change it.
     """
     directory = data_dir / "demo-keys"
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -102,11 +105,9 @@ def demo_authorities(*, data_dir: Path) -> DemoKeys:
     for code in scheme("eci").member_state_codes():
         path = directory / f"{code}.key"
         authority = registered.get(code)
-        if authority is not None and authority.has_keys and path.exists():
-            public = read_key_file_public(path)
-            if public["sealing_public_key"] == authority.sealing_public_key:
-                kept.append(code)
-                continue
+        if authority is not None and authority.has_keys:
+            kept.append(code)
+            continue
         keys = generate_authority_keys()
         write_key_file(
             path,
@@ -116,14 +117,16 @@ def demo_authorities(*, data_dir: Path) -> DemoKeys:
             strength="interactive",
             overwrite=True,
         )
-        public = keys.public_part()
-        authority_set_keys(
+        name = f"Demo competent authority ({code})"
+        certificate = make_key_certificate(keys, scheme="eci", member_state=code, authority=name)
+        authority_expect_key(
             scheme_code="eci",
             member_state=code,
-            name=f"Demo competent authority ({code})",
-            sealing_public_key=public["sealing_public_key"],
-            signing_public_key=public["signing_public_key"],
-            actor_label="demo",
+            fingerprint=certificate.fingerprint,
+            name=name,
+            designation="Demo designation",
+            actor_label="demo registrar",
         )
+        authority_key_register(certificate=certificate.document, actor_label="demo operator")
         created.append(code)
     return DemoKeys(directory=directory, created=tuple(created), kept=tuple(kept))

@@ -7,11 +7,17 @@
                             [--on YYYY-MM-DD] [--jobs N]
     quorum-authority public-keys KEYFILE [--format text|json]
     quorum-authority check-certificate CERTIFICATE --signing-key KEY
+    quorum-authority key-certificate --key KEYFILE --member-state MS --authority NAME
+                            --out FILE [--scheme eci] [--previous-key OLD_KEYFILE]
+                            [--passphrase-file F] [--previous-passphrase-file F]
+    quorum-authority check-key URL MEMBER_STATE --key KEYFILE [--scheme eci] [--log-key KEY]
 
-Exit codes: 0 done (verify: batch verified, certificate written); 1 usage, file or key
-error; 2 batch rejected (integrity failure: report written, no certificate).
+Exit codes: 0 done (verify: batch verified, certificate written; check-key: the platform
+publishes exactly this key); 1 usage, file, key or network error; 2 rejected (verify: an
+integrity failure, report written, no certificate; check-key: the platform publishes another
+key, or its key log does not hold up).
 
-Runs on an air-gapped laptop: no Django, no database, no network.
+Runs on an air-gapped laptop: no Django, no database; only check-key uses the network.
 """
 
 from __future__ import annotations
@@ -33,6 +39,13 @@ from quorum.core.crypto import (
     read_key_file_public,
     write_key_file,
 )
+from quorum.core.key_certificate import (
+    KeyCertificateError,
+    format_fingerprint,
+    make_key_certificate,
+)
+from quorum.ledger.auditor import http_fetch
+from quorum.ledger.key_log_audit import audit_key_log
 from quorum.toolkit.certificate import verify_certificate
 from quorum.toolkit.report import check_out_dir, write_outputs
 from quorum.toolkit.verify import (
@@ -149,6 +162,15 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--out", required=True, type=Path, metavar="DIR")
     verify.add_argument("--passphrase-file", type=Path, metavar="F")
     verify.add_argument(
+        "--old-key",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="KEYFILE",
+        help="an earlier key file of the authority (from before a rotation), to open the "
+        "statements sealed to it; repeat for each; same passphrase file",
+    )
+    verify.add_argument(
         "--log-key",
         metavar="KEY",
         help="the platform's log key (signed-note verifier '<name>+<id>+<key>') as you "
@@ -187,6 +209,45 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("certificate", type=Path, metavar="CERTIFICATE")
     check.add_argument(
         "--signing-key", required=True, metavar="KEY", help="the authority's signing public key"
+    )
+
+    certify = commands.add_parser(
+        "key-certificate",
+        help="certify the keys of a key file for the platform (first key or rotation)",
+        description="Write a key certificate for the public keys in KEYFILE, signed with its "
+        "signing key; with --previous-key, a rotation also signed with the current key. Give "
+        "the printed fingerprint to your Member State for its designation (a first key), and "
+        "the certificate to the platform operator.",
+    )
+    certify.add_argument("--key", required=True, type=Path, metavar="KEYFILE")
+    certify.add_argument("--member-state", required=True, metavar="MS")
+    certify.add_argument("--authority", required=True, metavar="NAME", help="your authority's name")
+    certify.add_argument("--scheme", default="eci")
+    certify.add_argument("--out", required=True, type=Path, metavar="FILE")
+    certify.add_argument(
+        "--previous-key",
+        type=Path,
+        metavar="OLD_KEYFILE",
+        help="the key file registered now: the new keys replace it (a rotation)",
+    )
+    certify.add_argument("--passphrase-file", type=Path, metavar="F")
+    certify.add_argument("--previous-passphrase-file", type=Path, metavar="F")
+
+    check_key = commands.add_parser(
+        "check-key",
+        help="check that a platform publishes exactly your key (run it daily during a collection)",
+        description="Fetch the platform's published authorities and its key log, check the key "
+        "log, and compare your authority's current key there with KEYFILE's public keys (no "
+        "passphrase needed).",
+    )
+    check_key.add_argument("url", metavar="URL", help="the platform's address")
+    check_key.add_argument("member_state", metavar="MEMBER_STATE")
+    check_key.add_argument("--key", required=True, type=Path, metavar="KEYFILE")
+    check_key.add_argument("--scheme", default="eci")
+    check_key.add_argument(
+        "--log-key",
+        metavar="KEY",
+        help="the platform's log key as you obtained it independently; strongly recommended",
     )
     return parser
 
@@ -247,7 +308,7 @@ def _print_public(public: dict[str, str], fmt: str, out: TextIO) -> None:
     if fmt == "json":
         print(json.dumps(public), file=out)
         return
-    print("Register these public keys with the platform operator:", file=out)
+    print("Public keys (make a key certificate for the platform with key-certificate):", file=out)
     print(f"  sealing public key (X25519):  {public['sealing_public_key']}", file=out)
     print(f"  signing public key (Ed25519): {public['signing_public_key']}", file=out)
 
@@ -330,6 +391,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(str(exc) if not exc.strerror else f"{args.out}: {exc.strerror}") from exc
     keys = _open_keys(args.key, args.passphrase_file)
+    old_keys = tuple(_open_keys(path, args.passphrase_file) for path in args.old_key)
     on = args.on or date.today()
     options = VerifyOptions(
         on=on,
@@ -339,6 +401,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         register=args.register,
         jobs=args.jobs or default_jobs(),
         progress=sys.stderr,
+        old_keys=old_keys,
     )
     try:
         outcome = verify_batch(args.batch, keys, options)
@@ -393,7 +456,98 @@ def _print_summary(report: dict[str, object], written: list[Path]) -> None:
     )
 
 
+def cmd_key_certificate(args: argparse.Namespace) -> int:
+    out: Path = args.out
+    if out.exists() or out.is_symlink():
+        raise UsageError(f"{out} exists; refusing to overwrite it")
+    keys = _open_keys(args.key, args.passphrase_file)
+    previous = None
+    if args.previous_key is not None:
+        previous = _open_keys(args.previous_key, args.previous_passphrase_file)
+    try:
+        certificate = make_key_certificate(
+            keys,
+            scheme=args.scheme,
+            member_state=args.member_state.upper(),
+            authority=args.authority,
+            previous=previous,
+        )
+    except KeyCertificateError as exc:
+        raise UsageError(str(exc)) from exc
+    try:
+        out.write_text(certificate.to_json(), encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    print(f"Key certificate written: {out}")
+    print(f"  {certificate.scheme}:{certificate.member_state} — {certificate.authority}")
+    print(f"  fingerprint: {format_fingerprint(certificate.fingerprint)}")
+    if previous is None:
+        print(
+            "Your Member State gives this fingerprint with its designation of your authority; "
+            "the platform accepts the certificate only if the registrar recorded the same one."
+        )
+    else:
+        print(
+            "A rotation, signed with your current key. Keep the old key file: statements "
+            "sealed to it still need it (quorum-authority verify --old-key)."
+        )
+    return EXIT_OK
+
+
+def cmd_check_key(args: argparse.Namespace) -> int:
+    try:
+        public = read_key_file_public(args.key)
+    except CryptoError as exc:
+        raise UsageError(str(exc)) from exc
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.key}: {exc.strerror or exc}") from exc
+    api = args.url.strip().rstrip("/").removesuffix("/api/v1") + "/api/v1"
+    member_state = args.member_state.upper()
+    verifier = args.log_key
+    if verifier is None:
+        try:
+            verifier = http_fetch(f"{api}/log-key").decode("utf-8").strip()
+        except Exception as exc:
+            raise UsageError(f"cannot fetch the platform's log key: {exc}") from exc
+        print("warning: the log key was taken from the platform, not pinned (--log-key)")
+    result = audit_key_log(api, verifier, http_fetch, schemes=(args.scheme,))
+    mine = (public["sealing_public_key"], public["signing_public_key"])
+    problems = list(result.findings)
+    if result.size is not None:
+        published = result.published.get(args.scheme, {}).get(member_state)
+        logged = result.history.current(args.scheme, member_state)
+        if published != mine:
+            problems.append(
+                f"the platform publishes another key for {args.scheme}:{member_state} than "
+                f"{args.key}: statements are being sealed to a key that is not yours"
+                if published
+                else f"the platform publishes no key for {args.scheme}:{member_state}"
+            )
+        if logged is None or (logged.sealing_public_key, logged.signing_public_key) != mine:
+            problems.append(
+                f"the key log's current key for {args.scheme}:{member_state} is not {args.key}'s"
+            )
+    if any("could not fetch" in p for p in problems) and result.size is None:
+        for problem in problems:
+            print(f"{PROG}: error: {problem}", file=sys.stderr)
+        return EXIT_ERROR
+    if problems:
+        for problem in problems:
+            print(f"MISMATCH: {problem}")
+        return EXIT_REJECTED
+    logged = result.history.current(args.scheme, member_state)
+    assert logged is not None
+    print(
+        f"OK: {args.url} publishes your key for {args.scheme}:{member_state} "
+        f"(fingerprint {format_fingerprint(logged.fingerprint)}), and its key log of "
+        f"{result.size} entries holds up."
+    )
+    return EXIT_OK
+
+
 COMMANDS = {
+    "key-certificate": cmd_key_certificate,
+    "check-key": cmd_check_key,
     "keygen": cmd_keygen,
     "verify": cmd_verify,
     "public-keys": cmd_public_keys,

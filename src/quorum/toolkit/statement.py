@@ -101,7 +101,8 @@ class CheckContext:
     member_state: str
     slug: str
     registration_number: str
-    sealing_private_key: bytes = field(repr=False)
+    #: number of the key in the authority's key history → its X25519 private key
+    sealing_private_keys: dict[int, bytes] = field(repr=False)
     person_secret: bytes = field(repr=False)
 
 
@@ -138,7 +139,10 @@ class Checker:
 
     def __init__(self, context: CheckContext) -> None:
         self.context = context
-        self._box = nacl.public.SealedBox(nacl.public.PrivateKey(context.sealing_private_key))
+        self._boxes = {
+            number: nacl.public.SealedBox(nacl.public.PrivateKey(private))
+            for number, private in context.sealing_private_keys.items()
+        }
         self._rules = scheme(context.scheme)
         self._part = self._rules.part(context.member_state)
         self._required = self._rules.required_fields(context.member_state)
@@ -147,9 +151,12 @@ class Checker:
             "registration_number": context.registration_number,
         }
 
-    def check(self, index: int, received_at: str, ciphertext: bytes) -> Checked:
+    def check(self, index: int, received_at: str, ciphertext: bytes, key: int = 1) -> Checked:
+        box = self._boxes.get(key)
+        if box is None:
+            return Checked(index, CANNOT_DECRYPT)
         try:
-            plaintext = self._box.decrypt(ciphertext)
+            plaintext = box.decrypt(ciphertext)
         except (nacl.exceptions.CryptoError, TypeError, ValueError):
             return Checked(index, CANNOT_DECRYPT)
         try:
@@ -290,9 +297,9 @@ def init_worker(context: CheckContext) -> None:
     _worker = Checker(context)
 
 
-def check_many(items: Iterable[tuple[int, str, bytes]]) -> list[Checked]:
+def check_many(items: Iterable[tuple[int, str, bytes, int]]) -> list[Checked]:
     """Check a chunk in a worker process (after :func:`init_worker`)."""
     if _worker is None:  # pragma: no cover - a pool without its initializer
         raise RuntimeError("the worker has no checker")
     check = _worker.check
-    return [check(index, received_at, ciphertext) for index, received_at, ciphertext in items]
+    return [check(*item) for item in items]

@@ -34,7 +34,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-from quorum.core.crypto import AuthorityKeys, encode_key
+from quorum.core.crypto import AuthorityKeys, decode_key, encode_key
 from quorum.core.merkle import RootBuilder
 from quorum.core.signed_note import Checkpoint, NoteError, open_checkpoint, parse_verifier_key
 from quorum.ledger.batch import BatchEntry, BatchFormatError, BatchHeader, read_batch
@@ -62,6 +62,7 @@ CERTIFIED = "certified"
 REJECTED = "rejected"
 WRONG_KEY = "not certified: no statement opens with this key"
 LEAVES_DO_NOT_REPRODUCE = "the leaves do not reproduce the checkpoint"
+FOREIGN_KEY = "statements sealed to a key that is not the authority's"
 
 
 class VerifyUsageError(Exception):
@@ -96,6 +97,8 @@ class VerifyOptions:
     chunk_size: int = 1000
     progress: TextIO | None = None
     progress_every: int = 10_000
+    #: earlier keys of the authority, to open statements sealed before a rotation
+    old_keys: tuple[AuthorityKeys, ...] = ()
 
 
 @dataclass
@@ -206,13 +209,13 @@ class _Dispatcher:
         self._jobs = jobs
         self._chunk_size = max(1, chunk_size)
         self._sink = sink
-        self._buffer: list[tuple[int, str, bytes]] = []
+        self._buffer: list[tuple[int, str, bytes, int]] = []
         self._pending: deque[Future[list[st.Checked]]] = deque()
         self._executor: ProcessPoolExecutor | None = None
         self._checker: st.Checker | None = None
 
-    def add(self, index: int, received_at: str, ciphertext: bytes) -> None:
-        self._buffer.append((index, received_at, ciphertext))
+    def add(self, index: int, received_at: str, ciphertext: bytes, key: int) -> None:
+        self._buffer.append((index, received_at, ciphertext, key))
         if len(self._buffer) >= self._chunk_size:
             self._flush(final=False)
 
@@ -271,7 +274,7 @@ class _Run:
         self.own = 0
         self.batch_sha256: str | None = None
         self.tally = _Tally(keep_candidates=options.register is not None)
-        self.sample: list[tuple[int, str, bytes]] = []
+        self.sample: list[tuple[int, str, bytes, int]] = []
         self.seed: int | None = None
         self.dispatcher: _Dispatcher | None = None
         self.register_rows: int | None = None
@@ -383,7 +386,7 @@ class _Run:
             member_state=header.member_state,
             slug=header.initiative.slug,
             registration_number=header.initiative.registration_number,
-            sealing_private_key=self.keys.sealing_private_key,
+            sealing_private_keys=self._own_keys(header),
             person_secret=secrets.token_bytes(32),
         )
         self.context = context
@@ -399,6 +402,29 @@ class _Run:
             self._rng = random.Random(self.seed)
             sink = self._reservoir
         self._fold_leaves(header, checkpoint, entries, sink)
+
+    def _own_keys(self, header: BatchHeader) -> dict[int, bytes]:
+        """The private key for each sealing key the batch names; reject a key that is not ours.
+
+        A statement sealed to a key outside the authority's own key history means the platform
+        took a key the authority never made: nobody but whoever holds that key may read it.
+        """
+        own = {
+            keys.sealing_public_key: keys.sealing_private_key
+            for keys in (self.keys, *self.options.old_keys)
+        }
+        found: dict[int, bytes] = {}
+        for number, public in sorted(header.sealing_keys.items()):
+            private = own.get(decode_key(public))
+            if private is None:
+                raise _Rejected(
+                    f"{FOREIGN_KEY}: the batch says statements of {header.member_state} are"
+                    f" sealed to key {number} ({public}), which is none of the key files given."
+                    " If it is an earlier key of yours, add its file with --old-key; if not,"
+                    " the platform accepted a key your authority never made: report it"
+                )
+            found[number] = private
+        return found
 
     def _open_checkpoint(self, header: BatchHeader) -> Checkpoint:
         slug = header.initiative.slug
@@ -494,13 +520,15 @@ class _Run:
 
     def _dispatch(self, entry: BatchEntry) -> None:
         assert self.dispatcher is not None and entry.ciphertext is not None
-        self.dispatcher.add(entry.index, entry.received_at, entry.ciphertext)
+        assert entry.key is not None
+        self.dispatcher.add(entry.index, entry.received_at, entry.ciphertext, entry.key)
 
     def _reservoir(self, entry: BatchEntry) -> None:
         # Algorithm R: after k items, each is in the sample with probability n/k; seeded, so
         # the same batch and seed give the same sample.
         assert self.options.sample is not None and entry.ciphertext is not None
-        item = (entry.index, entry.received_at, entry.ciphertext)
+        assert entry.key is not None
+        item = (entry.index, entry.received_at, entry.ciphertext, entry.key)
         if len(self.sample) < self.options.sample:
             self.sample.append(item)
             return

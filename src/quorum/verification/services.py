@@ -12,7 +12,7 @@ from typing import Any, TextIO
 from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
 
-from quorum.authorities.models import Authority
+from quorum.authorities.models import Authority, AuthorityKey
 from quorum.core.audit import audit_log
 from quorum.core.crypto import CryptoError, decode_key
 from quorum.core.errors import Conflict, DomainError
@@ -97,11 +97,28 @@ def batch_export(
         checkpoint=round_.checkpoint_note,
         tree_size=round_.checkpoint_size,
         created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        # The keys its statements are sealed to, by their number in the authority's history.
+        sealing_keys=dict(
+            AuthorityKey.objects.filter(
+                pk__in=Statement.objects.filter(
+                    initiative=initiative,
+                    member_state=member_state,
+                    leaf_index__lt=round_.checkpoint_size,
+                ).values("sealing_key_id")
+            ).values_list("sequence", "sealing_public_key")
+        ),
     )
     rows = (
         Statement.objects.filter(initiative=initiative, leaf_index__lt=round_.checkpoint_size)
         .order_by("leaf_index")
-        .values_list("leaf_index", "member_state", "received_at", "ciphertext_sha256", "ciphertext")
+        .values_list(
+            "leaf_index",
+            "member_state",
+            "received_at",
+            "ciphertext_sha256",
+            "ciphertext",
+            "sealing_key__sequence",
+        )
         .iterator(chunk_size=2000)
     )
     entries = (
@@ -113,8 +130,9 @@ def batch_export(
             ciphertext=bytes(ciphertext)
             if code == member_state and ciphertext is not None
             else None,
+            key=key if code == member_state and ciphertext is not None else None,
         )
-        for index, code, received, digest, ciphertext in rows
+        for index, code, received, digest, ciphertext, key in rows
     )
     written = write_batch(out, header, entries)
     audit_log(
@@ -148,13 +166,16 @@ def certificate_import(
     if certificate.get("scheme") != initiative.scheme:
         raise _refuse(_("The certificate is for another scheme."))
     member_state = certificate.get("member_state")
-    authority = Authority.objects.filter(
-        scheme=initiative.scheme, member_state=member_state
-    ).first()
-    if authority is None or not authority.signing_public_key:
+    authority = (
+        Authority.objects.filter(scheme=initiative.scheme, member_state=member_state)
+        .select_related("current_key")
+        .first()
+    )
+    if authority is None or authority.current_key is None:
         raise _refuse(_("No signing key is registered for the authority of this Member State."))
     try:
-        key = decode_key(authority.signing_public_key)
+        # The current key only: a key the authority has rotated away from may be compromised.
+        key = decode_key(authority.current_key.signing_public_key)
     except CryptoError as exc:
         raise _refuse(
             _("No signing key is registered for the authority of this Member State.")

@@ -1,0 +1,196 @@
+"""Public endpoints of the authorities' keys: who they are, their keys, and the key log.
+
+The key log is append-only and signed like the statements' logs: every key an authority ever
+registered, with its key certificate, so that anyone can check that no key was changed without
+the authority.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from ninja import Query, Router, Schema
+
+from quorum.api.errors import GENERAL
+from quorum.api.ledger import MAX_SIZE, TEXT_PLAIN, _text_response
+from quorum.api.public import public_read
+from quorum.api.schemas import ErrorsOut
+from quorum.authorities.models import AuthorityKey
+from quorum.authorities.selectors import (
+    MAX_KEY_LOG_LEAVES_PER_PAGE,
+    authority_list,
+    key_log_checkpoint_latest,
+    key_log_consistency,
+    key_log_inclusion,
+    key_log_leaves,
+)
+from quorum.authorities.services import key_log_ensure_checkpoint
+from quorum.core.key_certificate import KEY_LOG_PATH
+from quorum.rules import RulesError, scheme
+
+router = Router(tags=["authorities"])
+
+
+class KeyOut(Schema):
+    sequence: int
+    fingerprint: str
+    sealing_public_key: str
+    signing_public_key: str
+    registered_at: str
+
+
+class AuthorityOut(Schema):
+    member_state: str
+    name: str
+    key: KeyOut | None
+
+
+class AuthoritiesOut(Schema):
+    scheme: str
+    authorities: list[AuthorityOut]
+    key_log_origin_path: str
+
+
+class AuthoritiesQuery(Schema):
+    scheme: str = "eci"
+
+
+class KeyLogLeafOut(Schema):
+    index: int
+    data: str
+
+
+class KeyLogLeavesOut(Schema):
+    start: int
+    end: int
+    tree_size: int
+    leaves: list[KeyLogLeafOut]
+
+
+class KeyLogLeavesQuery(Schema):
+    start: int = 0
+    end: int | None = None
+
+
+class KeyLogInclusionQuery(Schema):
+    index: int
+    size: int
+
+
+class KeyLogConsistencyQuery(Schema):
+    old: int
+    new: int
+
+
+class PathOut(Schema):
+    path: list[str]
+
+
+def _errors(errors: dict[str, list[str]], status: int) -> HttpResponse:
+    return public_read(JsonResponse({"errors": errors}, status=status))
+
+
+def _key(key: AuthorityKey | None) -> dict[str, object] | None:
+    if key is None:
+        return None
+    return {
+        "sequence": key.sequence,
+        "fingerprint": key.fingerprint,
+        "sealing_public_key": key.sealing_public_key,
+        "signing_public_key": key.signing_public_key,
+        "registered_at": key.registered_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+@router.get(
+    "/authorities",
+    response={200: AuthoritiesOut, 400: ErrorsOut},
+    summary="The competent authorities of a scheme and their current keys",
+)
+def authorities(request: HttpRequest, query: Query[AuthoritiesQuery]) -> HttpResponse:
+    """Every authority with the fingerprint and public halves of the key statements are now
+    sealed to. Each key is also an entry of the key log, with the certificate it came with."""
+    try:
+        scheme(query.scheme)
+    except RulesError:
+        return _errors({"scheme": [_("Unknown scheme.")]}, 400)
+    body = {
+        "scheme": query.scheme,
+        "authorities": [
+            {"member_state": a.member_state, "name": a.name, "key": _key(a.current_key)}
+            for a in authority_list(scheme=query.scheme)
+        ],
+        "key_log_origin_path": KEY_LOG_PATH,
+    }
+    return public_read(JsonResponse(body))
+
+
+@router.get(
+    "/authorities/log/checkpoint",
+    summary="The latest signed checkpoint of the key log",
+    openapi_extra=_text_response(
+        "A C2SP signed note whose origin is '<log key name>/authorities/keys', signed with "
+        "the same log key as the statements' checkpoints."
+    ),
+)
+def key_log_checkpoint(request: HttpRequest) -> HttpResponse:
+    # An empty key log has a checkpoint too: "no authority has a key" is verifiable as well.
+    latest = key_log_checkpoint_latest() or key_log_ensure_checkpoint()
+    return public_read(HttpResponse(latest.note, content_type=TEXT_PLAIN))
+
+
+@router.get(
+    "/authorities/log/leaves",
+    response={200: KeyLogLeavesOut, 400: ErrorsOut},
+    summary="Entries of the key log",
+    description=(
+        "Each leaf's `data` is the exact canonical JSON whose RFC 9162 leaf hash is in the tree: "
+        "the key certificate (or, for keys held before key certificates existed, the keys "
+        f"marked as legacy). At most {MAX_KEY_LOG_LEAVES_PER_PAGE} per page."
+    ),
+)
+def key_log_leaves_view(request: HttpRequest, query: Query[KeyLogLeavesQuery]) -> HttpResponse:
+    size = (key_log_checkpoint_latest() or key_log_ensure_checkpoint()).size
+    end = size if query.end is None else query.end
+    if not 0 <= query.start <= end <= size:
+        return _errors({GENERAL: [_("Ask for 0 ≤ start ≤ end ≤ the checkpoint's size.")]}, 400)
+    leaves = key_log_leaves(start=query.start, end=end)
+    body = {
+        "start": query.start,
+        "end": query.start + len(leaves),
+        "tree_size": size,
+        "leaves": [{"index": index, "data": data} for index, data in leaves],
+    }
+    return public_read(JsonResponse(body))
+
+
+@router.get(
+    "/authorities/log/proof/inclusion",
+    response={200: PathOut, 400: ErrorsOut},
+    summary="Inclusion proof of one key-log entry",
+)
+def key_log_inclusion_view(
+    request: HttpRequest, query: Query[KeyLogInclusionQuery]
+) -> HttpResponse:
+    latest = key_log_checkpoint_latest()
+    size = latest.size if latest is not None else 0
+    if not (0 <= query.index < query.size <= size <= MAX_SIZE):
+        return _errors({GENERAL: [_("Ask for 0 ≤ index < size ≤ the checkpoint's size.")]}, 400)
+    path = key_log_inclusion(index=query.index, size=query.size)
+    return public_read(JsonResponse({"path": [node.hex() for node in path]}))
+
+
+@router.get(
+    "/authorities/log/proof/consistency",
+    response={200: PathOut, 400: ErrorsOut},
+    summary="Consistency proof between two sizes of the key log",
+)
+def key_log_consistency_view(
+    request: HttpRequest, query: Query[KeyLogConsistencyQuery]
+) -> HttpResponse:
+    latest = key_log_checkpoint_latest()
+    size = latest.size if latest is not None else 0
+    if not (0 <= query.old <= query.new <= size <= MAX_SIZE):
+        return _errors({GENERAL: [_("Ask for 0 ≤ old ≤ new ≤ the checkpoint's size.")]}, 400)
+    path = key_log_consistency(old_size=query.old, new_size=query.new)
+    return public_read(JsonResponse({"path": [node.hex() for node in path]}))
