@@ -13,7 +13,9 @@ fi
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
+# The build tools, at versions without known vulnerabilities: the venv module brings an old
+# setuptools (65.5.0: CVE-2022-40897, CVE-2024-6345, CVE-2025-47273). tests/site checks it.
+.venv/bin/python -m pip install --quiet --upgrade "pip>=25.3" "setuptools>=78.1.1" "wheel>=0.46.2"
 if [ "${1:-}" = "--test" ]; then
   .venv/bin/python -m pip install --quiet -e '.[test]'
   missing=()

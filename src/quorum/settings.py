@@ -10,6 +10,7 @@ from pathlib import Path
 import django.conf.locale
 from django.core.exceptions import ImproperlyConfigured
 
+from quorum.core.datadir import make_private_directory, open_private_file
 from quorum.core.env import (
     EnvError,
     database_from_url,
@@ -36,8 +37,9 @@ def _read_or_create_secret(path: Path) -> str:
                 return value
         else:
             candidate = path.with_name(f".{path.name}.{os.getpid()}")
-            candidate.write_text(secrets.token_urlsafe(50), encoding="utf-8")
-            candidate.chmod(0o600)
+            descriptor = open_private_file(candidate, os.O_WRONLY | os.O_TRUNC)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(secrets.token_urlsafe(50))
             try:
                 os.link(candidate, path)
             except FileExistsError:
@@ -51,7 +53,9 @@ def _read_or_create_secret(path: Path) -> str:
 
 try:
     DATA_DIR = Path(env_str("QUORUM_DATA_DIR", "var")).expanduser().resolve()
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    # 0700: it holds the database (staff sessions, TOTP secrets) and the keys. An existing
+    # directory is left as it is here; the start-up check (quorum.W001) tightens it.
+    make_private_directory(DATA_DIR)
 
     DEBUG = env_bool("QUORUM_DEBUG", False)
     SECRET_KEY = env_optional("QUORUM_SECRET_KEY") or _read_or_create_secret(
@@ -259,7 +263,7 @@ TIME_ZONE = "UTC"
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
+make_private_directory(STATIC_ROOT)
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 # Serve straight from the package in every mode: the demo needs no collectstatic step.
 WHITENOISE_USE_FINDERS = True

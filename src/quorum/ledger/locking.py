@@ -16,6 +16,8 @@ from typing import IO
 from django.conf import settings
 from django.db import connection
 
+from quorum.core.datadir import open_private_file
+
 # "quorum" + "seq" as a stable 63-bit key for pg_advisory_lock.
 ADVISORY_KEY = int.from_bytes(b"quorumsq", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
@@ -33,7 +35,8 @@ class SequencerLock:
                 cursor.execute("SELECT pg_try_advisory_lock(%s)", [ADVISORY_KEY])
                 self.held = bool(cursor.fetchone()[0])
         else:
-            handle = open(settings.DATA_DIR / "sequencer.lock", "a+", encoding="utf-8")  # noqa: SIM115 - held open as the lock
+            descriptor = open_private_file(settings.DATA_DIR / "sequencer.lock", os.O_RDWR)
+            handle = open(descriptor, "r+", encoding="utf-8")  # noqa: SIM115 - held open as the lock
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
