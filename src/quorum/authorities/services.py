@@ -187,7 +187,9 @@ def authority_key_register(
             code="registrar_cannot_register_keys",
         )
     authority = (
-        Authority.objects.select_for_update()
+        # Lock only the authority's row: PostgreSQL refuses FOR UPDATE on the nullable side of
+        # the outer join that select_related makes for a current key that may be missing.
+        Authority.objects.select_for_update(of=("self",))
         .select_related("current_key")
         .filter(scheme=cert.scheme, member_state=cert.member_state)
         .first()
