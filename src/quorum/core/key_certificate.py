@@ -233,6 +233,10 @@ def _check_body(body: object) -> dict[str, Any]:
         raise KeyCertificateError(f"the authority's name must have 1 to {_MAX_NAME} characters")
     if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in name):
         raise KeyCertificateError("the authority's name contains control characters")
+    if any(0xD800 <= ord(ch) < 0xE000 for ch in name):
+        # JSON can spell a lone surrogate and json.loads returns it, but UTF-8 cannot hold
+        # one: the signed bytes could not be made, and that must be a refusal, not a crash.
+        raise KeyCertificateError("the authority's name contains lone surrogates")
     _check_key(body["sealing_public_key"], "sealing_public_key")
     _check_key(body["signing_public_key"], "signing_public_key")
     if body["previous_signing_key"] is not None:
@@ -265,7 +269,10 @@ def parse_key_certificate(document: object) -> KeyCertificate:
     platform's check; this one needs nothing but the document.
     """
     if isinstance(document, str | bytes):
-        raw = document.encode("utf-8") if isinstance(document, str) else document
+        try:
+            raw = document.encode("utf-8") if isinstance(document, str) else document
+        except UnicodeEncodeError as exc:  # a lone surrogate
+            raise KeyCertificateError("the key certificate is not UTF-8 text") from exc
         if len(raw) > _MAX_DOCUMENT_BYTES:
             raise KeyCertificateError("the key certificate is too large")
         try:
