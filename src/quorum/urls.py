@@ -9,3 +9,9 @@ urlpatterns = [
     path("", include("quorum.ledger.urls")),
     path("", include("quorum.initiatives.urls")),
 ]
+
+# Error pages that cannot fail, in the visitor's language (JSON under /api/).
+handler400 = "quorum.core.error_pages.bad_request"
+handler403 = "quorum.core.error_pages.permission_denied"
+handler404 = "quorum.core.error_pages.page_not_found"
+handler500 = "quorum.core.error_pages.server_error"

@@ -241,3 +241,15 @@ def test_a_tampered_certificate_is_refused_and_nothing_changes(registrar, operat
     with pytest.raises(DomainError):
         authority_key_register(certificate=document, actor=operator)
     assert not AuthorityKey.objects.exists() and not KeyLogLeaf.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["Amt\u202e", "Amt\u2028Evil", "\u2066Amt"])
+def test_an_authority_name_that_would_reorder_a_line_is_refused(
+    registrar, operator, name: str
+) -> None:
+    keys = generate_authority_keys()
+    _designate(registrar, "DE", keys)
+    certificate = make_key_certificate(keys, scheme="eci", member_state="DE", authority=name)
+    with pytest.raises(DomainError):
+        authority_key_register(certificate=certificate.document, actor=operator)
+    assert not AuthorityKey.objects.exists()

@@ -18,6 +18,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from quorum.authorities.models import Authority
 from quorum.authorities.services import authority_staff_add
 from quorum.core import merkle
 from quorum.core.log_key import log_origin
@@ -94,6 +95,11 @@ def fake_round(initiative: Initiative, statements: dict[str, int] = ROUND_STATEM
     """As if collection had closed with ``statements`` in the log (fake ciphertexts)."""
     received = timezone.now().replace(microsecond=0)
     leaves = []
+    keys = dict(
+        Authority.objects.filter(scheme=initiative.scheme).values_list(
+            "member_state", "current_key_id"
+        )
+    )
     for code, count in statements.items():
         for n in range(count):
             ciphertext = f"sealed to {code} #{n}".encode()
@@ -106,6 +112,7 @@ def fake_round(initiative: Initiative, statements: dict[str, int] = ROUND_STATEM
                 leaf_hash=leaf,
                 received_at=received,
                 leaf_index=len(leaves),
+                sealing_key_id=keys.get(code),
             )
             leaves.append(leaf)
     root = merkle.root_from_leaves(leaves)
@@ -127,7 +134,7 @@ def staff_places(authority_keys, authority_staff_de, authority_staff_fr) -> None
 
 
 @pytest.fixture
-def ours(organiser_alice, today, data_dir) -> Initiative:
+def ours(organiser_alice, today, data_dir, authority_keys) -> Initiative:
     initiative = make_initiative(
         OURS,
         organiser=organiser_alice,

@@ -193,9 +193,8 @@ def de(world, signed_in, authority_staff_de) -> Client:
             b'{"certificate": {"initiative": {"slug": "clean-air"}, "member_state": "DE", "scheme": "eci"}}',
             "not signed by the registered key",
         ),
-        (b" " * (1024 * 1024 + 1), "too large to be a certificate"),
     ],
-    ids=["not-utf8", "truncated", "deeply-nested", "a-list", "unsigned", "too-large"],
+    ids=["not-utf8", "truncated", "deeply-nested", "a-list", "unsigned"],
 )
 def test_a_file_that_is_not_a_good_certificate_is_refused_with_its_reason(
     de, content: bytes, reason: str
@@ -205,6 +204,13 @@ def test_a_file_that_is_not_a_good_certificate_is_refused_with_its_reason(
     page = response.content.decode()
     assert 'class="error-summary"' in page and '<a href="#id_certificate">' in page
     assert reason in page
+    assert not Certificate.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_file_far_larger_than_a_certificate_is_refused_before_it_is_read(de) -> None:
+    response = upload(de, "DE", b" " * (1024 * 1024 + 1))
+    assert response.status_code == 413
     assert not Certificate.objects.exists()
 
 

@@ -104,6 +104,10 @@ MATRIX = [
     Row("operator-authorities", GET, {}, only(OP, 200, 403)),
     Row("operator-authority-keys", GET, {}, only(OP, 302, 403)),
     Row("operator-authority-keys", POST, {}, only(OP, 422, 403)),
+    Row("designations", GET, {}, only(REG, 200, 403)),
+    Row("designation-record", POST, {}, only(REG, 422, 403)),
+    Row("authority-keys", POST, {"member_state": "DE"}, only(DE, 422, 404)),
+    Row("authority-keys", POST, {"member_state": "FR"}, only(FR, 422, 404)),
 ]
 
 

@@ -191,3 +191,15 @@ def test_fields_declare_their_purpose_for_assistive_technology(client, ready) ->
     html = client.get(f"{START}de/").content.decode()
     for purpose in ("given-name", "family-name", "bday", "postal-code", "address-level2"):
         assert f'autocomplete="{purpose}"' in html
+
+
+def test_the_form_shows_the_fingerprint_of_the_key_the_statement_will_be_sealed_to(
+    client, ready
+) -> None:
+    from quorum.authorities.models import Authority
+    from quorum.core.key_certificate import format_fingerprint
+
+    key = Authority.objects.select_related("current_key").get(member_state="PL").current_key
+    page = client.get(f"{START}pl/").content.decode()
+    assert format_fingerprint(key.fingerprint) in page
+    assert "/api/v1/authorities" in page

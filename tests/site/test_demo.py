@@ -7,6 +7,7 @@ from django.core.management import call_command
 
 from quorum.authorities.models import Authority
 from quorum.core.crypto import decode_key, open_sealed, read_key_file, seal
+from quorum.core.models import AuditEntry
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import initiative_is_collecting
 
@@ -44,5 +45,19 @@ def test_running_the_demo_twice_changes_nothing(data_dir) -> None:
     output = _demo()
     assert "Kept the demo initiative" in output
     assert Initiative.objects.count() == 1
-    assert {(a.member_state, a.current_key.sealing_public_key) for a in Authority.objects.all()} == before
+    assert {
+        (a.member_state, a.current_key.sealing_public_key) for a in Authority.objects.all()
+    } == before
     assert (data_dir / "demo-keys" / "DE.key").read_bytes() == key_file
+
+
+def test_the_demo_registers_its_authorities_through_the_key_ceremony(data_dir) -> None:
+    from quorum.authorities.models import KeyLogLeaf
+    from quorum.core.key_certificate import check_key_history
+
+    _demo()
+    history = check_key_history(KeyLogLeaf.objects.order_by("index").values_list("data", flat=True))
+    assert not history.problems and not history.legacy
+    assert len(history.keys) == 27
+    assert all(entries[0].certificate is not None for entries in history.keys.values())
+    assert AuditEntry.objects.filter(action="quorum.authority.fingerprint_recorded").count() == 27

@@ -27,6 +27,13 @@ from quorum.ledger.selectors import (
 router = Router(tags=["logs"])
 RECEIPT = re.compile(r"[0-9a-f]{64}")
 MAX_SIZE = 2**62
+TEXT_PLAIN = "text/plain; charset=utf-8"
+
+
+def _text_response(description: str) -> dict[str, object]:
+    """OpenAPI for a 200 of plain text (ninja documents any ``response=str`` as JSON)."""
+    content = {"text/plain": {"schema": {"type": "string"}}}
+    return {"responses": {200: {"description": description, "content": content}}}
 
 
 class CountOut(Schema):
@@ -94,8 +101,12 @@ def _not_found(request: HttpRequest) -> HttpResponse:
 
 @router.get(
     "/initiatives/{slug}/checkpoint",
-    response={200: str, 404: ErrorsOut},
+    response={404: ErrorsOut},
     summary="The latest signed checkpoint",
+    openapi_extra=_text_response(
+        "The checkpoint as a C2SP signed note: origin, size and base64 root hash, a blank "
+        "line, then one signature line per key."
+    ),
 )
 def checkpoint(request: HttpRequest, slug: str) -> HttpResponse:
     """A C2SP checkpoint (origin, size, base64 root) signed as a C2SP note with the log key."""
@@ -105,7 +116,7 @@ def checkpoint(request: HttpRequest, slug: str) -> HttpResponse:
     latest = checkpoint_latest(initiative_id=initiative.pk)
     if latest is None:
         return _errors(request, {GENERAL: [_("The log has no checkpoint yet.")]}, 404)
-    return public_read(HttpResponse(latest.note, content_type="text/plain; charset=utf-8"))
+    return public_read(HttpResponse(latest.note, content_type=TEXT_PLAIN))
 
 
 @router.get(
@@ -229,10 +240,11 @@ def leaves(request: HttpRequest, slug: str, query: Query[LeavesQuery]) -> HttpRe
 
 
 @router.get(
-    "/log-key", response=str, summary="The platform's log key, in signed-note verifier form"
+    "/log-key",
+    summary="The platform's log key, in signed-note verifier form",
+    openapi_extra=_text_response("One line: the verifier key, <name>+<hash>+<base64 key>."),
 )
 def log_key_view(request: HttpRequest) -> HttpResponse:
     return public_read(
-        HttpResponse(log_key().verifier + "\n", content_type="text/plain; charset=utf-8"),
-        max_age=3600,
+        HttpResponse(log_key().verifier + "\n", content_type=TEXT_PLAIN), max_age=3600
     )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Query, Schema
+from ninja.decorators import decorate_view
 
-from quorum.api.errors import GENERAL, errors_response, install_error_handlers
 from quorum.api.authorities import router as authorities_router
+from quorum.api.errors import GENERAL, errors_response, install_error_handlers, require_json
 from quorum.api.initiatives import router as initiatives_router
 from quorum.api.ledger import router as ledger_router
 from quorum.api.schemas import ChallengeOut, ErrorsOut, ReceiptOut, StatementIn
@@ -29,8 +31,12 @@ api = NinjaAPI(
     title="Quorum API",
     version="1",
     description=(
-        "Public API of a Quorum platform. Reads are open to any origin; errors have one shape: "
-        '{"errors": {field: [message]}}, in the language of Accept-Language.'
+        "Public API of a Quorum platform. Reads are open to any origin and answer HEAD as "
+        "GET without the body; errors have one shape: "
+        '{"errors": {field: [message]}}, in the language of Accept-Language. '
+        "Request bodies are JSON only (Content-Type: application/json, optionally with "
+        "charset=utf-8; anything else is refused with 415) and at most "
+        f"{settings.QUORUM_BODY_LIMIT // 1024} KiB (413)."
     ),
     urls_namespace="api-v1",
     docs_url=None,
@@ -69,12 +75,22 @@ def pow_challenge(request: HttpRequest, query: Query[ChallengeQuery]) -> HttpRes
         400: ErrorsOut,
         404: ErrorsOut,
         409: ErrorsOut,
+        413: ErrorsOut,
+        415: ErrorsOut,
         422: ErrorsOut,
         429: ErrorsOut,
         503: ErrorsOut,
     },
     summary="Submit a statement of support",
+    description=(
+        "The body is a JSON object sent with `Content-Type: application/json` (optionally "
+        "`; charset=utf-8`); any other content type is refused with 415 before the body is "
+        "read, so that no other site can make its visitors' browsers submit a statement "
+        f"without a CORS preflight. Bodies over {settings.QUORUM_BODY_LIMIT // 1024} KiB are "
+        "refused with 413."
+    ),
 )
+@decorate_view(require_json)
 async def statement_create(request: HttpRequest, slug: str, payload: StatementIn) -> HttpResponse:
     data = flatten(payload.model_dump(exclude_none=True))
     try:

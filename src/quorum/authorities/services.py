@@ -31,6 +31,7 @@ from quorum.core.audit import audit_log
 from quorum.core.errors import Conflict, DomainError, NotFound
 from quorum.core.log_key import log_key, log_origin
 from quorum.core.signed_note import format_checkpoint, sign_note
+from quorum.core.text import has_control_characters
 from quorum.rules import RulesError, scheme
 
 
@@ -181,6 +182,12 @@ def authority_key_register(
     """
     cert = _parse(certificate)
     _check_authority(cert.scheme, cert.member_state)
+    if has_control_characters(cert.authority):
+        # The name is shown on one line in the back office, batches and command output.
+        raise DomainError(
+            _("The authority's name in the certificate holds characters that are not allowed."),
+            code="bad_key_certificate",
+        )
     if getattr(actor, "is_authenticated", False) and is_registrar(actor):
         raise DomainError(
             _("A registrar records fingerprints; the key itself comes from someone else."),

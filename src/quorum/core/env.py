@@ -8,6 +8,7 @@ to start.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -154,3 +155,40 @@ def database_from_url(url: str) -> dict[str, object]:
             **({"sslmode": options["sslmode"]} if "sslmode" in options else {}),
         },
     }
+
+
+_HEADER_NAME = re.compile(r"[A-Za-z0-9]+(-[A-Za-z0-9]+)*")
+
+
+def env_header_name(name: str, *, environ: Mapping[str, str] | None = None) -> str | None:
+    """An HTTP header name such as ``X-Forwarded-Proto``, or None when unset."""
+    value = _raw(name, environ)
+    if value is None or value.strip() == "":
+        return None
+    header = value.strip()
+    if not _HEADER_NAME.fullmatch(header):
+        raise EnvError(
+            f"{name} must be an HTTP header name such as X-Forwarded-Proto; got {value!r}"
+        )
+    return header
+
+
+def header_meta_key(header: str) -> str:
+    """The ``request.META`` key of a header: ``X-Forwarded-Proto`` → ``HTTP_X_FORWARDED_PROTO``."""
+    return "HTTP_" + header.upper().replace("-", "_")
+
+
+HSTS_PRELOAD_MIN_SECONDS = 31536000
+
+
+def check_hsts(*, seconds: int, include_subdomains: bool, preload: bool) -> None:
+    """Refuse HSTS settings that do nothing or that browsers' preload lists reject."""
+    if (include_subdomains or preload) and seconds == 0:
+        raise EnvError(
+            "QUORUM_HSTS_INCLUDE_SUBDOMAINS and QUORUM_HSTS_PRELOAD need QUORUM_HSTS_SECONDS > 0"
+        )
+    if preload and (seconds < HSTS_PRELOAD_MIN_SECONDS or not include_subdomains):
+        raise EnvError(
+            f"QUORUM_HSTS_PRELOAD needs QUORUM_HSTS_SECONDS >= {HSTS_PRELOAD_MIN_SECONDS} "
+            "and QUORUM_HSTS_INCLUDE_SUBDOMAINS=on"
+        )
