@@ -13,14 +13,17 @@ from django.core.exceptions import ImproperlyConfigured
 from quorum.core.datadir import make_private_directory, open_private_file
 from quorum.core.env import (
     EnvError,
+    check_hsts,
     database_from_url,
     env_bool,
     env_choice,
     env_float,
+    env_header_name,
     env_int,
     env_list,
     env_optional,
     env_str,
+    header_meta_key,
 )
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -94,6 +97,16 @@ try:
         "QUORUM_LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60, minimum=60
     )
     QUORUM_TOTP_ISSUER = env_str("QUORUM_TOTP_ISSUER", "Quorum")
+    # HTTPS: Strict-Transport-Security and the proxy's header that says a request came by TLS.
+    QUORUM_HSTS_SECONDS = env_int("QUORUM_HSTS_SECONDS", 0, minimum=0, maximum=2 * 31536000)
+    QUORUM_HSTS_INCLUDE_SUBDOMAINS = env_bool("QUORUM_HSTS_INCLUDE_SUBDOMAINS", False)
+    QUORUM_HSTS_PRELOAD = env_bool("QUORUM_HSTS_PRELOAD", False)
+    check_hsts(
+        seconds=QUORUM_HSTS_SECONDS,
+        include_subdomains=QUORUM_HSTS_INCLUDE_SUBDOMAINS,
+        preload=QUORUM_HSTS_PRELOAD,
+    )
+    QUORUM_PROXY_TLS_HEADER = env_header_name("QUORUM_PROXY_TLS_HEADER")
 except EnvError as exc:
     raise ImproperlyConfigured(str(exc)) from exc
 
@@ -120,6 +133,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "quorum.core.middleware.SecurityHeadersMiddleware",
+    # Before anything reads a body: 413 over the limit, 400 for a form not in UTF-8.
+    "quorum.core.limits.RequestLimitsMiddleware",
+    "quorum.api.middleware.ApiMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -214,6 +230,28 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = not DEBUG and env_bool("QUORUM_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
+# Strict-Transport-Security on HTTPS responses; HTTPS as the proxy reports it (see .env.example).
+SECURE_HSTS_SECONDS = QUORUM_HSTS_SECONDS
+SECURE_HSTS_INCLUDE_SUBDOMAINS = QUORUM_HSTS_INCLUDE_SUBDOMAINS
+SECURE_HSTS_PRELOAD = QUORUM_HSTS_PRELOAD
+SECURE_PROXY_SSL_HEADER = (
+    (header_meta_key(QUORUM_PROXY_TLS_HEADER), "https") if QUORUM_PROXY_TLS_HEADER else None
+)
+
+# Request bodies. A statement (API or form) is under 8 KiB even with every field at its
+# longest and every character four UTF-8 bytes, each escaped (%XX or \uXXXX): 572 characters
+# at 12 bytes, plus the proof of work and the CSRF token; 16 KiB leaves room for that and
+# nothing else. The back office needs more: a certificate file is a few KiB, and its longest
+# form (a draft initiative, 18,560 characters) is at most 218 KiB so encoded. Larger bodies
+# are refused with 413 before they are read (quorum.core.limits); the proxy refuses them first.
+QUORUM_BODY_LIMIT = 16 * 1024
+QUORUM_BODY_LIMIT_MANAGE = 256 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = QUORUM_BODY_LIMIT_MANAGE
+# Whatever passes the limit stays in memory: no upload is ever spooled to a temporary file.
+FILE_UPLOAD_MAX_MEMORY_SIZE = QUORUM_BODY_LIMIT_MANAGE
+# The largest form has 28 fields (paper counts: one per Member State, and the CSRF token).
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 100
+DATA_UPLOAD_MAX_NUMBER_FILES = 1
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # same-origin: nothing leaks to other sites, and our own forms keep a real Origin header,
 # which Django's CSRF check needs ("no-referrer" makes browsers send Origin: null).
