@@ -30,6 +30,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from quorum.core.crypto import (
+    encode_key,
     generate_authority_keys,
     generate_signing_key,
     seal,
@@ -113,7 +114,10 @@ def make_chunk(args: tuple[int, int, bytes, str, int, int]) -> tuple[str, list[b
             )
         )
         out.write(
-            entry_line(BatchEntry(index, ms, t, digest, ciphertext), own_member_state=member_state)
+            entry_line(
+                BatchEntry(index, ms, t, digest, ciphertext, 1 if own else None),
+                own_member_state=member_state,
+            )
         )
     return out.getvalue(), leaves
 
@@ -162,6 +166,7 @@ def generate(directory: Path, count: int, others: int, member_state: str) -> tup
         checkpoint=note,
         tree_size=builder.size,
         created_at="2025-06-01T12:00:00Z",
+        sealing_keys={1: encode_key(keys.sealing_public_key)},
     )
     batch = directory / "batch.jsonl"
     with batch.open("w", encoding="utf-8") as out, entries_path.open(encoding="utf-8") as entries:
