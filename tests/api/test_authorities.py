@@ -285,7 +285,7 @@ def test_the_rotation_is_included_under_the_signed_checkpoint(client, rotated_lo
 
 def test_the_log_after_the_rotation_is_consistent_with_the_one_before(client, rotated_log) -> None:
     before, after, _hashes = rotated_log
-    path = _path(client.get(CONSISTENCY, {"old": before.size, "new": after.size}))
+    path = _path(client.get(CONSISTENCY, {"from": before.size, "to": after.size}))
     assert merkle.verify_consistency(before.size, after.size, before.root, after.root, path)
     # A log rewritten under the old checkpoint would not be.
     forged = merkle.node_hash(before.root, before.root)
@@ -300,7 +300,7 @@ def test_consistency_proofs_between_sizes_verify(client, rotated_log, old: int, 
     _before, _after, hashes = rotated_log
     old_root = merkle.root_from_leaves(hashes[:old])
     new_root = merkle.root_from_leaves(hashes[:new])
-    path = _path(client.get(CONSISTENCY, {"old": old, "new": new}))
+    path = _path(client.get(CONSISTENCY, {"from": old, "to": new}))
     assert merkle.verify_consistency(old, new, old_root, new_root, path)
 
 
@@ -332,12 +332,11 @@ def test_an_inclusion_proof_outside_the_log_is_refused_in_the_errors_shape(
 @pytest.mark.parametrize(
     "query",
     [
-        {"old": 5, "new": 4},
-        {"old": 0, "new": 29},
-        {"old": 29, "new": 29},
-        {"old": -1, "new": 5},
+        {"from": 5, "to": 4},
+        {"from": 0, "to": 29},
+        {"from": 29, "to": 29},
     ],
-    ids=["old_after_new", "new_past_log", "both_past_log", "negative_old"],
+    ids=["from_after_to", "to_past_log", "both_past_log"],
 )
 def test_a_consistency_proof_outside_the_log_is_refused_in_the_errors_shape(
     client, rotated_log, query: dict[str, int]
@@ -351,10 +350,18 @@ def test_a_consistency_proof_outside_the_log_is_refused_in_the_errors_shape(
         (INCLUSION, {"index": 0}),
         (INCLUSION, {"size": 1}),
         (INCLUSION, {"index": "a", "size": 1}),
-        (CONSISTENCY, {"old": 0}),
-        (CONSISTENCY, {"old": "1e3", "new": 2000}),
+        (CONSISTENCY, {"from": 0}),
+        (CONSISTENCY, {"from": "1e3", "to": 2000}),
+        (CONSISTENCY, {"from": -1, "to": 5}),
     ],
-    ids=["no_size", "no_index", "index_not_a_number", "no_new", "old_not_a_number"],
+    ids=[
+        "no_size",
+        "no_index",
+        "index_not_a_number",
+        "no_to",
+        "from_not_a_number",
+        "negative_from",
+    ],
 )
 def test_a_proof_asked_for_without_its_numbers_is_refused_in_the_errors_shape(
     client, authority_keys, path: str, query: dict[str, object]
@@ -364,8 +371,8 @@ def test_a_proof_asked_for_without_its_numbers_is_refused_in_the_errors_shape(
 
 def test_no_proof_is_served_from_an_empty_key_log(client) -> None:
     _errors(client.get(INCLUSION, {"index": 0, "size": 1}))
-    _errors(client.get(CONSISTENCY, {"old": 0, "new": 1}))
-    assert _path(client.get(CONSISTENCY, {"old": 0, "new": 0})) == []
+    _errors(client.get(CONSISTENCY, {"from": 0, "to": 1}))
+    assert _path(client.get(CONSISTENCY, {"from": 0, "to": 0})) == []
 
 
 # --- the contract ---------------------------------------------------------------------------

@@ -129,3 +129,31 @@ def test_a_signed_rotation_during_the_collection_is_flagged_but_passes(
     report = audit(BASE, collecting_initiative.slug, fetch=fetch)
     assert report.ok, report.findings
     assert any(note.startswith("FLAG: the key of AT's authority changed") for note in report.notes)
+
+
+def test_a_key_log_that_only_grew_since_the_saved_checkpoint_passes(authority_keys, fetch) -> None:
+    saved = _audit(fetch).checkpoint
+    rotation = make_key_certificate(
+        generate_authority_keys(),
+        scheme="eci",
+        member_state="AT",
+        authority="BMI",
+        previous=authority_keys["AT"],
+    )
+    authority_key_register(certificate=rotation.document, actor_label="test")
+    result = audit_key_log(API, log_key().verifier, fetch, previous=saved)
+    assert result.ok, result.findings
+    assert result.size == 28
+
+
+def test_a_key_log_rewritten_since_the_saved_checkpoint_is_detected(authority_keys, fetch) -> None:
+    saved = _audit(fetch).checkpoint
+    # The platform drops DE's entry and re-signs the shorter history with its own log key.
+    leaf = KeyLogLeaf.objects.get(index=26)
+    authority = leaf.key.authority
+    Authority.objects.filter(pk=authority.pk).update(current_key=None)
+    leaf.delete()
+    KeyLogCheckpoint.objects.all().delete()
+    key_log_ensure_checkpoint()
+    result = audit_key_log(API, log_key().verifier, fetch, previous=saved)
+    assert any("shrank from 27 to 26" in f for f in result.findings)

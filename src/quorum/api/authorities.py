@@ -12,7 +12,13 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 
 from quorum.api.errors import GENERAL
-from quorum.api.ledger import MAX_SIZE, TEXT_PLAIN, _text_response
+from quorum.api.ledger import (
+    CONSISTENCY_QUERY,
+    MAX_SIZE,
+    TEXT_PLAIN,
+    _text_response,
+    tree_sizes,
+)
 from quorum.api.public import public_read
 from quorum.api.schemas import ErrorsOut
 from quorum.authorities.models import AuthorityKey
@@ -75,11 +81,6 @@ class KeyLogLeavesQuery(Schema):
 class KeyLogInclusionQuery(Schema):
     index: int
     size: int
-
-
-class KeyLogConsistencyQuery(Schema):
-    old: int
-    new: int
 
 
 class PathOut(Schema):
@@ -182,15 +183,17 @@ def key_log_inclusion_view(
 
 @router.get(
     "/authorities/log/proof/consistency",
-    response={200: PathOut, 400: ErrorsOut},
-    summary="Consistency proof between two sizes of the key log",
+    response={200: PathOut, 400: ErrorsOut, 422: ErrorsOut},
+    summary="Proof that the key log of size `from` is a prefix of the key log of size `to`",
+    openapi_extra=CONSISTENCY_QUERY,
 )
-def key_log_consistency_view(
-    request: HttpRequest, query: Query[KeyLogConsistencyQuery]
-) -> HttpResponse:
+def key_log_consistency_view(request: HttpRequest) -> HttpResponse:
+    sizes, errors = tree_sizes(request)
+    if errors:
+        return _errors(errors, 422)
     latest = key_log_checkpoint_latest()
     size = latest.size if latest is not None else 0
-    if not (0 <= query.old <= query.new <= size <= MAX_SIZE):
-        return _errors({GENERAL: [_("Ask for 0 ≤ old ≤ new ≤ the checkpoint's size.")]}, 400)
-    path = key_log_consistency(old_size=query.old, new_size=query.new)
+    if not (sizes["from"] <= sizes["to"] <= size <= MAX_SIZE):
+        return _errors({GENERAL: [_("Ask for 0 ≤ from ≤ to ≤ the checkpoint's size.")]}, 400)
+    path = key_log_consistency(old_size=sizes["from"], new_size=sizes["to"])
     return public_read(JsonResponse({"path": [node.hex() for node in path]}))

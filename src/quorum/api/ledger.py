@@ -169,31 +169,18 @@ def inclusion(request: HttpRequest, slug: str, query: Query[InclusionQuery]) -> 
     return public_read(JsonResponse(body, status=200))
 
 
-@router.get(
-    "/initiatives/{slug}/proof/consistency",
-    response={200: ConsistencyOut, 404: ErrorsOut, 422: ErrorsOut},
-    summary="Proof that the log of size `from` is a prefix of the log of size `to`",
-    openapi_extra={
-        "parameters": [
-            {
-                "name": "from",
-                "in": "query",
-                "required": True,
-                "schema": {"type": "integer", "minimum": 0},
-            },
-            {
-                "name": "to",
-                "in": "query",
-                "required": True,
-                "schema": {"type": "integer", "minimum": 0},
-            },
-        ]
-    },
-)
-def consistency(request: HttpRequest, slug: str) -> HttpResponse:
-    initiative = _initiative(slug)
-    if initiative is None:
-        return _not_found(request)
+#: The query of a consistency proof: ``from`` and ``to`` are the two tree sizes (ninja cannot
+#: name a parameter ``from``, so it is read by hand and documented here).
+CONSISTENCY_QUERY: dict[str, object] = {
+    "parameters": [
+        {"name": name, "in": "query", "required": True, "schema": {"type": "integer", "minimum": 0}}
+        for name in ("from", "to")
+    ]
+}
+
+
+def tree_sizes(request: HttpRequest) -> tuple[dict[str, int], dict[str, list[str]]]:
+    """The ``from`` and ``to`` sizes of a consistency proof, or errors for the field."""
     sizes: dict[str, int] = {}
     errors: dict[str, list[str]] = {}
     for name in ("from", "to"):
@@ -202,6 +189,20 @@ def consistency(request: HttpRequest, slug: str) -> HttpResponse:
             errors[name] = [_("Enter a tree size: a whole number.")]
         else:
             sizes[name] = int(raw)
+    return sizes, errors
+
+
+@router.get(
+    "/initiatives/{slug}/proof/consistency",
+    response={200: ConsistencyOut, 404: ErrorsOut, 422: ErrorsOut},
+    summary="Proof that the log of size `from` is a prefix of the log of size `to`",
+    openapi_extra=CONSISTENCY_QUERY,
+)
+def consistency(request: HttpRequest, slug: str) -> HttpResponse:
+    initiative = _initiative(slug)
+    if initiative is None:
+        return _not_found(request)
+    sizes, errors = tree_sizes(request)
     if errors:
         return _errors(request, errors, 422)
     try:

@@ -88,6 +88,8 @@ class AuditReport:
     checkpoint: str | None = None
     """The signed checkpoint, set only if its signature and origin verified: save it for
     the next run's ``previous``."""
+    key_log_checkpoint: str | None = None
+    """The key log's verified checkpoint: save it for the next run's ``previous_key_log``."""
     findings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """Information that does not fail the audit (e.g. an unpinned log key)."""
@@ -138,6 +140,7 @@ def audit(
     previous: str | None = None,
     fetch: Fetch = http_fetch,
     progress: Progress | None = None,
+    previous_key_log: str | None = None,
 ) -> AuditReport:
     """Audit the log of initiative ``slug`` published at ``base_url`` (the site's root URL).
 
@@ -145,6 +148,7 @@ def audit(
     note says so). ``previous``: the text of a checkpoint saved from an earlier audit.
     """
     run = _Audit(base_url, slug, fetch, progress)
+    run.previous_key_log = previous_key_log
     try:
         run.run(log_key, previous)
     except _Stop:
@@ -174,6 +178,7 @@ class _Audit:
         self.progress = progress
         self.report = AuditReport(base_url=base_url, slug=slug)
         self.leaf_problems = 0
+        self.previous_key_log: str | None = None
 
     # -- findings ---------------------------------------------------------------------------
 
@@ -264,7 +269,8 @@ class _Audit:
     def key_log(self, verifier: str) -> None:
         """The authorities' key log: keys changed without their authority fail the audit,
         signed rotations during this initiative's collection are flagged in the notes."""
-        result = audit_key_log(self.api, verifier, self.fetch)
+        result = audit_key_log(self.api, verifier, self.fetch, previous=self.previous_key_log)
+        self.report.key_log_checkpoint = result.checkpoint
         self.report.findings.extend(f"key log: {finding}" for finding in result.findings)
         self.report.notes.extend(f"key log: {note}" for note in result.notes)
         if result.size is None:

@@ -38,6 +38,8 @@ Fetch = Callable[[str], bytes]
 @dataclass
 class KeyLogAudit:
     size: int | None = None
+    #: the verified checkpoint note: save it, and give it as ``previous`` next time
+    checkpoint: str | None = None
     history: KeyHistory = field(default_factory=KeyHistory)
     #: scheme → Member State → (sealing key, signing key) published as current
     published: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
@@ -74,12 +76,20 @@ def _json(fetch: Fetch, url: str, what: str, audit: KeyLogAudit) -> dict[str, An
 
 
 def audit_key_log(
-    api: str, verifier: str, fetch: Fetch, *, schemes: tuple[str, ...] = ("eci",)
+    api: str,
+    verifier: str,
+    fetch: Fetch,
+    *,
+    schemes: tuple[str, ...] = ("eci",),
+    previous: str | None = None,
 ) -> KeyLogAudit:
-    """Audit the key log published under ``api`` (the site's ``…/api/v1``)."""
+    """Audit the key log published under ``api`` (the site's ``…/api/v1``).
+
+    ``previous``: a key-log checkpoint saved by an earlier audit; the log must have only grown.
+    """
     audit = KeyLogAudit()
     try:
-        _run(api.rstrip("/"), verifier, fetch, schemes, audit)
+        _run(api.rstrip("/"), verifier, fetch, schemes, audit, previous)
     except _Failed:
         pass
     except Exception as exc:  # a hostile answer fails the audit, never crashes it
@@ -88,7 +98,12 @@ def audit_key_log(
 
 
 def _run(
-    api: str, verifier: str, fetch: Fetch, schemes: tuple[str, ...], audit: KeyLogAudit
+    api: str,
+    verifier: str,
+    fetch: Fetch,
+    schemes: tuple[str, ...],
+    audit: KeyLogAudit,
+    previous: str | None,
 ) -> None:
     name, _ = signed_note.parse_verifier_key(verifier)
     note = _get(fetch, f"{api}/authorities/log/checkpoint", "the key log's checkpoint", audit)
@@ -134,7 +149,10 @@ def _run(
             "added or dropped"
         )
         return
+    if previous is not None:
+        _consistent(api, fetch, verifier, origin, previous, checkpoint, audit)
     audit.size = checkpoint.size
+    audit.checkpoint = note.decode("utf-8")
     audit.history = check_key_history(leaves)
     audit.findings.extend(audit.history.problems)
     for scheme_code, member_state in audit.history.legacy:
@@ -144,6 +162,46 @@ def _run(
         )
     for scheme_code in schemes:
         _compare_published(api, fetch, scheme_code, audit)
+
+
+def _consistent(
+    api: str,
+    fetch: Fetch,
+    verifier: str,
+    origin: str,
+    previous: str,
+    new: signed_note.Checkpoint,
+    audit: KeyLogAudit,
+) -> None:
+    """The previous key-log checkpoint must be a prefix of this one: no key was ever erased."""
+    try:
+        old = signed_note.open_checkpoint(previous, verifier, origin=origin)
+    except NoteError as exc:
+        audit.findings.append(f"the previous key-log checkpoint does not verify: {exc}")
+        return
+    if old.size > new.size:
+        audit.findings.append(f"the key log shrank from {old.size} to {new.size} entries")
+        return
+    if old.size == new.size:
+        if old.root != new.root:
+            audit.findings.append("the key log was rewritten: same size, another root")
+        return
+    query = urllib.parse.urlencode({"from": old.size, "to": new.size})
+    body = _json(
+        fetch, f"{api}/authorities/log/proof/consistency?{query}", "a key-log proof", audit
+    )
+    path = body.get("path")
+    try:
+        proof = [bytes.fromhex(node) for node in path] if isinstance(path, list) else None
+    except (TypeError, ValueError):
+        proof = None
+    if proof is None or not merkle.verify_consistency(
+        old.size, new.size, old.root, new.root, proof
+    ):
+        audit.findings.append(
+            f"the key log of {new.size} entries is not consistent with the one of {old.size} "
+            "saved before: an entry was rewritten or erased"
+        )
 
 
 def _compare_published(api: str, fetch: Fetch, scheme_code: str, audit: KeyLogAudit) -> None:

@@ -28,12 +28,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--previous",
             type=Path,
-            help="a checkpoint saved by an earlier audit: the log must have only grown since",
+            help="a checkpoint saved by an earlier audit (--save): the log must have only grown "
+            "since; the key log's checkpoint saved beside it (FILE.key-log) is checked too",
         )
         parser.add_argument(
             "--save",
             type=Path,
-            help="after a passing audit, save the verified checkpoint here for the next run",
+            help="after a passing audit, save the verified checkpoint here for the next run, "
+            "and the key log's checkpoint in FILE.key-log",
         )
         parser.add_argument("--quiet", action="store_true", help="no progress, no notes")
 
@@ -48,10 +50,13 @@ class Command(BaseCommand):
         quiet: bool,
         **options: Any,
     ) -> None:
-        previous_text = None
+        previous_text = previous_keys = None
         if previous is not None:
             try:
                 previous_text = previous.read_text(encoding="utf-8")
+                keys_file = _key_log_file(previous)
+                if keys_file.exists():
+                    previous_keys = keys_file.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise CommandError(f"cannot read {previous}: {exc}", returncode=2) from exc
         shown = _ProgressLine(self.stderr) if not quiet else None
@@ -62,6 +67,7 @@ class Command(BaseCommand):
             previous=previous_text,
             fetch=auditor.http_fetch,
             progress=shown,
+            previous_key_log=previous_keys,
         )
         if shown is not None and report.size is not None:
             shown.done(report.leaves_checked, report.size)
@@ -81,6 +87,7 @@ class Command(BaseCommand):
         if save is not None:
             try:
                 _write_atomically(save, report.checkpoint or "")
+                _write_atomically(_key_log_file(save), report.key_log_checkpoint or "")
             except OSError as exc:
                 raise CommandError(f"cannot write {save}: {exc}", returncode=2) from exc
         counts = ", ".join(f"{code} {count}" for code, count in report.counts.items()) or "none"
@@ -107,6 +114,10 @@ class _ProgressLine:
 
     def done(self, done: int, total: int) -> None:
         self.stream.write(f"leaves checked: {done:,} / {total:,}")
+
+
+def _key_log_file(checkpoint_file: Path) -> Path:
+    return checkpoint_file.with_name(checkpoint_file.name + ".key-log")
 
 
 def _write_atomically(path: Path, text: str) -> None:
