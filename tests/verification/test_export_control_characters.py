@@ -57,3 +57,38 @@ def test_the_export_of_an_initiative_whose_title_holds_control_characters_succee
     assert header.initiative.title == "Clean\ufffd[2J air\ufffd for all\ufffd"
     outcome = verify_batch(batch, authority_keys["PL"], VerifyOptions(on=today, jobs=1))
     assert outcome.verdict == CERTIFIED, outcome.report
+
+
+def test_a_stored_statement_that_breaks_the_batch_format_gives_a_clear_refusal_not_a_crash(
+    client, collecting_initiative, authority_keys, settings, polish_citizen, tmp_path: Path, today
+) -> None:
+    from django.core.management import CommandError
+
+    from quorum.ledger.models import Statement
+
+    settings.QUORUM_POW = False
+    response = client.post(
+        "/api/v1/initiatives/clean-air/statements",
+        data=json.dumps(polish_citizen),
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    sequence_all()
+    Initiative.objects.filter(pk=collecting_initiative.pk).update(
+        collection_end=today - timedelta(days=1)
+    )
+    initiatives_advance_by_date(today=today)
+    collecting_initiative.refresh_from_db()
+    verification_request(initiative=collecting_initiative)
+    # A damaged row: an empty ciphertext is no sealed statement.
+    Statement.objects.filter(member_state="PL").update(ciphertext=b"")
+    with pytest.raises(CommandError, match="could not be written"):
+        call_command(
+            "verification",
+            "export",
+            "clean-air",
+            "PL",
+            "--out",
+            str(tmp_path / "b"),
+            stderr=StringIO(),
+        )

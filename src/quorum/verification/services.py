@@ -24,7 +24,13 @@ from quorum.initiatives.services import (
     initiative_conclude_verification,
     initiative_request_verification,
 )
-from quorum.ledger.batch import BatchEntry, BatchHeader, BatchInitiative, write_batch
+from quorum.ledger.batch import (
+    BatchEntry,
+    BatchFormatError,
+    BatchHeader,
+    BatchInitiative,
+    write_batch,
+)
 from quorum.ledger.leaves import format_received_at
 from quorum.ledger.models import Checkpoint, Statement
 from quorum.ledger.sequencer import sequence_initiative
@@ -143,7 +149,14 @@ def batch_export(
         )
         for index, code, received, digest, ciphertext, key in rows
     )
-    written = write_batch(out, header, entries)
+    try:
+        written = write_batch(out, header, entries)
+    except BatchFormatError as exc:
+        # The platform's own data breaks the format: say so instead of failing with a 500.
+        logger.error("batch of %s for %s not written: %s", member_state, initiative.slug, exc)
+        raise Conflict(_("The batch could not be written; the operator has been told.")) from exc
+    finally:
+        rows.close()  # release the database cursor now, not whenever the generator is collected
     audit_log(
         action="quorum.verification.batch_exported",
         subject=initiative,
