@@ -381,11 +381,11 @@ def _parse_entry(document: dict[str, Any], own: str, *, line: int) -> BatchEntry
     is_own = member_state == own
     keys = document.keys()
     if keys != (_OWN_ENTRY_KEYS if is_own else _ENTRY_KEYS):
-        if is_own and _ENTRY_KEYS <= keys and "c" not in keys:
+        if is_own and keys >= _ENTRY_KEYS and "c" not in keys:
             raise BatchFormatError(f"a leaf of {own} lacks its ciphertext (c)", line=line)
         if is_own and keys == _ENTRY_KEYS | {"c"}:
             raise BatchFormatError(f"a leaf of {own} lacks its sealing key number (k)", line=line)
-        if not is_own and _ENTRY_KEYS <= keys and keys & {"c", "k"}:
+        if not is_own and keys >= _ENTRY_KEYS and keys & {"c", "k"}:
             raise BatchFormatError(
                 f"a leaf of {member_state} carries a ciphertext; only {own}'s may", line=line
             )
