@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="create the authority's key pairs in a passphrase-protected key file",
         description="Create an X25519 sealing key pair and an Ed25519 signing key pair. The "
         "private keys are written only to KEYFILE, encrypted under a passphrase; the two "
-        "public keys are printed, to be registered with the platform operator.",
+        "public keys are printed; `key-certificate` then certifies them for the platform.",
     )
     keygen.add_argument("--out", required=True, type=Path, metavar="KEYFILE")
     keygen.add_argument(
