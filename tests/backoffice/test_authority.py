@@ -187,14 +187,15 @@ def de(world, signed_in, authority_staff_de) -> Client:
     [
         (b"\xff\xfe not text", "it is not valid JSON"),
         (b'{"certificate": ', "it is not valid JSON"),
-        (b"[" * 100_000 + b"]" * 100_000, "it is not valid JSON"),
+        (b"[" * 30_000 + b"]" * 30_000, "it is not valid JSON"),
+        (b" " * (64 * 1024 + 1), "too large to be a certificate"),
         (b"[1, 2, 3]", "This is not a Quorum certificate."),
         (
             b'{"certificate": {"initiative": {"slug": "clean-air"}, "member_state": "DE", "scheme": "eci"}}',
             "not signed by the registered key",
         ),
     ],
-    ids=["not-utf8", "truncated", "deeply-nested", "a-list", "unsigned"],
+    ids=["not-utf8", "truncated", "deeply-nested", "too-large", "a-list", "unsigned"],
 )
 def test_a_file_that_is_not_a_good_certificate_is_refused_with_its_reason(
     de, content: bytes, reason: str

@@ -172,8 +172,14 @@ def test_the_form_is_protected_against_cross_site_posts(ready) -> None:
     from django.test import Client
 
     strict = Client(enforce_csrf_checks=True)
-    assert strict.post(f"{START}pl/", polish_form()).status_code == 403
+    response = strict.post(f"{START}pl/", polish_form())
+    assert response.status_code == 403
     assert Statement.objects.count() == 0
+    # The refusal says what to do, with every page's headers; in the signatory's language.
+    assert "reload the page and send it again" in response.content.decode()
+    assert "Content-Security-Policy" in response.headers
+    german = strict.post(f"{START}pl/", polish_form(), HTTP_ACCEPT_LANGUAGE="de")
+    assert german.status_code == 403 and 'lang="de"' in german.content.decode()
 
 
 def test_the_form_needs_proof_of_work_when_it_is_on(client, ready, settings) -> None:

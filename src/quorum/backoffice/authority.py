@@ -38,8 +38,9 @@ from quorum.initiatives.models import Initiative
 from quorum.verification.selectors import certified_counts, verification_round
 from quorum.verification.services import batch_export, certificate_import
 
-#: A certificate is a few kilobytes; anything near this is not one.
-MAX_CERTIFICATE_BYTES = 1024 * 1024
+#: A certificate is a few kilobytes; anything near this is not one. Below the back office's
+#: body limit, so that a too-large file gets this page's explanation rather than a bare 413.
+MAX_CERTIFICATE_BYTES = 64 * 1024
 #: Batches up to this size are built in memory; larger ones spill to a temporary file.
 SPOOL_BYTES = 8 * 1024 * 1024
 

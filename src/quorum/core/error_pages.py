@@ -119,6 +119,18 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     return error_response(request, 403)
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form whose anti-forgery check failed: usually an old page or blocked cookies."""
+    return error_response(
+        request,
+        403,
+        message=_(
+            "This form could not be accepted: the page was open too long, or your browser "
+            "blocks cookies for this site. Go back, reload the page and send it again."
+        ),
+    )
+
+
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return error_response(request, 404)
 
