@@ -38,20 +38,12 @@ def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 def _check_key(base: str, code: str, keyfile: Path, env: dict[str, str], *extra: str):
-    return _run(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from quorum.toolkit.cli import main; sys.exit(main())",
-            "check-key",
-            base,
-            code,
-            "--key",
-            str(keyfile),
-            *extra,
-        ],
-        env,
-    )
+    return _check_key_with(base, code, env, "--key", str(keyfile), *extra)
+
+
+def _check_key_with(base: str, code: str, env: dict[str, str], *args: str):
+    toolkit = "import sys; from quorum.toolkit.cli import main; sys.exit(main())"
+    return _run([sys.executable, "-c", toolkit, "check-key", base, code, *args], env)
 
 
 @pytest.fixture
@@ -105,6 +97,21 @@ def test_check_key_passes_for_the_real_key_and_fails_once_it_is_swapped_in_the_d
     ok = _check_key(base, "DE", keyfile, env, "--log-key", log_key)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert ok.stdout.startswith("OK:")
+    # The same check from a connected machine that holds only the fingerprint.
+    from quorum.core.crypto import read_key_file_public
+    from quorum.core.key_certificate import fingerprint, format_fingerprint
+
+    public = read_key_file_public(keyfile)
+    printed = format_fingerprint(
+        fingerprint(
+            scheme="eci",
+            member_state="DE",
+            sealing_public_key=public["sealing_public_key"],
+            signing_public_key=public["signing_public_key"],
+        )
+    )
+    by_print = _check_key_with(base, "DE", env, "--fingerprint", printed, "--log-key", log_key)
+    assert by_print.returncode == 0, by_print.stdout + by_print.stderr
     # Another authority's key file is not DE's key.
     other = _check_key(base, "DE", data_dir / "demo-keys" / "FR.key", env, "--log-key", log_key)
     assert other.returncode == 2 and "MISMATCH" in other.stdout

@@ -2,7 +2,7 @@
 
     quorum-authority keygen --out KEYFILE [--passphrase-file F] [--format text|json]
                             [--label L] [--strength moderate|sensitive|interactive]
-    quorum-authority verify BATCH --key KEYFILE --out DIR [--passphrase-file F]
+    quorum-authority verify BATCH --key KEYFILE --out DIR [--passphrase-file F] [--old-key K]
                             [--log-key KEY] [--sample N] [--seed S] [--register CSV]
                             [--on YYYY-MM-DD] [--jobs N]
     quorum-authority public-keys KEYFILE [--format text|json]
@@ -10,7 +10,8 @@
     quorum-authority key-certificate --key KEYFILE --member-state MS --authority NAME
                             --out FILE [--scheme eci] [--previous-key OLD_KEYFILE]
                             [--passphrase-file F] [--previous-passphrase-file F]
-    quorum-authority check-key URL MEMBER_STATE --key KEYFILE [--scheme eci] [--log-key KEY]
+    quorum-authority check-key URL MEMBER_STATE (--key KEYFILE | --fingerprint FP)
+                            [--scheme eci] [--log-key KEY]
 
 Exit codes: 0 done (verify: batch verified, certificate written; check-key: the platform
 publishes exactly this key); 1 usage, file, key or network error; 2 rejected (verify: an
@@ -41,8 +42,10 @@ from quorum.core.crypto import (
 )
 from quorum.core.key_certificate import (
     KeyCertificateError,
+    fingerprint,
     format_fingerprint,
     make_key_certificate,
+    normalise_fingerprint,
 )
 from quorum.ledger.auditor import http_fetch
 from quorum.ledger.key_log_audit import audit_key_log
@@ -120,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Offline toolkit of a competent authority: keys, batch verification, "
-        "certificates. Needs no network and no database.",
+        "certificates. Needs no database, and no network except for check-key.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -237,12 +240,15 @@ def build_parser() -> argparse.ArgumentParser:
         "check-key",
         help="check that a platform publishes exactly your key (run it daily during a collection)",
         description="Fetch the platform's published authorities and its key log, check the key "
-        "log, and compare your authority's current key there with KEYFILE's public keys (no "
-        "passphrase needed).",
+        "log, and compare your authority's current key there with your key: from KEYFILE's "
+        "public part (no passphrase needed), or — on a connected machine that should not hold "
+        "the key file — from the fingerprint key-certificate printed.",
     )
     check_key.add_argument("url", metavar="URL", help="the platform's address")
     check_key.add_argument("member_state", metavar="MEMBER_STATE")
-    check_key.add_argument("--key", required=True, type=Path, metavar="KEYFILE")
+    mine = check_key.add_mutually_exclusive_group(required=True)
+    mine.add_argument("--key", type=Path, metavar="KEYFILE")
+    mine.add_argument("--fingerprint", metavar="FINGERPRINT", help="64 hex digits, spaces ignored")
     check_key.add_argument("--scheme", default="eci")
     check_key.add_argument(
         "--log-key",
@@ -494,15 +500,31 @@ def cmd_key_certificate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_check_key(args: argparse.Namespace) -> int:
+def _expected_fingerprint(args: argparse.Namespace, member_state: str) -> str:
+    if args.fingerprint is not None:
+        expected = normalise_fingerprint(args.fingerprint)
+        if expected is None:
+            raise UsageError("--fingerprint: a fingerprint is 64 hexadecimal digits")
+        return expected
     try:
         public = read_key_file_public(args.key)
     except CryptoError as exc:
         raise UsageError(str(exc)) from exc
     except OSError as exc:
         raise UsageError(f"cannot read {args.key}: {exc.strerror or exc}") from exc
+    return fingerprint(
+        scheme=args.scheme,
+        member_state=member_state,
+        sealing_public_key=public["sealing_public_key"],
+        signing_public_key=public["signing_public_key"],
+    )
+
+
+def cmd_check_key(args: argparse.Namespace) -> int:
     api = args.url.strip().rstrip("/").removesuffix("/api/v1") + "/api/v1"
     member_state = args.member_state.upper()
+    expected = _expected_fingerprint(args, member_state)
+    yours = str(args.key) if args.key is not None else "your fingerprint"
     verifier = args.log_key
     if verifier is None:
         try:
@@ -511,21 +533,30 @@ def cmd_check_key(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot fetch the platform's log key: {exc}") from exc
         print("warning: the log key was taken from the platform, not pinned (--log-key)")
     result = audit_key_log(api, verifier, http_fetch, schemes=(args.scheme,))
-    mine = (public["sealing_public_key"], public["signing_public_key"])
     problems = list(result.findings)
     if result.size is not None:
         published = result.published.get(args.scheme, {}).get(member_state)
         logged = result.history.current(args.scheme, member_state)
-        if published != mine:
+        published_print = (
+            fingerprint(
+                scheme=args.scheme,
+                member_state=member_state,
+                sealing_public_key=published[0],
+                signing_public_key=published[1],
+            )
+            if published
+            else None
+        )
+        if published_print != expected:
             problems.append(
                 f"the platform publishes another key for {args.scheme}:{member_state} than "
-                f"{args.key}: statements are being sealed to a key that is not yours"
+                f"{yours}: statements are being sealed to a key that is not yours"
                 if published
                 else f"the platform publishes no key for {args.scheme}:{member_state}"
             )
-        if logged is None or (logged.sealing_public_key, logged.signing_public_key) != mine:
+        if logged is None or logged.fingerprint != expected:
             problems.append(
-                f"the key log's current key for {args.scheme}:{member_state} is not {args.key}'s"
+                f"the key log's current key for {args.scheme}:{member_state} is not {yours}"
             )
     if any("could not fetch" in p for p in problems) and result.size is None:
         for problem in problems:
