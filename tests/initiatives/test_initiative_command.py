@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from io import StringIO
 
 import pytest
@@ -90,3 +91,33 @@ def test_a_refused_step_exits_1_with_its_reasons_and_changes_nothing() -> None:
         run("report", "open-data", "--online", "1", "--paper", "DE=many")
     with pytest.raises(CommandError):
         run("set-start", "open-data", "2026-13-01")
+
+
+@pytest.mark.parametrize("slug", ["a/b", "keys/authorities", "über", "x" * 300])
+def test_a_slug_outside_the_alphabet_is_one_sentence_not_a_traceback(slug: str) -> None:
+    with pytest.raises(CommandError) as refused:
+        call_command(
+            "initiative", "create", slug, "--language", "en", "--title", "T", "--objectives", "O"
+        )
+    assert "slug" in str(refused.value) or "slug" in repr(refused.value)
+    assert not Initiative.objects.exists()
+
+
+def test_an_invitation_token_can_always_be_typed_after_the_command() -> None:
+    # A URL-safe base64 token begins with "-" one time in 64 and then reads as an option.
+    run("create", "open-data", "--language", "en", "--title", "T", "--objectives", "O")
+    token = run(
+        "invite",
+        "open-data",
+        "--name",
+        "M",
+        "--email",
+        "m@example.eu",
+        "--nationality",
+        "DE",
+        "--residence",
+        "DE",
+        "--role",
+        "member",
+    )
+    assert re.fullmatch(r"[0-9a-f]{48}", token)

@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -165,7 +166,14 @@ def initiative_create(
         collection_end=collection_end,
         website=website,
     )
-    initiative.full_clean()
+    try:
+        initiative.full_clean()
+    except ValidationError as exc:
+        # What the model refuses (a slug outside its alphabet, a too-long value) is bad input
+        # like the rest: one error per field, never a traceback.
+        raise InvalidRequest(
+            {field: [str(m) for m in messages] for field, messages in exc.message_dict.items()}
+        ) from exc
     initiative.save()
     audit_log(
         action="quorum.initiative.created",
@@ -229,7 +237,9 @@ def organiser_invite(
         errors["role"] = [_("The group already has one.")]
     if errors:
         raise InvalidRequest(errors)
-    token = secrets.token_urlsafe(24)
+    # Hex, not URL-safe base64: a token that begins with "-" reads as an option on a command
+    # line (`quorum initiative confirm TOKEN`), and base64 gives one about every 64th time.
+    token = secrets.token_hex(24)
     member = OrganiserMember.objects.create(
         initiative=initiative,
         full_name=full_name.strip(),
