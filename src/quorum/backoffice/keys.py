@@ -115,20 +115,24 @@ def certificate_member_state(document: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _designations_page(
-    request: HttpRequest, form: DesignationForm, errors: Errors, status: int
+def authorities_page(
+    request: HttpRequest, template: str, form: forms.Form, errors: Errors, status: int
 ) -> HttpResponse:
+    """A page listing every authority's key, with one form (the operator's or the registrar's)."""
     return render(
         request,
-        "backoffice/registrar/designations.html",
+        template,
         {"form": form, "errors": errors, "authorities": authority_rows()},
         status=status,
     )
 
 
+DESIGNATIONS_PAGE = "backoffice/registrar/designations.html"
+
+
 @role_required(REGISTRAR)
 def designations(request: HttpRequest) -> HttpResponse:
-    return _designations_page(request, DesignationForm(), {}, 200)
+    return authorities_page(request, DESIGNATIONS_PAGE, DesignationForm(), {}, 200)
 
 
 @require_POST
@@ -137,7 +141,7 @@ def designations(request: HttpRequest) -> HttpResponse:
 def designation_record(request: HttpRequest) -> HttpResponse:
     form = DesignationForm(request.POST)
     if not form.is_valid():
-        return _designations_page(request, form, form_errors(form), 422)
+        return authorities_page(request, DESIGNATIONS_PAGE, form, form_errors(form), 422)
     data = form.cleaned_data
     try:
         authority_expect_key(
@@ -149,7 +153,7 @@ def designation_record(request: HttpRequest) -> HttpResponse:
             actor=request.user,
         )
     except DomainError as exc:
-        return _designations_page(request, form, domain_errors(exc), 422)
+        return authorities_page(request, DESIGNATIONS_PAGE, form, domain_errors(exc), 422)
     messages.success(
         request,
         _("The designation is recorded: the key with this fingerprint can now be registered."),

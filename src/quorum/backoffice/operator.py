@@ -9,31 +9,21 @@ current key.
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
 from django.urls import reverse
 
 from quorum.authorities.services import authority_key_register
 from quorum.backoffice.errors import domain_errors, form_errors
-from quorum.backoffice.keys import KeyCertificateForm, authority_rows, key_registered_message
+from quorum.backoffice.keys import KeyCertificateForm, authorities_page, key_registered_message
 from quorum.core.accounts.decorators import require_recent_verification, role_required
 from quorum.core.accounts.roles import OPERATOR
 from quorum.core.errors import DomainError
 
-
-def _page(
-    request: HttpRequest, form: KeyCertificateForm, errors: dict[str, list[str]], status: int
-) -> HttpResponse:
-    return render(
-        request,
-        "backoffice/operator/authorities.html",
-        {"form": form, "errors": errors, "authorities": authority_rows()},
-        status=status,
-    )
+PAGE = "backoffice/operator/authorities.html"
 
 
 @role_required(OPERATOR)
 def authorities(request: HttpRequest) -> HttpResponse:
-    return _page(request, KeyCertificateForm(), {}, 200)
+    return authorities_page(request, PAGE, KeyCertificateForm(), {}, 200)
 
 
 @role_required(OPERATOR)
@@ -43,12 +33,12 @@ def authority_keys(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(reverse("backoffice:operator-authorities"))
     form = KeyCertificateForm(request.POST, request.FILES)
     if not form.is_valid():
-        return _page(request, form, form_errors(form), 422)
+        return authorities_page(request, PAGE, form, form_errors(form), 422)
     try:
         key = authority_key_register(
             certificate=form.cleaned_data["certificate"], actor=request.user
         )
     except DomainError as exc:
-        return _page(request, form, domain_errors(exc), 422)
+        return authorities_page(request, PAGE, form, domain_errors(exc), 422)
     key_registered_message(request, key)
     return HttpResponseRedirect(reverse("backoffice:operator-authorities"))

@@ -350,13 +350,18 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_public_keys(args: argparse.Namespace) -> int:
+def _public_part(path: Path) -> dict[str, str]:
+    """A key file's public keys (no passphrase needed), or a one-line usage error."""
     try:
-        public = read_key_file_public(args.keyfile)
+        return read_key_file_public(path)
     except CryptoError as exc:
         raise UsageError(str(exc)) from exc
     except OSError as exc:
-        raise UsageError(f"cannot read {args.keyfile}: {exc.strerror or exc}") from exc
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def cmd_public_keys(args: argparse.Namespace) -> int:
+    public = _public_part(args.keyfile)
     keys = {name: public[name] for name in ("sealing_public_key", "signing_public_key")}
     _print_public(keys, args.format, sys.stdout)
     return EXIT_OK
@@ -506,12 +511,7 @@ def _expected_fingerprint(args: argparse.Namespace, member_state: str) -> str:
         if expected is None:
             raise UsageError("--fingerprint: a fingerprint is 64 hexadecimal digits")
         return expected
-    try:
-        public = read_key_file_public(args.key)
-    except CryptoError as exc:
-        raise UsageError(str(exc)) from exc
-    except OSError as exc:
-        raise UsageError(f"cannot read {args.key}: {exc.strerror or exc}") from exc
+    public = _public_part(args.key)
     return fingerprint(
         scheme=args.scheme,
         member_state=member_state,
