@@ -10,7 +10,7 @@ from pathlib import Path
 import django.conf.locale
 from django.core.exceptions import ImproperlyConfigured
 
-from quorum.core.datadir import make_private_directory, open_private_file
+from quorum.core.datadir import default_data_dir, make_private_directory, open_private_file
 from quorum.core.env import (
     EnvError,
     check_hsts,
@@ -55,7 +55,9 @@ def _read_or_create_secret(path: Path) -> str:
 
 
 try:
-    DATA_DIR = Path(env_str("QUORUM_DATA_DIR", "var")).expanduser().resolve()
+    # Never the current folder: a command run from anywhere must find the same data, and must
+    # not leave a stray directory where it ran.
+    DATA_DIR = Path(env_str("QUORUM_DATA_DIR", str(default_data_dir()))).expanduser().resolve()
     # 0700: it holds the database (staff sessions, TOTP secrets) and the keys. An existing
     # directory is left as it is here; the start-up check (quorum.W001) tightens it.
     make_private_directory(DATA_DIR)

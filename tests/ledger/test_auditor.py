@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.core.management import call_command
-from django.core.management.base import CommandError, OutputWrapper
+from django.core.management.base import CommandError
 
 from quorum.core import merkle
 from quorum.core.crypto import generate_signing_key
@@ -568,10 +568,10 @@ def test_the_command_keeps_the_saved_checkpoint_when_the_audit_fails(
 def test_progress_is_shown_every_10000_leaves_and_at_the_end() -> None:
     from io import StringIO
 
-    from quorum.ledger.management.commands.audit import _ProgressLine
+    from quorum.ledger.audit_cli import _ProgressLine
 
     stream = StringIO()
-    shown = _ProgressLine(OutputWrapper(stream))
+    shown = _ProgressLine(stream)
     for done in range(1000, 25_001, 1000):
         shown(done, 25_000)
     shown.done(25_000, 25_000)

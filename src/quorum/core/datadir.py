@@ -30,6 +30,12 @@ SHARED_BITS = 0o077
 SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
 
 
+def default_data_dir() -> Path:
+    """Where Quorum keeps its data when QUORUM_DATA_DIR is not set: the XDG data home."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "quorum"
+
+
 def make_private_directory(path: Path) -> Path:
     """Create ``path`` (and its parents) if missing; the directory itself gets mode 0700."""
     path.mkdir(mode=PRIVATE_DIRECTORY_MODE, parents=True, exist_ok=True)
