@@ -1,23 +1,16 @@
 """The fields of a statement of support, as the signatory fills them in (Annex III).
 
 Pure: no Django. Field names are the API's, with residence nested one level ("residence.city").
+Which fields a signatory gives is a legal rule and comes from the scheme's data
+(``Scheme.required_fields``); this module only says how the platform presents each one:
+its place on the form, its length limit and its autocomplete purpose.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-PART_A_FIELDS = (
-    "first_names",
-    "family_names",
-    "date_of_birth",
-    "residence.street",
-    "residence.postal_code",
-    "residence.city",
-    "residence.country",
-)
-PART_B_FIELDS = ("first_names", "family_names", "id_type", "id_number")
-ALL_FIELDS = frozenset(PART_A_FIELDS) | frozenset(PART_B_FIELDS)
+from quorum.rules import Scheme
 
 
 @dataclass(frozen=True)
@@ -27,6 +20,7 @@ class FieldSpec:
     autocomplete: str
 
 
+# In the order the form shows them: names, then what tells two people of that name apart.
 FIELD_SPECS: dict[str, FieldSpec] = {
     spec.name: spec
     for spec in (
@@ -41,10 +35,14 @@ FIELD_SPECS: dict[str, FieldSpec] = {
         FieldSpec("id_number", 40, "off"),
     )
 }
+#: Every field the platform can present; a scheme's data may name no other.
+ALL_FIELDS = frozenset(FIELD_SPECS)
+_FORM_ORDER = {name: position for position, name in enumerate(FIELD_SPECS)}
 
 
-def fields_for_part(part: str) -> tuple[str, ...]:
-    return PART_A_FIELDS if part == "A" else PART_B_FIELDS
+def fields_for(rules: Scheme, member_state: str) -> tuple[str, ...]:
+    """The fields a national of ``member_state`` gives under ``rules``, in form order."""
+    return tuple(sorted(rules.required_fields(member_state), key=_FORM_ORDER.__getitem__))
 
 
 def flatten(data: dict[str, object]) -> dict[str, object]:

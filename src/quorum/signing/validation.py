@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from quorum.rules import N_, Scheme
-from quorum.signing.fields import FIELD_SPECS, fields_for_part
+from quorum.signing.fields import FIELD_SPECS, fields_for
 
 REQUIRED = N_("This field is required.")
 NOT_TEXT = N_("This field must be text.")
@@ -113,7 +113,7 @@ def validate_fields(
 ) -> Checked:
     """Check `data` (flat field names) for a signatory of `member_state`, signing `today`."""
     checked = Checked()
-    wanted = fields_for_part(rules.part(member_state))
+    wanted = fields_for(rules, member_state)
     for name in sorted(set(data) - set(wanted)):
         checked.fail(name, UNKNOWN_FIELD)
     for name in wanted:

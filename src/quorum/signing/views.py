@@ -21,7 +21,7 @@ from quorum.core.key_certificate import format_fingerprint
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import initiative_get_public, initiative_is_collecting
 from quorum.rules import Scheme, scheme
-from quorum.signing.fields import ALL_FIELDS, FIELD_SPECS, fields_for_part
+from quorum.signing.fields import ALL_FIELDS, FIELD_SPECS, fields_for
 from quorum.signing.labels import FIELD_HINTS, FIELD_LABELS, field_id
 from quorum.signing.selectors import intake_target
 from quorum.signing.services import (
@@ -76,10 +76,9 @@ async def sign_start(request: HttpRequest, slug: str) -> HttpResponse:
 def _form_fields(
     rules: Scheme, member_state: str, today: date, values: dict[str, str], errors: dict
 ) -> list[dict]:
-    part = rules.part(member_state)
     documents = rules.member_state(member_state, registered=today).id_documents
     fields = []
-    for name in fields_for_part(part):
+    for name in fields_for(rules, member_state):
         fields.append(
             {
                 "name": name,
