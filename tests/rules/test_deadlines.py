@@ -6,6 +6,9 @@ from datetime import date
 
 import pytest
 
+from quorum.rules import Scheme
+from quorum.rules.loader import parse_scheme
+
 
 def test_the_registration_answer_is_due_in_2_months_or_4_for_a_partial_registration(eci):
     assert eci.registration_answer_due(date(2024, 12, 31)) == date(2025, 2, 28)
@@ -21,6 +24,19 @@ def test_the_start_is_announced_10_working_days_before(eci):
     assert eci.latest_start_announcement(date(2025, 3, 10)) == date(2025, 2, 24)
     # a Sunday start: ten weekdays back from it
     assert eci.latest_start_announcement(date(2025, 3, 9)) == date(2025, 2, 24)
+
+
+def test_a_start_or_early_end_announced_today_can_be_10_working_days_later_at_the_earliest(eci):
+    # Monday 24 February 2025: ten weekdays on is Monday 10 March.
+    assert eci.earliest_announced_date(date(2025, 2, 24)) == date(2025, 3, 10)
+    # Announced on a Saturday: the count starts on the Monday.
+    assert eci.earliest_announced_date(date(2025, 2, 22)) == date(2025, 3, 7)
+
+
+def test_the_earliest_announced_date_follows_the_period_in_the_data(raw_eci):
+    raw_eci["deadlines"]["start_announcement"]["working_days"] = 3
+    rules = Scheme(parse_scheme(raw_eci))
+    assert rules.earliest_announced_date(date(2025, 2, 24)) == date(2025, 2, 27)
 
 
 def test_the_collection_end_is_the_same_day_12_months_later_as_in_the_register(eci):

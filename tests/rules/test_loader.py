@@ -58,6 +58,12 @@ BREAKAGES = [
     ("threshold_tables/0/valid_from", "2019-01-01", "first table must start"),
     ("threshold_tables/2/source", _DELETE, "missing key"),
     ("threshold_tables/2/thresholds/XX", 1, "exactly the Member States"),
+    ("annex_ii/annex", _DELETE, "missing key"),
+    ("annex_ii/title/max_characters", "100", "expected an integer"),
+    ("annex_ii/objectives/max_characters", 0, "out of range"),
+    ("annex_ii/objectives/spaces_count", "no", "true or false"),
+    ("annex_ii/title/source", _DELETE, "missing key"),
+    ("annex_ii/title/source/doc", "NOPE", "unknown document"),
     (
         "annex_iii/member_states/PL/id_documents/items/0/validator",
         "stdnum.xx.nope",

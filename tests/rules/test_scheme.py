@@ -59,6 +59,34 @@ def test_required_fields_follow_annex_iii(eci):
     assert eci.required_fields("PL") == ("first_names", "family_names", "id_type", "id_number")
 
 
+@pytest.mark.parametrize(
+    ("name", "limit", "spaces_count"),
+    [("title", 100, True), ("objectives", 1100, False), ("annex", 5000, False)],
+)
+def test_annex_ii_limits_the_texts_of_a_registration_request(eci, name, limit, spaces_count):
+    rule = eci.text_limit(name)
+    assert (rule.name, rule.max_characters, rule.spaces_count) == (name, limit, spaces_count)
+    assert rule.source.citation == "Reg. (EU) 2019/788, Annex II"
+    assert eci.text_limits()[name] == rule
+    assert json.loads(json.dumps(rule.as_dict())) == rule.as_dict()
+
+
+def test_a_limit_without_spaces_does_not_count_white_space_of_any_kind(eci):
+    objectives = eci.text_limit("objectives")
+    assert objectives.length("a b\tc\nd\u00a0e") == 5
+    assert objectives.allows("x" * 1100 + " " * 50)
+    assert not objectives.allows("x" * 1101)
+    title = eci.text_limit("title")
+    assert title.length("a b") == 3
+    assert title.allows("x" * 100)
+    assert not title.allows("x" * 50 + " " + "x" * 50)
+
+
+def test_an_unknown_annex_ii_text_is_a_rules_error(eci):
+    with pytest.raises(RulesError, match="unknown Annex II text"):
+        eci.text_limit("subject")
+
+
 def test_only_germany_has_the_residence_footnote(eci):
     note = eci.residence_note("DE")
     assert note is not None

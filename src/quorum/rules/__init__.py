@@ -2,8 +2,8 @@
 
 ``scheme("eci")`` gives the rules of the European citizens' initiative (Regulation (EU)
 2019/788) from ``rules/data/eci.json``: Member States, Annex I thresholds by registration
-date, Annex III field sets and ID document types with validators, minimum ages by date,
-deadlines and the success rule. Every value carries its source
+date, Annex II text limits, Annex III field sets and ID document types with validators,
+minimum ages by date, deadlines and the success rule. Every value carries its source
 (:class:`~quorum.rules.model.Source`).
 
 This package imports nothing of Django and nothing else of the project.
@@ -32,6 +32,7 @@ from quorum.rules.model import (
     ResidenceNote,
     Source,
     SuccessRule,
+    TextLimit,
     ThresholdTable,
     Verdict,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "Scheme",
     "Source",
     "SuccessRule",
+    "TextLimit",
     "ThresholdTable",
     "UnknownMemberStateError",
     "UnknownSchemeError",

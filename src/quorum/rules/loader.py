@@ -36,11 +36,15 @@ from quorum.rules.model import (
     SchemeData,
     Source,
     SuccessRule,
+    TextLimit,
     ThresholdTable,
     WithdrawnState,
 )
 
 FORMAT_VERSION = 1
+
+#: The texts of a registration request whose length Annex II limits.
+TEXT_LIMIT_NAMES: tuple[str, ...] = ("title", "objectives", "annex")
 
 #: Field names a Part may require (the names used by the forms and the API).
 FIELD_NAMES: frozenset[str] = frozenset(
@@ -171,6 +175,7 @@ class _Parser:
                 "documents",
                 "member_states",
                 "threshold_tables",
+                "annex_ii",
                 "annex_iii",
                 "min_ages",
                 "deadlines",
@@ -198,6 +203,7 @@ class _Parser:
         states = self.member_states(top["member_states"])
         codes = tuple(s.code for s in states)
         tables = self.tables(top["threshold_tables"], codes, applies_from)
+        text_limits = self.annex_ii(top["annex_ii"])
         parts, state_parts, id_docs, id_docs_sources, notes = self.annex_iii(
             top["annex_iii"], codes
         )
@@ -219,6 +225,7 @@ class _Parser:
             id_documents=MappingProxyType(id_docs),
             id_documents_sources=MappingProxyType(id_docs_sources),
             residence_notes=MappingProxyType(notes),
+            text_limits=MappingProxyType(text_limits),
             ages=MappingProxyType(ages),
             periods=MappingProxyType(periods),
             success=success,
@@ -349,6 +356,21 @@ class _Parser:
         return WithdrawnState(
             code=code, name=_str(obj["name"], path + ".name"), seats=seats, threshold=threshold
         )
+
+    def annex_ii(self, obj: object) -> dict[str, TextLimit]:
+        path = self.path("annex_ii")
+        obj = _keys(obj, path, set(TEXT_LIMIT_NAMES))
+        limits: dict[str, TextLimit] = {}
+        for name in TEXT_LIMIT_NAMES:
+            p = f"{path}.{name}"
+            item = _keys(obj[name], p, {"max_characters", "spaces_count", "source"})
+            limits[name] = TextLimit(
+                name=name,
+                max_characters=_int(item["max_characters"], p + ".max_characters", low=1),
+                spaces_count=_bool(item["spaces_count"], p + ".spaces_count"),
+                source=self.source(item["source"], p + ".source"),
+            )
+        return limits
 
     def annex_iii(
         self, obj: object, codes: tuple[str, ...]

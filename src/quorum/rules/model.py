@@ -171,6 +171,37 @@ class PartRule:
 
 
 @dataclass(frozen=True, slots=True)
+class TextLimit:
+    """Annex II: how long one text of a registration request may be.
+
+    ``name`` is ``"title"``, ``"objectives"`` or ``"annex"``. Where ``spaces_count`` is
+    False the limit is "without spaces": white space of any kind is not counted.
+    """
+
+    name: str
+    max_characters: int
+    spaces_count: bool
+    source: Source
+
+    def length(self, text: str) -> int:
+        """The length of ``text`` as this limit counts it."""
+        if self.spaces_count:
+            return len(text)
+        return sum(1 for char in text if not char.isspace())
+
+    def allows(self, text: str) -> bool:
+        return self.length(text) <= self.max_characters
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "max_characters": self.max_characters,
+            "spaces_count": self.spaces_count,
+            "source": self.source.as_dict(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Period:
     """A legal time limit: a number of months or of working days, with its source."""
 
@@ -312,6 +343,7 @@ class SchemeData:
     id_documents: Mapping[str, tuple[IdDocumentType, ...]]
     id_documents_sources: Mapping[str, Source]
     residence_notes: Mapping[str, ResidenceNote]
+    text_limits: Mapping[str, TextLimit]
     ages: Mapping[str, tuple[AgeRule, ...]]
     periods: Mapping[str, Period]
     success: SuccessRule

@@ -14,7 +14,7 @@ from quorum.rules import ages, ids, thresholds
 from quorum.rules import success as success_rules
 from quorum.rules.dates import as_date
 from quorum.rules.deadlines import Deadlines
-from quorum.rules.errors import UnknownMemberStateError, UnknownSchemeError
+from quorum.rules.errors import RulesError, UnknownMemberStateError, UnknownSchemeError
 from quorum.rules.loader import load_scheme
 from quorum.rules.model import (
     AgeRule,
@@ -29,6 +29,7 @@ from quorum.rules.model import (
     SchemeData,
     Source,
     SuccessRule,
+    TextLimit,
     ThresholdTable,
     Verdict,
 )
@@ -140,6 +141,19 @@ class Scheme:
     def threshold_tables(self) -> tuple[ThresholdTable, ...]:
         return self._data.tables
 
+    # -- Annex II --------------------------------------------------------------------------
+
+    def text_limits(self) -> dict[str, TextLimit]:
+        """How long the title, the objectives and the annex of a request may be, by name."""
+        return dict(self._data.text_limits)
+
+    def text_limit(self, name: str) -> TextLimit:
+        """The Annex II limit of ``"title"``, ``"objectives"`` or ``"annex"``."""
+        try:
+            return self._data.text_limits[name]
+        except (KeyError, TypeError):
+            raise RulesError(f"unknown Annex II text {name!r}") from None
+
     # -- Annex III -------------------------------------------------------------------------
 
     def part(self, code: str) -> Part:
@@ -234,6 +248,9 @@ class Scheme:
 
     def latest_start_announcement(self, start: date) -> date:
         return self._deadlines.latest_start_announcement(start)
+
+    def earliest_announced_date(self, announced: date) -> date:
+        return self._deadlines.earliest_announced_date(announced)
 
     def collection_end(self, start: date) -> date:
         return self._deadlines.collection_end(start)
