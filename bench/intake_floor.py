@@ -128,7 +128,7 @@ def part_pure(bodies: list[bytes]) -> None:
             ],
         ),
         (
-            "rate-limit check (in-memory store)",
+            "rate-limit check (the configured store: the database without REDIS_URL)",
             lambda: [ratelimit.check_rate("127.0.0.1", scope="statement:x") for _ in range(n)],
         ),
         ("validate (stdnum PESEL / DE Part A, names)", lambda: [validate_one(d) for d in flat]),

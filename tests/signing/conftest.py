@@ -268,6 +268,34 @@ class QuorumSite:
         with psycopg.connect(self.database_url, connect_timeout=10) as connection:
             return connection.execute(sql).fetchall()
 
+    def execute(self, sql: str) -> None:
+        """Run one SQL statement (no parameters) in its own committed transaction."""
+        if self.database_url is None:
+            connection = sqlite3.connect(self.data_dir / "quorum.sqlite3", timeout=20)
+            try:
+                with connection:
+                    connection.execute(sql)
+            finally:
+                connection.close()
+            return
+        import psycopg
+
+        with psycopg.connect(self.database_url, connect_timeout=10) as connection:
+            connection.execute(sql)
+
+    def run_command(self, *args: str, **env: str) -> str:
+        """``quorum <args>`` on this installation; its output (it must succeed)."""
+        result = subprocess.run(
+            [sys.executable, "-m", "quorum.cli", *args],
+            env=self.env(**env),
+            capture_output=True,
+            text=True,
+            timeout=SETUP_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
     def leaf_hashes(self) -> list[bytes]:
         """``leaf_hash`` of every row of ``ledger_statement``."""
         return [bytes(row[0]) for row in self.query("SELECT leaf_hash FROM ledger_statement")]
@@ -357,3 +385,45 @@ def polish_signatories() -> Callable[[str], Callable[[], dict[str, str]]]:
         return next_statement
 
     return make
+
+
+@pytest.fixture
+def table_locked_elsewhere(transactional_db) -> Callable[[str], Any]:
+    """``with table_locked_elsewhere(table):`` another connection holds a write lock on it.
+
+    Meanwhile this thread's connection gives up after 0.1 s (SQLite: "database is locked";
+    PostgreSQL: a lock timeout), and it is reopened with its usual settings afterwards.
+    """
+    from django.db import connection
+
+    @contextlib.contextmanager
+    def hold(table: str) -> Iterator[None]:
+        settings_dict = connection.settings_dict
+        connection.ensure_connection()
+        if connection.vendor == "sqlite":
+            other: Any = sqlite3.connect(settings_dict["NAME"], isolation_level=None)
+            other.execute("BEGIN IMMEDIATE")  # SQLite has one write lock for the whole file
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA busy_timeout = 100")
+        else:
+            import psycopg
+
+            other = psycopg.connect(
+                dbname=settings_dict["NAME"],
+                user=settings_dict["USER"] or None,
+                password=settings_dict["PASSWORD"] or None,
+                host=settings_dict["HOST"] or None,
+                port=settings_dict["PORT"] or None,
+                connect_timeout=10,
+            )
+            other.execute(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE')
+            with connection.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '100ms'")
+        try:
+            yield
+        finally:
+            other.rollback()
+            other.close()
+            connection.close()
+
+    return hold

@@ -11,12 +11,14 @@ from typing import Any
 
 import pytest
 import redis
+from django.db import connection
 from django.test import RequestFactory
 
 from quorum.core.clients import address_group, client_address
 from quorum.signing import ratelimit
+from quorum.signing.models import RateLog
 from quorum.signing.ratelimit import (
-    MemoryRateStore,
+    DatabaseRateStore,
     RateDecision,
     RateStoreUnavailableError,
     RedisRateStore,
@@ -61,11 +63,15 @@ def limits(settings: Any) -> Any:
     return settings
 
 
-@pytest.fixture(params=["memory", "redis"])
-def store(request: pytest.FixtureRequest, limits: Any) -> Iterator[Any]:
-    """The store check_rate uses, of each backend."""
-    if request.param == "memory":
-        chosen: Any = MemoryRateStore()
+@pytest.fixture(params=["database", "redis"])
+def store(request: pytest.FixtureRequest, limits: Any, transactional_db: None) -> Iterator[Any]:
+    """The store check_rate uses, of each backend.
+
+    The database is used without a test transaction: other threads, on other connections,
+    must see what one commits.
+    """
+    if request.param == "database":
+        chosen: Any = DatabaseRateStore()
     else:
         client, prefix = request.getfixturevalue("redis_prefix")
         chosen = RedisRateStore(client, prefix=prefix)
@@ -165,10 +171,13 @@ def test_concurrent_hits_allow_exactly_the_limit(store: Any) -> None:
     lock = threading.Lock()
 
     def hit() -> None:
-        barrier.wait()
-        decision = check_rate(ADDRESS, scope=SCOPE, now=T0)
-        with lock:
-            allowed.append(decision.allowed)
+        try:
+            barrier.wait()
+            decision = check_rate(ADDRESS, scope=SCOPE, now=T0)
+            with lock:
+                allowed.append(decision.allowed)
+        finally:
+            connection.close()  # this thread's own database connection
 
     workers = [threading.Thread(target=hit) for _ in range(threads)]
     for worker in workers:
@@ -215,16 +224,92 @@ def test_the_client_address_is_remote_addr_and_forwarded_headers_are_ignored() -
     assert client_address(object()) == ""
 
 
-def test_the_memory_store_forgets_clients_whose_windows_have_passed() -> None:
-    store = MemoryRateStore()
+@pytest.mark.django_db
+def test_the_database_store_forgets_clients_whose_windows_have_passed() -> None:
+    store = DatabaseRateStore()
     windows = [Window("b", 3, 60), Window("s", 5, 3600)]
     for i in range(50):
         store.hit(f"client-{i}", windows, T0)
-    assert len(store) == 100
+    assert RateLog.objects.count() == 50
 
     store.hit("late", windows, T0 + 3601)
 
-    assert len(store) == 2
+    assert list(RateLog.objects.values_list("key", flat=True)) == ["late"]
+
+
+@pytest.mark.django_db
+def test_a_very_high_limit_keeps_each_log_small_and_still_holds() -> None:
+    store = DatabaseRateStore()
+    windows = [Window("b", 1000, 60)]
+    for i in range(1000):
+        assert store.hit("k", windows, T0 + i * 0.05).allowed
+
+    assert not store.hit("k", windows, T0 + 50).allowed  # 1,000 hits in the last minute
+    (hits,) = RateLog.objects.values_list("hits", flat=True)
+    assert len(hits["b"]) <= 128
+    assert sum(n for _t, n in hits["b"]) == 1000
+    # Merged hit times are rounded up by at most 1/64 of the window, never down.
+    assert not store.hit("k", windows, T0 + 59).allowed
+    assert store.hit("k", windows, T0 + 49.95 + 60 + 1).allowed
+
+
+@pytest.mark.django_db
+def test_expired_logs_are_purged_on_request(limits: Any) -> None:
+    reset_rate_store(DatabaseRateStore())
+    try:
+        check_rate(ADDRESS, scope=SCOPE, now=T0)
+        check_rate("198.51.100.24", scope=SCOPE, now=T0 + 1800)
+
+        assert ratelimit.purge_expired(now=T0 + 3601) == 1
+        assert RateLog.objects.count() == 1
+    finally:
+        reset_rate_store()
+
+
+@pytest.mark.django_db
+def test_two_database_stores_share_the_counts(limits: Any) -> None:
+    # As two app processes would: each its own store object, one database.
+    first, second = DatabaseRateStore(), DatabaseRateStore()
+    key = rate_key(ADDRESS, scope=SCOPE, now=T0)
+    windows = [Window("b", 3, 60), Window("s", 5, 3600)]
+
+    assert first.hit(key, windows, T0).allowed
+    assert second.hit(key, windows, T0 + 1).allowed
+    assert first.hit(key, windows, T0 + 2).allowed
+    assert second.hit(key, windows, T0 + 3) == RateDecision(allowed=False, retry_after=57)
+
+
+@pytest.mark.django_db
+def test_the_database_keeps_no_raw_address_and_each_log_stays_within_its_limit(
+    limits: Any,
+) -> None:
+    reset_rate_store(DatabaseRateStore())
+    try:
+        for i in range(10):
+            check_rate(ADDRESS, scope=SCOPE, now=T0 + 100 * i)
+        check_rate("2001:db8:1:2::1", scope=SCOPE, now=T0)
+    finally:
+        reset_rate_store()
+
+    rows = list(RateLog.objects.values_list("key", "hits", "expires_at"))
+    assert len(rows) == 2
+    dump = repr(rows)
+    for raw in (ADDRESS, "198.51.100", "2001:db8", "2001:0db8", SCOPE):
+        assert raw not in dump
+    for _key, hits, _expires_at in rows:
+        assert len(hits["b"]) <= 3 and len(hits["s"]) <= 5
+
+
+def test_a_database_that_cannot_be_written_fails_closed(
+    limits: Any, table_locked_elsewhere: Any
+) -> None:
+    reset_rate_store(DatabaseRateStore())
+    try:
+        with table_locked_elsewhere("signing_ratelog"), pytest.raises(RateStoreUnavailableError):
+            check_rate(ADDRESS, scope=SCOPE, now=T0)
+        assert check_rate(ADDRESS, scope=SCOPE, now=T0).allowed  # and it recovers
+    finally:
+        reset_rate_store()
 
 
 def test_two_redis_clients_with_separate_pools_share_the_counts(
@@ -283,7 +368,7 @@ def test_the_store_is_chosen_once_per_process(settings: Any) -> None:
     reset_rate_store()
     try:
         store = get_rate_store()
-        assert isinstance(store, MemoryRateStore)
+        assert isinstance(store, DatabaseRateStore)
         settings.REDIS_URL = REDIS_TEST_URL
         assert get_rate_store() is store
         reset_rate_store()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import os
@@ -13,11 +14,14 @@ from typing import Any
 
 import pytest
 import redis
+from asgiref.sync import async_to_sync, sync_to_async
+from django.db import connection
 
 from quorum.signing import replay
+from quorum.signing.models import SingleUseClaim
 from quorum.signing.replay import (
     Claim,
-    MemoryReplayStore,
+    DatabaseReplayStore,
     RedisReplayStore,
     ReplayStoreUnavailableError,
     get_replay_store,
@@ -41,6 +45,18 @@ OTHER_DIGEST = digest(b'{"family_names":"Someone-Else","nationality":"AT"}')
 StoreFactory = Callable[..., Any]
 
 
+def closing(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function``, closing the database connection of the thread it ran on afterwards."""
+
+    def run(*args: Any) -> Any:
+        try:
+            return function(*args)
+        finally:
+            connection.close()
+
+    return run
+
+
 def _redis_client() -> redis.Redis:
     return redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=0.5, socket_timeout=5)
 
@@ -60,11 +76,15 @@ def redis_prefix() -> Iterator[tuple[redis.Redis, str]]:
     client.close()
 
 
-@pytest.fixture(params=["memory", "redis"])
-def make_store(request: pytest.FixtureRequest) -> StoreFactory:
-    """Builds a store of each backend; every store of one test shares the same Redis keys."""
-    if request.param == "memory":
-        return lambda **options: MemoryReplayStore(secret=SECRET, **options)
+@pytest.fixture(params=["database", "redis"])
+def make_store(request: pytest.FixtureRequest, transactional_db: None) -> StoreFactory:
+    """Builds a store of each backend; every store of one test shares the same rows or keys.
+
+    The database is used without a test transaction: other threads, on other connections,
+    must see what one commits.
+    """
+    if request.param == "database":
+        return lambda **options: DatabaseReplayStore(secret=SECRET, **options)
     client, prefix = request.getfixturevalue("redis_prefix")
     return lambda **options: RedisReplayStore(client, prefix=prefix, secret=SECRET, **options)
 
@@ -124,13 +144,39 @@ def test_a_duplicate_still_pending_after_the_wait_is_a_replay(make_store: StoreF
 def test_a_duplicate_waits_for_the_first_request_to_complete(make_store: StoreFactory) -> None:
     store = make_store(pending_wait=5.0)
     store.claim(SOLUTION, DIGEST)
-    finisher = threading.Timer(0.2, store.complete, (SOLUTION, DIGEST, "receipt-1"))
+    finisher = threading.Timer(0.2, closing(store.complete), (SOLUTION, DIGEST, "receipt-1"))
     finisher.start()
 
     started = time.monotonic()
     assert store.claim(SOLUTION, DIGEST) == Claim.duplicate("receipt-1")
     assert time.monotonic() - started < 3
     finisher.join()
+
+
+def test_waiting_duplicates_hold_no_thread_so_the_first_can_complete(
+    make_store: StoreFactory,
+) -> None:
+    store = make_store(pending_wait=5.0)
+    assert store.claim(SOLUTION, DIGEST).is_new
+    crowd = 40  # far more than the event loop's worker threads
+
+    async def double_clicks() -> list[Claim]:
+        waiters = [
+            asyncio.ensure_future(replay.claim_without_blocking(SOLUTION, DIGEST, store=store))
+            for _ in range(crowd)
+        ]
+        await asyncio.sleep(0.05)
+        # The first request completes on a worker thread of its own, as the service does.
+        await sync_to_async(store.complete, thread_sensitive=store.uses_database)(
+            SOLUTION, DIGEST, "receipt-1"
+        )
+        return await asyncio.gather(*waiters)
+
+    started = time.monotonic()
+    results = async_to_sync(double_clicks)()
+
+    assert results == [Claim.duplicate("receipt-1")] * crowd
+    assert time.monotonic() - started < 3
 
 
 def test_abandon_lets_the_same_solution_be_tried_again(make_store: StoreFactory) -> None:
@@ -145,7 +191,7 @@ def test_abandon_lets_the_same_solution_be_tried_again(make_store: StoreFactory)
 def test_abandon_wakes_a_waiting_duplicate_which_then_claims_it(make_store: StoreFactory) -> None:
     store = make_store(pending_wait=5.0)
     store.claim(SOLUTION, DIGEST)
-    releaser = threading.Timer(0.2, store.abandon, (SOLUTION,))
+    releaser = threading.Timer(0.2, closing(store.abandon), (SOLUTION,))
     releaser.start()
 
     assert store.claim(SOLUTION, DIGEST) == Claim.new()
@@ -171,6 +217,7 @@ def test_concurrent_claims_with_different_contents_yield_exactly_one_new(
     results: list[Claim] = []
     lock = threading.Lock()
 
+    @closing
     def submit(i: int) -> None:
         barrier.wait()
         result = store.claim(SOLUTION, digest(b"content %d" % i))
@@ -196,6 +243,7 @@ def test_concurrent_double_submissions_all_get_the_first_receipt(
     results: list[Claim] = []
     lock = threading.Lock()
 
+    @closing
     def submit() -> None:
         barrier.wait()
         result = store.claim(SOLUTION, DIGEST)
@@ -217,28 +265,54 @@ def test_concurrent_double_submissions_all_get_the_first_receipt(
     )
 
 
-def test_memory_entries_expire_with_the_challenge() -> None:
-    now = [1000.0]
-    store = MemoryReplayStore(secret=SECRET, ttl_seconds=600, clock=lambda: now[0])
+@pytest.mark.django_db
+def test_database_claims_expire_with_the_challenge() -> None:
+    now = [1_800_000_000.0]
+    store = DatabaseReplayStore(secret=SECRET, ttl_seconds=600, clock=lambda: now[0])
     store.claim(SOLUTION, DIGEST)
     store.complete(SOLUTION, DIGEST, "receipt-1")
 
     now[0] += 599
     assert store.claim(SOLUTION, DIGEST) == Claim.duplicate("receipt-1")
     now[0] += 2
-    assert len(store) == 0
+    assert store.purge(now[0]) == 1
+    assert SingleUseClaim.objects.count() == 0
     assert store.claim(SOLUTION, DIGEST) == Claim.new()
 
 
-def test_memory_store_keeps_no_solution_id_or_content() -> None:
-    store = MemoryReplayStore(secret=SECRET)
+@pytest.mark.django_db
+def test_an_expired_claim_is_taken_over_even_before_it_is_purged() -> None:
+    now = [1_800_000_000.0]
+    store = DatabaseReplayStore(secret=SECRET, ttl_seconds=600, clock=lambda: now[0])
+    store.claim(SOLUTION, DIGEST)
+
+    now[0] += 601
+    assert store.claim(SOLUTION, OTHER_DIGEST) == Claim.new()
+
+
+@pytest.mark.django_db
+def test_the_database_keeps_no_solution_id_or_content_in_clear() -> None:
+    store = DatabaseReplayStore(secret=SECRET)
     store.claim(SOLUTION, DIGEST)
     store.complete(SOLUTION, DIGEST, "receipt-1")
+    store.claim("77" * 32, OTHER_DIGEST)
 
-    kept = repr(store._entries)
-    assert SOLUTION not in kept
-    assert DIGEST.hex() not in kept
-    assert "Canary" not in kept
+    kept = repr(list(SingleUseClaim.objects.values_list("slot", "content_tag", "receipt")))
+    assert SingleUseClaim.objects.count() == 2
+    for secret_part in (SOLUTION, "77" * 32, DIGEST.hex(), OTHER_DIGEST.hex(), "Canary"):
+        assert secret_part not in kept
+
+
+def test_a_database_that_cannot_be_written_fails_closed(table_locked_elsewhere: Any) -> None:
+    store = DatabaseReplayStore(secret=SECRET)
+
+    with table_locked_elsewhere("signing_singleuseclaim"):
+        with pytest.raises(ReplayStoreUnavailableError):
+            store.claim(SOLUTION, DIGEST)
+        with pytest.raises(ReplayStoreUnavailableError):
+            store.complete(SOLUTION, DIGEST, "receipt-1")
+
+    assert store.claim(SOLUTION, DIGEST) == Claim.new()  # and it recovers
 
 
 def test_two_redis_clients_with_separate_pools_see_the_same_claims(
@@ -299,7 +373,7 @@ def test_the_store_is_chosen_once_per_process(settings: Any) -> None:
     reset_replay_store()
     try:
         store = get_replay_store()
-        assert isinstance(store, MemoryReplayStore)
+        assert isinstance(store, DatabaseReplayStore)
         assert get_replay_store() is store
 
         settings.REDIS_URL = REDIS_TEST_URL
@@ -310,8 +384,9 @@ def test_the_store_is_chosen_once_per_process(settings: Any) -> None:
         reset_replay_store()
 
 
+@pytest.mark.django_db
 def test_the_module_functions_use_the_chosen_store() -> None:
-    reset_replay_store(MemoryReplayStore(secret=SECRET))
+    reset_replay_store(DatabaseReplayStore(secret=SECRET))
     try:
         assert replay.claim(SOLUTION, DIGEST).is_new
         replay.complete(SOLUTION, DIGEST, "receipt-1")

@@ -12,11 +12,15 @@ Behind a reverse proxy, REMOTE_ADDR is the proxy's address and every client woul
 bucket. The operator must make the proxy hand the real client address to the app server
 (granian/uvicorn ``--forwarded-allow-ips``, nginx ``real_ip``), which then sets REMOTE_ADDR.
 ``X-Forwarded-For`` is not read here: any client can write it.
+
+The logs are shared by every app process: in Redis (sorted sets, one Lua script per hit) when
+``REDIS_URL`` is set, else in the database (one row per client and scope, updated under a row
+lock in one short transaction).
 """
 
 from __future__ import annotations
 
-import collections
+import json
 import math
 import secrets
 import threading
@@ -27,13 +31,18 @@ from typing import Any, Final, Protocol
 
 import redis
 from django.conf import settings
+from django.db import DatabaseError, connection
 from django.utils.translation import gettext_lazy as _
 
 from quorum.core.clients import address_group, daily_keyed_hash, redis_client
+from quorum.core.volatile import stop_workers, utc, volatile_atomic
+from quorum.signing.models import RateLog
 
 RATE_LIMITED_MESSAGE: Final = _(
     "Too many submissions from your network. Please wait a little and try again."
 )
+# Expired database rows are swept at most this often per process (and by ``quorum periodic``).
+_PURGE_EVERY_SECONDS: Final = 60.0
 
 
 class RateStoreUnavailableError(RuntimeError):
@@ -56,14 +65,19 @@ class Window:
 
 
 class RateStore(Protocol):
+    # True: the store uses Django's database connection, so it must run on the request's
+    # own thread (sync_to_async with thread_sensitive=True), where Django closes it.
+    uses_database: bool
+
     def hit(self, key: str, windows: Sequence[Window], now: float) -> RateDecision: ...
+    def purge(self, now: float) -> int: ...
 
 
 def check_rate(client_address: str, *, scope: str, now: float | None = None) -> RateDecision:
     """Count one attempt by ``client_address`` at ``scope`` (e.g. ``statement:<slug>``).
 
     An allowed attempt is recorded; a refused one is not, so ``retry_after`` is exact.
-    Raises :class:`RateStoreUnavailableError` when Redis is configured but cannot be reached.
+    Raises :class:`RateStoreUnavailableError` when the store cannot be reached.
     """
     when = time.time() if now is None else now
     windows = (
@@ -86,48 +100,123 @@ def _retry_after(seconds: float) -> int:
     return max(1, math.ceil(seconds))
 
 
-class MemoryRateStore:
-    """One process's store: a deque of hit times per key and window, under a lock."""
+# A window's log in the database: [time, hits] pairs, oldest first. With a limit above this
+# many, pairs are merged into buckets of 1/64 of the window so that a row stays small.
+_MAX_PAIRS: Final = 128
+_BUCKETS_PER_WINDOW: Final = 64
+
+
+def _log_count(log: list[list[float]]) -> int:
+    return int(sum(n for _t, n in log))
+
+
+def _log_edge(log: list[list[float]], position: int) -> float:
+    """The time of the hit at ``position`` (0 = the oldest) of the log."""
+    seen = 0
+    for t, n in log:
+        seen += int(n)
+        if seen > position:
+            return t
+    raise IndexError(position)
+
+
+def _log_record(log: list[list[float]], now: float, window: Window) -> list[list[float]]:
+    """``log`` with one more hit at ``now``, kept within ``_MAX_PAIRS`` pairs."""
+    log = [*log, [now, 1]]
+    if len(log) <= _MAX_PAIRS:
+        return log
+    # Only when the limit is above _MAX_PAIRS. Rounded up: a merged hit leaves its window a
+    # little late, never early, so the limit still holds.
+    step = window.seconds / _BUCKETS_PER_WINDOW
+    buckets: dict[float, int] = {}
+    for t, n in log:
+        edge = math.ceil(t / step) * step
+        buckets[edge] = buckets.get(edge, 0) + int(n)
+    return [[t, n] for t, n in sorted(buckets.items())]
+
+
+def _json(raw: Any) -> dict[str, Any]:
+    value = json.loads(raw) if isinstance(raw, str | bytes) else raw
+    return value if isinstance(value, dict) else {}
+
+
+def _decide_and_record(
+    stored: dict[str, Any], windows: Sequence[Window], now: float
+) -> tuple[RateDecision, dict[str, list[list[float]]] | None]:
+    """The decision for one more hit, and the logs to store (None when refused)."""
+    logs: dict[str, list[list[float]]] = {}
+    wait = 0.0
+    refused = False
+    for window in windows:
+        log = sorted(
+            [float(t), int(n)]
+            for t, n in stored.get(window.name, [])
+            if float(t) > now - window.seconds
+        )
+        count = _log_count(log)
+        if count >= window.limit:
+            refused = True
+            # Free again when the oldest hit that keeps the count at the limit leaves.
+            edge = _log_edge(log, count - window.limit)
+            wait = max(wait, edge + window.seconds - now)
+        logs[window.name] = log
+    if refused:
+        return RateDecision(allowed=False, retry_after=_retry_after(wait)), None
+    recorded = {w.name: _log_record(logs[w.name], now, w) for w in windows}
+    return RateDecision(allowed=True), recorded
+
+
+class DatabaseRateStore:
+    """Shared by every process through the database: one row per key, locked while it is read.
+
+    Each window keeps the times of its allowed hits: a refused hit is never recorded, so the
+    log never holds more than the window's limit. Up to 128 hits per window the times are
+    exact, as in Redis; above that (a limit set very high) they are kept to 1/64 of the window.
+    """
+
+    uses_database = True
 
     def __init__(self) -> None:
-        self._hits: dict[str, collections.deque[float]] = {}
-        self._lock = threading.Lock()
-        self._next_prune = 0.0
-        self._longest = 0
+        self._next_purge = 0.0
 
     def hit(self, key: str, windows: Sequence[Window], now: float) -> RateDecision:
-        with self._lock:
-            self._longest = max(self._longest, *(w.seconds for w in windows))
-            self._prune(now)
-            logs = []
-            wait = 0.0
-            for window in windows:
-                log = self._hits.setdefault(f"{key}:{window.name}", collections.deque())
-                while log and log[0] <= now - window.seconds:
-                    log.popleft()
-                if len(log) >= window.limit:
-                    # Free again when the oldest hit that keeps the count at the limit leaves.
-                    wait = max(wait, log[len(log) - window.limit] + window.seconds - now)
-                logs.append(log)
-            if any(len(log) >= w.limit for log, w in zip(logs, windows, strict=True)):
-                return RateDecision(allowed=False, retry_after=_retry_after(wait))
-            for log in logs:
-                log.append(now)
-            return RateDecision(allowed=True)
+        longest = max(w.seconds for w in windows)
+        try:
+            self._purge_now_and_then(now)
+            with volatile_atomic(), connection.cursor() as cursor:
+                # Plain SQL: this runs for every statement, and the ORM would triple its cost.
+                table = connection.ops.quote_name(RateLog._meta.db_table)
+                expires_at = connection.ops.adapt_datetimefield_value(utc(now + longest))
+                cursor.execute(
+                    f"INSERT INTO {table} (key, hits, expires_at) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (key) DO NOTHING",
+                    [key, connection.ops.adapt_json_value({}, None), expires_at],
+                )
+                # The row lock (on SQLite the write lock) makes count-then-record one step.
+                lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+                cursor.execute(f"SELECT hits FROM {table} WHERE key = %s{lock}", [key])
+                (raw,) = cursor.fetchone()
+                decision, logs = _decide_and_record(_json(raw), windows, now)
+                if logs is not None:
+                    cursor.execute(
+                        f"UPDATE {table} SET hits = %s, expires_at = %s WHERE key = %s",
+                        [connection.ops.adapt_json_value(logs, None), expires_at, key],
+                    )
+        except DatabaseError as exc:
+            # On SQLite this includes "database is locked" once the busy timeout has passed.
+            raise RateStoreUnavailableError("the rate-limit store cannot be written") from exc
+        return decision
 
-    def __len__(self) -> int:
-        with self._lock:
-            return sum(1 for log in self._hits.values() if log)
+    def purge(self, now: float) -> int:
+        with volatile_atomic():
+            deleted, _by_model = RateLog.objects.filter(expires_at__lte=utc(now)).delete()
+        return deleted
 
-    def _prune(self, now: float) -> None:
-        # Sweep out keys with no hit in the longest window, at most once a minute.
-        if now < self._next_prune:
+    def _purge_now_and_then(self, now: float) -> None:
+        if now < self._next_purge:
             return
-        self._next_prune = now + 60.0
-        for name in [
-            n for n, log in self._hits.items() if not log or log[-1] <= now - self._longest
-        ]:
-            del self._hits[name]
+        self._next_purge = now + _PURGE_EVERY_SECONDS
+        self.purge(now)
 
 
 # One atomic step per request, for all windows: prune, count, then record only if allowed.
@@ -160,6 +249,8 @@ return {1, '0'}
 class RedisRateStore:
     """Shared by every process: sorted sets updated by one Lua script, expiring with the window."""
 
+    uses_database = False
+
     def __init__(self, client: redis.Redis, *, prefix: str = "quorum:rate:") -> None:
         self._prefix = prefix
         self._script = client.register_script(_HIT_LUA)
@@ -179,24 +270,36 @@ class RedisRateStore:
             return RateDecision(allowed=True)
         return RateDecision(allowed=False, retry_after=_retry_after(float(wait)))
 
+    def purge(self, now: float) -> int:
+        return 0  # Redis expires the keys itself
+
 
 _store: RateStore | None = None
 _store_lock = threading.Lock()
 
 
 def get_rate_store() -> RateStore:
-    """The store of this process, chosen once: Redis when ``REDIS_URL`` is set, else memory."""
+    """The store of this process, chosen once: Redis when ``REDIS_URL`` is set, else the database."""
     global _store
     if _store is None:
         with _store_lock:
             if _store is None:
                 url = getattr(settings, "REDIS_URL", None)
-                _store = RedisRateStore(redis_client(url)) if url else MemoryRateStore()
+                _store = RedisRateStore(redis_client(url)) if url else DatabaseRateStore()
     return _store
 
 
 def reset_rate_store(store: RateStore | None = None) -> None:
-    """For tests: forget the chosen store, or put ``store`` in its place."""
+    """For tests: forget the chosen store, or put ``store`` in its place.
+
+    Also stops the shared-state workers, which closes their database connections.
+    """
     global _store
     with _store_lock:
         _store = store
+    stop_workers()
+
+
+def purge_expired(now: float | None = None) -> int:
+    """Forget logs whose windows have all passed (``quorum periodic``); how many were removed."""
+    return get_rate_store().purge(time.time() if now is None else now)

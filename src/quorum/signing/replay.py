@@ -12,15 +12,16 @@ statement only.
 - same solution, other content, or same content still pending after a bounded wait →
   :meth:`Claim.replay`: refuse.
 
-What is kept is volatile (Redis with a TTL, or process memory) and holds no identity:
-the key is ``HMAC(k, solution_id)``, the value ``HMAC(k, solution_id || content_digest)``
-and, once completed, the receipt (a public leaf hash). Because every solution id is a fresh
-random challenge, these tags are not a dictionary that could be tested against identities,
-and they vanish with the challenge.
+What is kept is shared by every app process (Redis with a TTL when ``REDIS_URL`` is set, else
+a database table whose rows expire) and holds no identity: the key is ``HMAC(k, solution_id)``,
+the value ``HMAC(k, solution_id || content_digest)`` and, once completed, the receipt (a
+public leaf hash). Because every solution id is a fresh random challenge, these tags are not a
+dictionary that could be tested against identities, and they vanish with the challenge.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -31,9 +32,13 @@ from dataclasses import dataclass
 from typing import Final, Literal, Protocol
 
 import redis
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import DatabaseError, connection
 
 from quorum.core.clients import redis_client
+from quorum.core.volatile import run_in_worker, stop_workers, utc, volatile_atomic
+from quorum.signing.models import SingleUseClaim
 
 ClaimKind = Literal["new", "duplicate", "replay"]
 
@@ -46,6 +51,8 @@ CLOCK_SKEW_MARGIN_SECONDS: Final = 600
 
 _PENDING: Final = "P"
 _DONE: Final = "R"
+# Expired database rows are swept at most this often per process (and by ``quorum periodic``).
+_PURGE_EVERY_SECONDS: Final = 60.0
 
 
 class ReplayStoreUnavailableError(RuntimeError):
@@ -85,9 +92,20 @@ class Claim:
 
 
 class ReplayStore(Protocol):
+    # True: the store uses Django's database connection, so it must run on the request's
+    # own thread (sync_to_async with thread_sensitive=True), where Django closes it.
+    uses_database: bool
+    # How long a duplicate waits for a pending first request before it is a replay.
+    pending_wait: float
+
+    def try_claim(self, solution_id: str, content_digest: bytes) -> Claim | None:
+        """One attempt, without waiting: None while the first request is still pending."""
+        ...
+
     def claim(self, solution_id: str, content_digest: bytes) -> Claim: ...
     def complete(self, solution_id: str, content_digest: bytes, receipt: str) -> None: ...
     def abandon(self, solution_id: str) -> None: ...
+    def purge(self, now: float) -> int: ...
 
 
 class _Tags:
@@ -125,8 +143,73 @@ def _default_ttl() -> int:
     return int(settings.QUORUM_POW_EXPIRES_SECONDS) + CLOCK_SKEW_MARGIN_SECONDS
 
 
-class MemoryReplayStore:
-    """One process's store: a dict with expiry under a lock (requests come on many threads)."""
+def _pauses() -> Iterator[float]:
+    """Polling intervals while another request (maybe in another process) holds the claim."""
+    pause = 0.01
+    while True:
+        yield pause
+        pause = min(pause * 2, 0.2)
+
+
+def _claim_waiting(store: ReplayStore, solution_id: str, content_digest: bytes) -> Claim:
+    """``try_claim`` until decided, sleeping between attempts, within the store's wait."""
+    deadline = time.monotonic() + store.pending_wait
+    for pause in _pauses():
+        decided = store.try_claim(solution_id, content_digest)
+        if decided is not None:
+            return decided
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return Claim.replay()
+        time.sleep(min(pause, remaining))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def claim_without_blocking(
+    solution_id: str, content_digest: bytes, *, store: ReplayStore | None = None
+) -> Claim:
+    """:func:`claim` for the event loop: attempts run on a thread, waits hold none.
+
+    A crowd of double submissions waiting on worker threads would starve the very thread
+    that completes the first one, and every other request's store calls with it.
+    """
+    chosen = store if store is not None else get_replay_store()
+    if chosen.uses_database:
+
+        async def attempt(solution_id: str, content_digest: bytes) -> Claim | None:
+            return await run_in_worker(chosen.try_claim, solution_id, content_digest)
+
+    else:
+        attempt = sync_to_async(chosen.try_claim, thread_sensitive=False)
+    deadline = time.monotonic() + chosen.pending_wait
+    for pause in _pauses():
+        decided = await attempt(solution_id, content_digest)
+        if decided is not None:
+            return decided
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return Claim.replay()
+        await asyncio.sleep(min(pause, remaining))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _claims_table() -> str:
+    return connection.ops.quote_name(SingleUseClaim._meta.db_table)
+
+
+def _db_time(timestamp: float) -> object:
+    """A POSIX time as this database takes a DateTimeField value in plain SQL."""
+    return connection.ops.adapt_datetimefield_value(utc(timestamp))
+
+
+class DatabaseReplayStore:
+    """Shared by every process through the database: the primary key claims the slot.
+
+    A second request for a pending slot polls (backing off) within the bounded wait, as with
+    Redis: another process holds the first one.
+    """
+
+    uses_database = True
 
     def __init__(
         self,
@@ -134,79 +217,85 @@ class MemoryReplayStore:
         secret: str | None = None,
         ttl_seconds: int | None = None,
         pending_wait: float = DEFAULT_PENDING_WAIT_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._tags = _Tags(secret if secret is not None else str(settings.SECRET_KEY))
         self._ttl = ttl_seconds if ttl_seconds is not None else _default_ttl()
-        self._wait = pending_wait
+        self.pending_wait = pending_wait
         self._clock = clock
-        self._entries: dict[str, tuple[str, float]] = {}
-        # A condition, not polling: waiters wake as soon as the first request completes.
-        self._changed = threading.Condition()
-        self._next_prune = 0.0
+        self._next_purge = 0.0
 
     def claim(self, solution_id: str, content_digest: bytes) -> Claim:
+        return _claim_waiting(self, solution_id, content_digest)
+
+    def try_claim(self, solution_id: str, content_digest: bytes) -> Claim | None:
         slot = self._tags.slot(solution_id)
         content_tag = self._tags.content(solution_id, content_digest)
-        deadline = time.monotonic() + self._wait
-        with self._changed:
-            self._prune()
-            while True:
-                value = self._get(slot)
-                if value is None:
-                    self._entries[slot] = (f"{_PENDING}:{content_tag}", self._clock() + self._ttl)
+        now = self._clock()
+        with _unavailable_on_database_error():
+            self._purge_now_and_then()
+            # Plain SQL: this runs for every statement, and the ORM would triple its cost.
+            with volatile_atomic(), connection.cursor() as cursor:
+                table = _claims_table()
+                cursor.execute(
+                    f"DELETE FROM {table} WHERE slot = %s AND expires_at <= %s",
+                    [slot, _db_time(now)],
+                )
+                cursor.execute(
+                    f"INSERT INTO {table} (slot, content_tag, receipt, expires_at) "
+                    "VALUES (%s, %s, '', %s) ON CONFLICT (slot) DO NOTHING",
+                    [slot, content_tag, _db_time(now + self._ttl)],
+                )
+                if cursor.rowcount == 1:
                     return Claim.new()
-                decided = _decide(value, content_tag)
-                if decided is not None:
-                    return decided
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return Claim.replay()
-                self._changed.wait(remaining)
+                cursor.execute(f"SELECT content_tag, receipt FROM {table} WHERE slot = %s", [slot])
+                row = cursor.fetchone()
+        if row is None:
+            return None  # abandoned in between: the caller tries again after a pause
+        stored_tag, receipt = row
+        state = _DONE if receipt else _PENDING
+        return _decide(f"{state}:{stored_tag}:{receipt}", content_tag)
 
     def complete(self, solution_id: str, content_digest: bytes, receipt: str) -> None:
         slot = self._tags.slot(solution_id)
         content_tag = self._tags.content(solution_id, content_digest)
-        with self._changed:
-            value = self._get(slot)
-            if value is None or value == f"{_PENDING}:{content_tag}":
-                self._entries[slot] = (
-                    f"{_DONE}:{content_tag}:{receipt}",
-                    self._clock() + self._ttl,
+        expires_at = _db_time(self._clock() + self._ttl)
+        with (
+            _unavailable_on_database_error(),
+            volatile_atomic(),
+            connection.cursor() as cursor,
+        ):
+            table = _claims_table()
+            # Only over our own pending claim, or over nothing if the claim already expired.
+            cursor.execute(
+                f"UPDATE {table} SET receipt = %s, expires_at = %s "
+                "WHERE slot = %s AND content_tag = %s AND receipt = ''",
+                [receipt, expires_at, slot, content_tag],
+            )
+            if cursor.rowcount == 0:
+                cursor.execute(
+                    f"INSERT INTO {table} (slot, content_tag, receipt, expires_at) "
+                    "VALUES (%s, %s, %s, %s) ON CONFLICT (slot) DO NOTHING",
+                    [slot, content_tag, receipt, expires_at],
                 )
-                self._changed.notify_all()
 
     def abandon(self, solution_id: str) -> None:
         slot = self._tags.slot(solution_id)
-        with self._changed:
-            value = self._get(slot)
+        with _unavailable_on_database_error(), volatile_atomic():
             # Only a pending claim: a completed one stays, or the solution could be reused.
-            if value is not None and value.startswith(f"{_PENDING}:"):
-                del self._entries[slot]
-                self._changed.notify_all()
+            SingleUseClaim.objects.filter(slot=slot, receipt="").delete()
 
-    def __len__(self) -> int:
-        with self._changed:
-            self._prune(force=True)
-            return len(self._entries)
+    def purge(self, now: float) -> int:
+        with volatile_atomic():
+            deleted, _by_model = SingleUseClaim.objects.filter(expires_at__lte=utc(now)).delete()
+        return deleted
 
-    def _get(self, slot: str) -> str | None:
-        entry = self._entries.get(slot)
-        if entry is None:
-            return None
-        if entry[1] <= self._clock():
-            del self._entries[slot]
-            return None
-        return entry[0]
-
-    def _prune(self, *, force: bool = False) -> None:
-        # A full sweep at most once a second keeps memory bounded at O(1) amortised cost.
+    def _purge_now_and_then(self) -> None:
         now = self._clock()
-        if not force and now < self._next_prune:
+        if now < self._next_purge:
             return
-        self._next_prune = now + 1.0
-        for slot in [s for s, (_v, expires) in self._entries.items() if expires <= now]:
-            del self._entries[slot]
+        self._next_purge = now + _PURGE_EVERY_SECONDS
+        self.purge(now)
 
 
 # complete: only over our own pending marker, or over nothing if the claim already expired.
@@ -231,6 +320,8 @@ return 0
 class RedisReplayStore:
     """Shared by every process: ``SET NX EX`` claims the slot atomically."""
 
+    uses_database = False
+
     def __init__(
         self,
         client: redis.Redis,
@@ -244,31 +335,25 @@ class RedisReplayStore:
         self._prefix = prefix
         self._tags = _Tags(secret if secret is not None else str(settings.SECRET_KEY))
         self._ttl = ttl_seconds if ttl_seconds is not None else _default_ttl()
-        self._wait = pending_wait
+        self.pending_wait = pending_wait
         self._complete = client.register_script(_COMPLETE_LUA)
         self._abandon = client.register_script(_ABANDON_LUA)
 
     def claim(self, solution_id: str, content_digest: bytes) -> Claim:
+        return _claim_waiting(self, solution_id, content_digest)
+
+    def try_claim(self, solution_id: str, content_digest: bytes) -> Claim | None:
         key = self._prefix + self._tags.slot(solution_id)
         content_tag = self._tags.content(solution_id, content_digest)
-        deadline = time.monotonic() + self._wait
-        pause = 0.01
         with _unavailable_on_redis_error():
-            while True:
-                if self._client.set(key, f"{_PENDING}:{content_tag}", nx=True, ex=self._ttl):
-                    return Claim.new()
-                value = self._client.get(key)
-                if value is not None:
-                    decided = _decide(_text(value), content_tag)
-                    if decided is not None:
-                        return decided
-                # else: expired or abandoned in between, so claim again (after the deadline
-                # check, so that even a flapping key cannot keep us looping).
-                if time.monotonic() >= deadline:
-                    return Claim.replay()
-                # Another process holds it: poll, backing off, within the bounded wait.
-                time.sleep(min(pause, max(deadline - time.monotonic(), 0.0)))
-                pause = min(pause * 2, 0.2)
+            if self._client.set(key, f"{_PENDING}:{content_tag}", nx=True, ex=self._ttl):
+                return Claim.new()
+            value = self._client.get(key)
+        if value is None:
+            # Expired or abandoned in between: the caller tries again after a pause (and
+            # after its deadline check, so that even a flapping key cannot keep it looping).
+            return None
+        return _decide(_text(value), content_tag)
 
     def complete(self, solution_id: str, content_digest: bytes, receipt: str) -> None:
         key = self._prefix + self._tags.slot(solution_id)
@@ -284,6 +369,9 @@ class RedisReplayStore:
         with _unavailable_on_redis_error():
             self._abandon(keys=[key], args=[f"{_PENDING}:"])
 
+    def purge(self, now: float) -> int:
+        return 0  # Redis expires the keys itself
+
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
@@ -297,33 +385,46 @@ def _unavailable_on_redis_error() -> Iterator[None]:
         raise ReplayStoreUnavailableError("the replay store cannot be reached") from exc
 
 
+@contextlib.contextmanager
+def _unavailable_on_database_error() -> Iterator[None]:
+    # On SQLite this includes "database is locked" once the busy timeout has passed.
+    try:
+        yield
+    except DatabaseError as exc:
+        raise ReplayStoreUnavailableError("the replay store cannot be written") from exc
+
+
 _store: ReplayStore | None = None
 _store_lock = threading.Lock()
 
 
 def get_replay_store() -> ReplayStore:
-    """The store of this process, chosen once: Redis when ``REDIS_URL`` is set, else memory."""
+    """The store of this process, chosen once: Redis when ``REDIS_URL`` is set, else the database."""
     global _store
     if _store is None:
         with _store_lock:
             if _store is None:
                 url = getattr(settings, "REDIS_URL", None)
-                _store = RedisReplayStore(redis_client(url)) if url else MemoryReplayStore()
+                _store = RedisReplayStore(redis_client(url)) if url else DatabaseReplayStore()
     return _store
 
 
 def reset_replay_store(store: ReplayStore | None = None) -> None:
-    """For tests: forget the chosen store, or put ``store`` in its place."""
+    """For tests: forget the chosen store, or put ``store`` in its place.
+
+    Also stops the shared-state workers, which closes their database connections.
+    """
     global _store
     with _store_lock:
         _store = store
+    stop_workers()
 
 
 def claim(solution_id: str, content_digest: bytes) -> Claim:
     """Claim a solution for a content digest (HMAC-SHA256 of the canonical content).
 
     May block up to ~5 s while a first request with the same solution is still storing.
-    Raises :class:`ReplayStoreUnavailableError` when Redis cannot be reached.
+    Raises :class:`ReplayStoreUnavailableError` when the store cannot be reached.
     """
     return get_replay_store().claim(solution_id, content_digest)
 
@@ -336,3 +437,8 @@ def complete(solution_id: str, content_digest: bytes, receipt: str) -> None:
 def abandon(solution_id: str) -> None:
     """Release a pending claim after storing failed, so the user may retry the same form."""
     get_replay_store().abandon(solution_id)
+
+
+def purge_expired(now: float | None = None) -> int:
+    """Forget claims whose challenge has expired (``quorum periodic``); how many were removed."""
+    return get_replay_store().purge(time.time() if now is None else now)

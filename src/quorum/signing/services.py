@@ -6,6 +6,7 @@ The same service serves the web form and the JSON API; both call `statement_subm
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import logging
@@ -18,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from quorum.core.crypto import seal
 from quorum.core.errors import DomainError
+from quorum.core.volatile import run_in_worker
 from quorum.ledger.intake import IntakeRow, IntakeUnavailable, get_intake_writer
 from quorum.ledger.leaves import format_received_at, statement_leaf_hash
 from quorum.rules import scheme
@@ -129,11 +131,12 @@ def _check_pow(target: IntakeTarget, data: dict[str, object]) -> str | None:
 async def _off_loop(store, function, *args, **kwargs):
     """Call a store's blocking ``function`` without blocking the event loop.
 
-    A database store runs on the request's own thread, whose connection Django closes when the
-    request ends; a Redis store may run on any worker thread.
+    A database store runs on a shared-state worker, which keeps its connection between calls;
+    a Redis store on any worker thread.
     """
-    thread_sensitive = bool(getattr(store, "uses_database", False))
-    return await sync_to_async(function, thread_sensitive=thread_sensitive)(*args, **kwargs)
+    if getattr(store, "uses_database", False):
+        return await run_in_worker(functools.partial(function, *args, **kwargs))
+    return await sync_to_async(function, thread_sensitive=False)(*args, **kwargs)
 
 
 async def statement_submit(
@@ -191,7 +194,7 @@ async def _submit(
     digest = _content_digest(target, nationality, values)
     store = replay.get_replay_store()
     if solution_id is not None:
-        claim = await _off_loop(store, store.claim, solution_id, digest)
+        claim = await replay.claim_without_blocking(solution_id, digest, store=store)
         if claim.is_duplicate:
             return Receipt(claim.receipt)
         if not claim.is_new:

@@ -4,8 +4,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from quorum.core.accounts import throttle
 from quorum.initiatives.selectors import progress_reports_overdue
 from quorum.initiatives.services import initiatives_advance_by_date
+from quorum.signing import ratelimit, replay
 from quorum.verification.services import purge_expired
 
 
@@ -13,7 +15,8 @@ class Command(BaseCommand):
     help = (
         "The daily chores, safe to run more often (e.g. hourly from cron or a systemd timer): "
         "open and close collections on their dates, destroy statements whose retention ended, "
-        "and list overdue two-monthly progress reports."
+        "list overdue two-monthly progress reports, and forget expired rate-limit, single-use "
+        "and sign-in entries of the database (Redis expires its own)."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -26,4 +29,9 @@ class Command(BaseCommand):
         for initiative, due in progress_reports_overdue():
             self.stdout.write(
                 f"{initiative.slug}: the two-monthly progress report was due on {due.isoformat()}"
+            )
+        forgotten = ratelimit.purge_expired() + replay.purge_expired() + throttle.purge_expired()
+        if forgotten:
+            self.stdout.write(
+                f"forgot {forgotten} expired rate-limit, single-use and sign-in entries"
             )
