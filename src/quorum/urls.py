@@ -1,7 +1,9 @@
 from django.urls import include, path
 
+from quorum.core.i18n import set_language
+
 urlpatterns = [
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", set_language, name="set_language"),
     path("account/", include("quorum.core.accounts.urls")),
     path("manage/", include("quorum.backoffice.urls")),
     path("", include("quorum.api.urls")),

@@ -1,12 +1,15 @@
-"""Display names that must follow the reader's language.
+"""Display names that must follow the reader's language, and the language switch.
 
 The rules data names Member States in English for sources and logs; pages show these.
 """
 
 from __future__ import annotations
 
+from django.http import HttpRequest, HttpResponse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.i18n import set_language as django_set_language
 
 MEMBER_STATE_NAMES: dict[str, Promise] = {
     "BE": _("Belgium"),
@@ -42,3 +45,15 @@ MEMBER_STATE_NAMES: dict[str, Promise] = {
 def member_state_name(code: str) -> str:
     name = MEMBER_STATE_NAMES.get(code)
     return str(name) if name is not None else code
+
+
+@csrf_exempt
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's language switch (a POST of ``language`` and ``next``), without a CSRF token.
+
+    Choosing a language changes nothing but how pages read, so it is no state change worth a
+    token; and a token would put a year-long ``csrftoken`` cookie on every public page,
+    making each reader recognisable and no page cacheable. The language cookie is set only when
+    someone chooses; ``next`` must stay on this site (else the referring page or ``/``).
+    """
+    return django_set_language(request)
