@@ -59,9 +59,7 @@ def register_authority_keys(
     from quorum.signing.selectors import forget_intake_targets
 
     name = name or f"Competent authority {code}"
-    certificate = make_key_certificate(
-        keys, scheme=scheme_code, member_state=code, authority=name
-    )
+    certificate = make_key_certificate(keys, scheme=scheme_code, member_state=code, authority=name)
     authority_expect_key(
         scheme_code=scheme_code,
         member_state=code,
@@ -241,11 +239,19 @@ def login_two_step(client: Client, user, *, password: str = CAST_PASSWORD) -> No
 
 @pytest.fixture(autouse=True)
 def _fresh_sign_in_throttle():
-    """Failed sign-ins are counted in the cache: every test starts with none."""
+    """Every test starts with no sign-in counts, and chooses the throttle's store afresh.
+
+    The database's counts go with each test's database; with REDIS_URL set, clearing the
+    cache empties that Redis database, counts included.
+    """
     from django.core.cache import cache
 
+    from quorum.core.accounts.throttle import reset_throttle_store
+
+    reset_throttle_store()
     cache.clear()
     yield
+    reset_throttle_store()
     cache.clear()
 
 

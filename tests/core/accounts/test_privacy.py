@@ -1,4 +1,4 @@
-"""Canaries: no password, code, TOTP secret or raw client address in logs, audit or cache."""
+"""Canaries: no password, code, TOTP secret or raw client address in logs, audit, counters."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from quorum.core.accounts.roles import user_create
-from quorum.core.models import AuditEntry
+from quorum.core.models import AuditEntry, SignInCounter
 
 CANARY_PASSWORD = "canary-passphrase-7f3a9c1e"
 CANARY_WRONG = "canary-wrong-b81d44e0"
@@ -64,6 +64,8 @@ def test_nothing_secret_is_written_anywhere(caplog, code, time_machine) -> None:
     logs = "\n".join(f"{r.name} {r.getMessage()} {r.args!r}" for r in caplog.records)
     audit = "\n".join(f"{e.action} {e.actor_label} {e.data!r}" for e in AuditEntry.objects.all())
     stored_cache = repr(dict(cache._cache))  # type: ignore[attr-defined]
+    counters = repr(list(SignInCounter.objects.values_list("key", "count", "expires_at")))
+    assert SignInCounter.objects.exists()  # not blind: the address's failures are counted
     sessions = "\n".join(s.session_data + repr(s.get_decoded()) for s in Session.objects.all())
     logs += out.getvalue()
     secrets = [CANARY_PASSWORD, CANARY_WRONG, new_password, CANARY_ADDRESS, device.key, *used_codes]
@@ -71,6 +73,7 @@ def test_nothing_secret_is_written_anywhere(caplog, code, time_machine) -> None:
         "logs": logs,
         "audit": audit,
         "cache": stored_cache,
+        "sign-in counters": counters,
         "sessions": sessions,
     }.items():
         for secret in secrets:
