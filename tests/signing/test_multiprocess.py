@@ -9,13 +9,15 @@ processes share. Proof of work is on, at the lowest difficulty settings allow
 
 Servers A and B have one worker each; server C has two workers and limits out of the way, for
 parallel bursts. The Redis runs are skipped when Redis does not answer on 127.0.0.1:6379; they
-use Redis database 14 only, emptied before each test and after the module.
+use Redis database 14 only (13, 12, … for further pytest-xdist workers), emptied before each
+test and after the module.
 """
 
 from __future__ import annotations
 
 import http.client
 import ipaddress
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -28,7 +30,9 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
+# One Redis database per pytest-xdist worker (14, 13, …): each empties only its own.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+REDIS_URL = f"redis://127.0.0.1:6379/{14 - int(_WORKER or 0) % 8}"
 BURST = 3
 BURST_SECONDS = 60
 SIGN_IN_LIMIT = 3
