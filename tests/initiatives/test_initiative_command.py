@@ -121,3 +121,109 @@ def test_an_invitation_token_can_always_be_typed_after_the_command() -> None:
         "member",
     )
     assert re.fullmatch(r"[0-9a-f]{48}", token)
+
+
+def test_every_action_of_the_command_has_one_function_and_every_function_an_action() -> None:
+    from django.core.management import load_command_class
+
+    from quorum.initiatives.management.commands.initiative import ACTIONS
+
+    command = load_command_class("quorum.initiatives", "initiative")
+    parser = command.create_parser("quorum", "initiative")
+    (subcommands,) = (action.choices for action in parser._actions if action.dest == "action")
+    assert set(ACTIONS) == set(subcommands)
+
+
+def make_initiative(slug: str, status: str, **fields: object) -> Initiative:
+    from quorum.initiatives.services import initiative_create
+
+    initiative = initiative_create(
+        slug=slug, title={"en": slug}, objectives={"en": "O."}, language="en", status=status
+    )
+    Initiative.objects.filter(pk=initiative.pk).update(**fields)
+    return initiative
+
+
+def test_the_registrar_refuses_extends_and_records_the_follow_up_from_the_command_line() -> None:
+    from datetime import date
+
+    make_initiative("asked", "registration_requested")
+    assert run("refuse", "asked", "--reasons", "Art. 6(3)(c)") == "asked: refused"
+    make_initiative(
+        "closed",
+        "collection_closed",
+        collection_start=date(2026, 3, 16),
+        collection_end=date(2027, 3, 15),
+    )
+    assert (
+        run("extend", "closed", "--until", "2027-06-16", "--legal-basis", "Art. 2(1)")
+        == "closed: collecting"
+    )
+    make_initiative("handed-in", "submitted", submitted_on=date(2027, 9, 1))
+    assert run("record", "handed-in", "meeting", "2027-09-20") == "handed-in: submitted"
+    assert (
+        run("record", "handed-in", "communication", "2028-02-01", "--url", "https://ec.europa.eu/c")
+        == "handed-in: answered"
+    )
+    with pytest.raises(CommandError) as refused:
+        run("record", "handed-in", "hearing", "2027-08-01")
+    assert "before the submission" in str(refused.value)
+
+
+def test_the_organisers_stop_withdraw_submit_and_declare_from_the_command_line() -> None:
+    from datetime import date
+
+    make_initiative(
+        "early",
+        "collecting",
+        collection_start=date(2026, 3, 16),
+        collection_end=date(2099, 3, 15),
+    )
+    assert run("stop-collection", "early") == "early: collecting"
+    assert Initiative.objects.get(slug="early").stopped_early_on is not None
+    assert (
+        run(
+            "add-sponsor",
+            "early",
+            "--name",
+            "Open e.V.",
+            "--amount",
+            "1250.00",
+            "--date",
+            "2026-01-10",
+        )
+        == "early: collecting"
+    )
+    with pytest.raises(CommandError, match="not an amount"):
+        run("add-sponsor", "early", "--name", "X", "--amount", "lots", "--date", "2026-01-10")
+    assert run("withdraw", "early") == "early: withdrawn"
+    make_initiative("done", "verified")
+    assert run("submit", "done") == "done: submitted"
+    with pytest.raises(CommandError) as refused:
+        run("submit", "nowhere")
+    assert (refused.value.returncode, str(refused.value)) == (1, "no initiative 'nowhere'")
+
+
+def test_list_show_and_advance_print_what_the_operator_needs() -> None:
+    import json
+    from datetime import date, timedelta
+
+    from django.utils import timezone
+
+    yesterday = timezone.localdate() - timedelta(days=1)
+    make_initiative(
+        "starting",
+        "registered",
+        registration_number="ECI(2026)000001",
+        registration_date=date(2026, 1, 31),
+        collection_start=yesterday,
+        collection_end=yesterday + timedelta(days=365),
+    )
+    assert run("list") == "starting\tregistered\tECI(2026)000001"
+    assert run("advance") == "starting: registered → collecting"
+    assert run("advance") == ""
+    facts = json.loads(run("show", "starting", "--format", "json"))
+    assert (facts["status"], facts["collection_start"]) == ("collecting", yesterday.isoformat())
+    text = run("show", "starting")
+    assert "registration_number: ECI(2026)000001" in text
+    assert f"  retention_end: {facts['deadlines']['retention_end']}" in text

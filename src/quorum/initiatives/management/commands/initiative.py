@@ -7,6 +7,7 @@ exit with status 1.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -23,11 +24,233 @@ from quorum.initiatives.selectors import initiative_deadlines
 ACTOR = "cli"
 
 
+Options = dict[str, Any]
+Write = Callable[[str], None]
+
+
 def _date(value: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
         raise CommandError(f"expected a date as YYYY-MM-DD, got {value!r}") from exc
+
+
+def _initiative(options: Options) -> Initiative:
+    slug = options["slug"]
+    try:
+        return Initiative.objects.get(slug=slug)
+    except Initiative.DoesNotExist as exc:
+        raise CommandError(f"no initiative {slug!r}", returncode=1) from exc
+
+
+def _common(options: Options) -> dict[str, Any]:
+    """What every service on one initiative takes from the command line."""
+    return {"initiative": _initiative(options), "actor_label": ACTOR}
+
+
+def _status(write: Write, initiative: Initiative) -> None:
+    write(f"{initiative.slug}: {initiative.status}")
+
+
+# --- one function per action -----------------------------------------------------------------
+
+
+def list_initiatives(options: Options, write: Write) -> None:
+    for initiative in Initiative.objects.order_by("slug"):
+        write(f"{initiative.slug}\t{initiative.status}\t{initiative.registration_number}")
+
+
+def show(options: Options, write: Write) -> None:
+    initiative = _initiative(options)
+    facts = {
+        "slug": initiative.slug,
+        "status": initiative.status,
+        "registration_number": initiative.registration_number,
+        "registration_date": initiative.registration_date.isoformat()
+        if initiative.registration_date
+        else None,
+        "collection_start": initiative.collection_start.isoformat()
+        if initiative.collection_start
+        else None,
+        "collection_end": initiative.collection_end.isoformat()
+        if initiative.collection_end
+        else None,
+        "deadlines": {
+            name: day.isoformat() for name, day in initiative_deadlines(initiative).items()
+        },
+    }
+    if options["format"] == "json":
+        write(json.dumps(facts, indent=2))
+        return
+    for key, value in facts.items():
+        if key == "deadlines":
+            for name, day in value.items():
+                write(f"  {name}: {day}")
+        else:
+            write(f"{key}: {value}")
+
+
+def advance(options: Options, write: Write) -> None:
+    for slug, before, after in services.initiatives_advance_by_date():
+        write(f"{slug}: {before} → {after}")
+
+
+def create(options: Options, write: Write) -> None:
+    language = options["language"]
+    created = services.initiative_create(
+        slug=options["slug"],
+        language=language,
+        title={language: options["title"]},
+        objectives={language: options["objectives"]},
+        annex={language: options["annex"]} if options["annex"] else {},
+        treaty_basis=options["treaty_basis"],
+        actor_label=ACTOR,
+    )
+    _status(write, created)
+
+
+def invite(options: Options, write: Write) -> None:
+    invitation = services.organiser_invite(
+        **_common(options),
+        full_name=options["name"],
+        email=options["email"],
+        nationality=options["nationality"].upper(),
+        residence=options["residence"].upper(),
+        role=options["role"],
+        is_mep=options["mep"],
+    )
+    # Shown once: only its hash is stored.
+    write(invitation.token)
+
+
+def confirm(options: Options, write: Write) -> None:
+    user = User.objects.filter(username=options["user"]).first()
+    if user is None:
+        raise CommandError(f"no user {options['user']!r}", returncode=1)
+    member = services.organiser_confirm(token=options["token"], user=user)
+    write(f"{member.initiative.slug}: {user.username} confirmed as {member.role}")
+
+
+def request_registration(options: Options, write: Write) -> None:
+    _status(write, services.initiative_request_registration(**_common(options)))
+
+
+def register(options: Options, write: Write) -> None:
+    decision = "partially_registered" if options["partial"] else "registered"
+    registered = services.initiative_decide_registration(
+        **_common(options),
+        decision=decision,
+        registration_number=options["number"],
+        reasons=options["reasons"],
+    )
+    _status(write, registered)
+
+
+def refuse(options: Options, write: Write) -> None:
+    refused = services.initiative_decide_registration(
+        **_common(options), decision="refused", reasons=options["reasons"]
+    )
+    _status(write, refused)
+
+
+def translate(options: Options, write: Write) -> None:
+    translated = services.initiative_add_translation(
+        **_common(options),
+        language=options["language"],
+        title=options["title"],
+        objectives=options["objectives"],
+    )
+    _status(write, translated)
+
+
+def set_start(options: Options, write: Write) -> None:
+    common = _common(options)
+    started = services.initiative_set_collection_start(**common, start=_date(options["date"]))
+    _status(write, started)
+
+
+def extend(options: Options, write: Write) -> None:
+    common = _common(options)
+    extended = services.initiative_record_extension(
+        **common, new_end=_date(options["until"]), legal_basis=options["legal_basis"]
+    )
+    _status(write, extended)
+
+
+def stop_collection(options: Options, write: Write) -> None:
+    common = _common(options)
+    end = _date(options["end"]) if options["end"] else None
+    _status(write, services.initiative_stop_collection(**common, end=end))
+
+
+def withdraw(options: Options, write: Write) -> None:
+    _status(write, services.initiative_withdraw(**_common(options)))
+
+
+def submit(options: Options, write: Write) -> None:
+    _status(write, services.initiative_submit_to_commission(**_common(options)))
+
+
+def record(options: Options, write: Write) -> None:
+    common = _common(options)
+    recorded = services.initiative_record_follow_up(
+        **common, step=options["step"], on=_date(options["date"]), url=options["url"]
+    )
+    _status(write, recorded)
+
+
+def report(options: Options, write: Write) -> None:
+    common = _common(options)
+    paper: dict[str, int] = {}
+    for item in options["paper"]:
+        code, _, count = item.partition("=")
+        if not count.isdigit():
+            raise CommandError(f"--paper takes MS=N, got {item!r}", returncode=1)
+        paper[code.upper()] = int(count)
+    services.progress_report_file(**common, online_count=options["online"], paper_counts=paper)
+    _status(write, common["initiative"])
+
+
+def legal_hold(options: Options, write: Write) -> None:
+    common = _common(options)
+    decided = _date(options["final_decision"]) if options["final_decision"] else None
+    held = services.initiative_set_legal_hold(**common, held=decided is None, decided_on=decided)
+    _status(write, held)
+
+
+def add_sponsor(options: Options, write: Write) -> None:
+    common = _common(options)
+    try:
+        amount = Decimal(options["amount"])
+    except InvalidOperation as exc:
+        raise CommandError(f"not an amount: {options['amount']!r}", returncode=1) from exc
+    services.sponsor_add(
+        **common, name=options["name"], amount_eur=amount, received_on=_date(options["date"])
+    )
+    _status(write, common["initiative"])
+
+
+ACTIONS: dict[str, Callable[[Options, Write], None]] = {
+    "list": list_initiatives,
+    "show": show,
+    "advance": advance,
+    "create": create,
+    "invite": invite,
+    "confirm": confirm,
+    "request-registration": request_registration,
+    "register": register,
+    "refuse": refuse,
+    "translate": translate,
+    "set-start": set_start,
+    "extend": extend,
+    "stop-collection": stop_collection,
+    "withdraw": withdraw,
+    "submit": submit,
+    "record": record,
+    "report": report,
+    "legal-hold": legal_hold,
+    "add-sponsor": add_sponsor,
+}
 
 
 class Command(BaseCommand):
@@ -145,167 +368,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        action = options["action"]
         try:
-            if action == "list":
-                for initiative in Initiative.objects.order_by("slug"):
-                    self.stdout.write(
-                        f"{initiative.slug}\t{initiative.status}\t{initiative.registration_number}"
-                    )
-                return
-            if action == "advance":
-                for slug, before, after in services.initiatives_advance_by_date():
-                    self.stdout.write(f"{slug}: {before} → {after}")
-                return
-            if action == "create":
-                language = options["language"]
-                created = services.initiative_create(
-                    slug=options["slug"],
-                    language=language,
-                    title={language: options["title"]},
-                    objectives={language: options["objectives"]},
-                    annex={language: options["annex"]} if options["annex"] else {},
-                    treaty_basis=options["treaty_basis"],
-                    actor_label=ACTOR,
-                )
-                self.stdout.write(f"{created.slug}: {created.status}")
-                return
-            if action == "confirm":
-                user = User.objects.filter(username=options["user"]).first()
-                if user is None:
-                    raise CommandError(f"no user {options['user']!r}", returncode=1)
-                member = services.organiser_confirm(token=options["token"], user=user)
-                self.stdout.write(
-                    f"{member.initiative.slug}: {user.username} confirmed as {member.role}"
-                )
-                return
-            initiative = self._initiative(options["slug"])
-            if action == "invite":
-                invitation = services.organiser_invite(
-                    initiative=initiative,
-                    full_name=options["name"],
-                    email=options["email"],
-                    nationality=options["nationality"].upper(),
-                    residence=options["residence"].upper(),
-                    role=options["role"],
-                    is_mep=options["mep"],
-                    actor_label=ACTOR,
-                )
-                # Shown once: only its hash is stored.
-                self.stdout.write(invitation.token)
-                return
-            if action == "show":
-                self._show(initiative, options["format"])
-                return
-            result = self._act(action, initiative, options)
+            ACTIONS[options["action"]](options, self.stdout.write)
         except DomainError as exc:
             details = getattr(exc, "errors", {})
             lines = [str(exc.message)] + [
                 f"  {field}: {' '.join(map(str, reasons))}" for field, reasons in details.items()
             ]
             raise CommandError("\n".join(lines), returncode=1) from exc
-        self.stdout.write(f"{result.slug}: {result.status}")
-
-    def _initiative(self, slug: str) -> Initiative:
-        try:
-            return Initiative.objects.get(slug=slug)
-        except Initiative.DoesNotExist as exc:
-            raise CommandError(f"no initiative {slug!r}", returncode=1) from exc
-
-    def _act(self, action: str, initiative: Initiative, options: dict[str, Any]) -> Initiative:
-        common = {"initiative": initiative, "actor_label": ACTOR}
-        if action == "request-registration":
-            return services.initiative_request_registration(**common)
-        if action == "register":
-            decision = "partially_registered" if options["partial"] else "registered"
-            return services.initiative_decide_registration(
-                **common,
-                decision=decision,
-                registration_number=options["number"],
-                reasons=options["reasons"],
-            )
-        if action == "refuse":
-            return services.initiative_decide_registration(
-                **common, decision="refused", reasons=options["reasons"]
-            )
-        if action == "set-start":
-            return services.initiative_set_collection_start(**common, start=_date(options["date"]))
-        if action == "extend":
-            return services.initiative_record_extension(
-                **common, new_end=_date(options["until"]), legal_basis=options["legal_basis"]
-            )
-        if action == "stop-collection":
-            end = _date(options["end"]) if options["end"] else None
-            return services.initiative_stop_collection(**common, end=end)
-        if action == "withdraw":
-            return services.initiative_withdraw(**common)
-        if action == "submit":
-            return services.initiative_submit_to_commission(**common)
-        if action == "record":
-            return services.initiative_record_follow_up(
-                **common, step=options["step"], on=_date(options["date"]), url=options["url"]
-            )
-        if action == "translate":
-            return services.initiative_add_translation(
-                **common,
-                language=options["language"],
-                title=options["title"],
-                objectives=options["objectives"],
-            )
-        if action == "report":
-            paper: dict[str, int] = {}
-            for item in options["paper"]:
-                code, _, count = item.partition("=")
-                if not count.isdigit():
-                    raise CommandError(f"--paper takes MS=N, got {item!r}", returncode=1)
-                paper[code.upper()] = int(count)
-            services.progress_report_file(
-                **common, online_count=options["online"], paper_counts=paper
-            )
-            return initiative
-        if action == "legal-hold":
-            decided = _date(options["final_decision"]) if options["final_decision"] else None
-            return services.initiative_set_legal_hold(
-                **common, held=decided is None, decided_on=decided
-            )
-        if action == "add-sponsor":
-            try:
-                amount = Decimal(options["amount"])
-            except InvalidOperation as exc:
-                raise CommandError(f"not an amount: {options['amount']!r}", returncode=1) from exc
-            services.sponsor_add(
-                **common,
-                name=options["name"],
-                amount_eur=amount,
-                received_on=_date(options["date"]),
-            )
-            return initiative
-        raise CommandError(f"unknown action {action}")
-
-    def _show(self, initiative: Initiative, output: str) -> None:
-        facts = {
-            "slug": initiative.slug,
-            "status": initiative.status,
-            "registration_number": initiative.registration_number,
-            "registration_date": initiative.registration_date.isoformat()
-            if initiative.registration_date
-            else None,
-            "collection_start": initiative.collection_start.isoformat()
-            if initiative.collection_start
-            else None,
-            "collection_end": initiative.collection_end.isoformat()
-            if initiative.collection_end
-            else None,
-            "deadlines": {
-                name: day.isoformat() for name, day in initiative_deadlines(initiative).items()
-            },
-        }
-        if output == "json":
-            self.stdout.write(json.dumps(facts, indent=2))
-            return
-        for key, value in facts.items():
-            if key == "deadlines":
-                for name, day in value.items():
-                    self.stdout.write(f"  {name}: {day}")
-            else:
-                self.stdout.write(f"{key}: {value}")

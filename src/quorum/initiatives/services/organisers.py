@@ -1,0 +1,121 @@
+"""The group of organisers (Art. 5): invitations, and their confirmation by the invited."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from quorum.core.audit import audit_log
+from quorum.core.errors import Conflict, DomainError
+from quorum.initiatives.models import Initiative, OrganiserMember
+from quorum.initiatives.services.checks import InvalidRequest, check_characters
+from quorum.initiatives.services.transitions import Status, initiative_lock
+from quorum.rules import scheme
+
+
+@dataclass(frozen=True)
+class Invitation:
+    member: OrganiserMember
+    token: str
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@transaction.atomic
+def organiser_invite(
+    *,
+    initiative: Initiative,
+    full_name: str,
+    email: str,
+    nationality: str,
+    residence: str,
+    role: str = OrganiserMember.Role.MEMBER,
+    is_mep: bool = False,
+    declares_voting_age: bool = True,
+    actor: Any = None,
+    actor_label: str = "",
+) -> Invitation:
+    # Locked, so that the group cannot change under a registration request made meanwhile.
+    if initiative_lock(initiative).status != Status.DRAFT:
+        raise Conflict(
+            _("The group of organisers can change only while the initiative is a draft.")
+        )
+    codes = scheme(initiative.scheme).member_state_codes()
+    errors: dict[str, list[Any]] = {}
+    if not full_name.strip():
+        errors["full_name"] = [_("Enter the member's full name.")]
+    check_characters(errors, "full_name", full_name)
+    check_characters(errors, "email", email)
+    if nationality not in codes:
+        errors["nationality"] = [_("Organisers must be citizens of a Member State.")]
+    if residence not in codes:
+        errors["residence"] = [_("Choose a Member State of residence.")]
+    if not declares_voting_age:
+        errors["declares_voting_age"] = [
+            _("Organisers must be old enough to vote in European Parliament elections.")
+        ]
+    if (
+        role in (OrganiserMember.Role.REPRESENTATIVE, OrganiserMember.Role.SUBSTITUTE)
+        and initiative.organisers.filter(role=role).exists()
+    ):
+        errors["role"] = [_("The group already has one.")]
+    if errors:
+        raise InvalidRequest(errors)
+    # Hex, not URL-safe base64: a token that begins with "-" reads as an option on a command
+    # line (`quorum initiative confirm TOKEN`), and base64 gives one about every 64th time.
+    token = secrets.token_hex(24)
+    member = OrganiserMember.objects.create(
+        initiative=initiative,
+        full_name=full_name.strip(),
+        email=email,
+        nationality=nationality,
+        residence=residence,
+        role=role,
+        is_mep=is_mep,
+        declares_voting_age=declares_voting_age,
+        invitation_hash=_token_hash(token),
+    )
+    audit_log(
+        action="quorum.initiative.organiser_invited",
+        subject=initiative,
+        actor=actor,
+        actor_label=actor_label,
+        data={"member": member.pk, "role": role, "residence": residence},
+    )
+    return Invitation(member=member, token=token)
+
+
+@transaction.atomic
+def organiser_confirm(*, token: str, user: Any) -> OrganiserMember:
+    member = (
+        OrganiserMember.objects.select_for_update()
+        .filter(invitation_hash=_token_hash(token), confirmed_at__isnull=True)
+        .first()
+        if token
+        else None
+    )
+    if member is None:
+        raise DomainError(
+            _("This invitation link is not valid or was already used."), code="bad_invitation"
+        )
+    if OrganiserMember.objects.filter(initiative=member.initiative, user=user).exists():
+        raise Conflict(_("You are already a member of this group of organisers."))
+    member.user = user
+    member.confirmed_at = timezone.now()
+    member.invitation_hash = ""
+    member.save(update_fields=["user", "confirmed_at", "invitation_hash"])
+    audit_log(
+        action="quorum.initiative.organiser_confirmed",
+        subject=member.initiative,
+        actor=user,
+        data={"member": member.pk},
+    )
+    return member

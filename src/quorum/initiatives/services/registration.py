@@ -1,0 +1,145 @@
+"""Registration (Art. 6): the organisers' request, the registrar's decision, the number.
+
+When the registrar leaves the registration number blank, the platform gives the next free
+number of the form the Commission uses, ECI(YYYY)NNNNNN: the year of registration, then a
+serial of six digits counted within that year, from 000001 (so ECI(2026)000001, then
+ECI(2026)000002, …). A number the registrar typed counts too: after ECI(2026)000042 comes
+ECI(2026)000043. Numbers of other forms are left alone and never reused.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from quorum.initiatives.models import Initiative
+from quorum.initiatives.selectors import organiser_group_problems
+from quorum.initiatives.services.checks import InvalidRequest, check_characters, check_texts
+from quorum.initiatives.services.transitions import Status, initiative_lock, transition
+
+DECISIONS = ("registered", "partially_registered", "refused")
+SERIAL_DIGITS = 6
+
+# "quorum" + "regn" as a stable 63-bit key for pg_advisory_xact_lock.
+NUMBERING_LOCK_KEY = int.from_bytes(b"quorumrn", "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+@transaction.atomic
+def initiative_request_registration(
+    *, initiative: Initiative, actor: Any = None, actor_label: str = "", today: date | None = None
+) -> Initiative:
+    day = today or timezone.localdate()
+    current = initiative_lock(initiative)
+    errors = check_texts(
+        current.title.get(current.language, ""),
+        current.objectives.get(current.language, ""),
+        current.annex.get(current.language, ""),
+    )
+    problems = organiser_group_problems(current)
+    if problems:
+        errors["organisers"] = problems
+    if errors:
+        raise InvalidRequest(errors)
+    return transition(
+        initiative,
+        from_statuses=(Status.DRAFT,),
+        to_status=Status.REGISTRATION_REQUESTED,
+        action="quorum.initiative.registration_requested",
+        actor=actor,
+        actor_label=actor_label,
+        registration_requested_on=day,
+    )
+
+
+def _lock_numbering() -> None:
+    """Hold back every other registration until this transaction ends.
+
+    Two registrations at once would otherwise both read the same last number and both take
+    the one after it. SQLite needs nothing more: its write transactions begin IMMEDIATE, one at
+    a time.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [NUMBERING_LOCK_KEY])
+
+
+def next_registration_number(year: int) -> str:
+    """The next free ECI(YYYY)NNNNNN number of ``year`` (see the module's docstring).
+
+    Raises InvalidRequest once the six digits of the year are used up: the registrar must then
+    type a number.
+    """
+    prefix = f"ECI({year})"
+    last = (
+        Initiative.objects.filter(
+            registration_number__regex=rf"^ECI\({year}\)[0-9]{{{SERIAL_DIGITS}}}$"
+        )
+        .order_by("-registration_number")  # fixed width: the last in text is the highest
+        .values_list("registration_number", flat=True)
+        .first()
+    )
+    serial = int(last.removeprefix(prefix)) + 1 if last else 1
+    if serial >= 10**SERIAL_DIGITS:
+        raise InvalidRequest(
+            {"registration_number": [_("Enter the registration number: none is left this year.")]}
+        )
+    return f"{prefix}{serial:0{SERIAL_DIGITS}d}"
+
+
+@transaction.atomic
+def initiative_decide_registration(
+    *,
+    initiative: Initiative,
+    decision: str,
+    registration_number: str = "",
+    reasons: str = "",
+    actor: Any = None,
+    actor_label: str = "",
+    today: date | None = None,
+) -> Initiative:
+    """The registrar's decision: "registered", "partially_registered" or "refused"."""
+    day = today or timezone.localdate()
+    if decision not in DECISIONS:
+        raise InvalidRequest({"decision": [_("Choose a decision.")]})
+    errors = check_characters({}, "registration_number", registration_number)
+    check_characters(errors, "reasons", reasons, multiline=True)
+    if errors:
+        raise InvalidRequest(errors)
+    if decision == "refused":
+        if not reasons.strip():
+            raise InvalidRequest({"reasons": [_("A refusal must state its reasons.")]})
+        return transition(
+            initiative,
+            from_statuses=(Status.REGISTRATION_REQUESTED,),
+            to_status=Status.REFUSED,
+            action="quorum.initiative.registration_refused",
+            actor=actor,
+            actor_label=actor_label,
+            decision_reasons=reasons.strip(),
+        )
+    _lock_numbering()
+    number = registration_number.strip() or next_registration_number(day.year)
+    if Initiative.objects.filter(registration_number=number).exclude(pk=initiative.pk).exists():
+        raise InvalidRequest({"registration_number": [_("This registration number is taken.")]})
+    partial = decision == "partially_registered"
+    if partial and not reasons.strip():
+        raise InvalidRequest({"reasons": [_("A partial registration must state its reasons.")]})
+    return transition(
+        initiative,
+        from_statuses=(Status.REGISTRATION_REQUESTED,),
+        to_status=Status.REGISTERED,
+        action="quorum.initiative.partially_registered"
+        if partial
+        else "quorum.initiative.registered",
+        actor=actor,
+        actor_label=actor_label,
+        data={"registration_number": number},
+        registration_number=number,
+        registration_date=day,
+        partially_registered=partial,
+        decision_reasons=reasons.strip(),
+    )
