@@ -18,6 +18,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import DatabaseError, connection
 
+from quorum.core.errors import Conflict
 from quorum.core.models import AuditEntry
 from quorum.initiatives import services
 from quorum.initiatives.models import (
@@ -320,3 +321,17 @@ def test_an_extension_judges_the_end_the_row_has_not_the_callers_copy() -> None:
     extension = Extension.objects.get()
     assert extension.previous_end == date(2027, 3, 15)
     assert AuditEntry.objects.order_by("pk").last().data["previous_end"] == "2027-03-15"
+
+
+def test_the_group_cannot_change_after_the_request_even_through_a_stale_copy() -> None:
+    initiative = make(Status.REGISTRATION_REQUESTED)
+    initiative.status = Status.DRAFT  # read before the registration was requested
+    with pytest.raises(Conflict):
+        services.organiser_invite(
+            initiative=initiative,
+            full_name="Ana",
+            email="a@example.eu",
+            nationality="PT",
+            residence="PT",
+        )
+    assert not OrganiserMember.objects.exists()

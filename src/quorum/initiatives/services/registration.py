@@ -4,7 +4,8 @@ When the registrar leaves the registration number blank, the platform gives the 
 number of the form the Commission uses, ECI(YYYY)NNNNNN: the year of registration, then a
 serial of six digits counted within that year, from 000001 (so ECI(2026)000001, then
 ECI(2026)000002, …). A number the registrar typed counts too: after ECI(2026)000042 comes
-ECI(2026)000043. Numbers of other forms are left alone and never reused.
+ECI(2026)000043. Numbers of other forms (a national scheme's) are kept as typed and not
+counted.
 """
 
 from __future__ import annotations
