@@ -7,6 +7,7 @@ ASGI wrapper (what Django is handed) and the Django middleware (what is answered
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 from typing import Any
 
@@ -154,7 +155,12 @@ def run_asgi(headers: list[tuple[bytes, bytes]], chunks: list[bytes], path: str 
         sent.append(message)
 
     scope = {"type": "http", "method": "POST", "path": path, "headers": headers}
-    asyncio.run(asyncio.wait_for(BodyLimitASGI(app)(scope, receive, send), 5))
+    # In a thread of its own: a session's browser (Playwright's sync API) may keep an event
+    # loop running in this one, and asyncio.run refuses to start inside a running loop.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(
+            asyncio.run, asyncio.wait_for(BodyLimitASGI(app)(scope, receive, send), 5)
+        ).result()
     return app, pulled, sent
 
 
