@@ -35,7 +35,13 @@ def test_a_group_drafts_confirms_itself_is_registered_and_announces_the_start(
     organiser_alice, registrar, make_user, signed_in, today
 ) -> None:
     alice = signed_in(organiser_alice)
-    assert alice.get("/manage/initiatives/new/").status_code == 200
+    draft_page = alice.get("/manage/initiatives/new/")
+    assert draft_page.status_code == 200
+    assert (
+        "The title may have at most 100 characters. "
+        "The objectives may have at most 1,100 characters, not counting spaces. "
+        "The annex may have at most 5,000 characters, not counting spaces."
+    ) in draft_page.content.decode()
     response = alice.post(
         "/manage/initiatives/new/",
         {
@@ -106,8 +112,7 @@ def test_a_group_drafts_confirms_itself_is_registered_and_announces_the_start(
     assert response.status_code == 422
     page = response.content.decode()
     assert (
-        '<a href="#id_date">The start must be announced at least ten working days ahead.</a>'
-        in page
+        '<a href="#id_date">The start must be announced at least 10 working days ahead.</a>' in page
     )
     initiative.refresh_from_db()
     assert initiative.collection_start is None

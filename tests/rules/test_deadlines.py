@@ -27,6 +27,7 @@ def test_the_start_is_announced_10_working_days_before(eci):
 
 
 def test_a_start_or_early_end_announced_today_can_be_10_working_days_later_at_the_earliest(eci):
+    assert eci.announcement_working_days == 10
     # Monday 24 February 2025: ten weekdays on is Monday 10 March.
     assert eci.earliest_announced_date(date(2025, 2, 24)) == date(2025, 3, 10)
     # Announced on a Saturday: the count starts on the Monday.
@@ -36,6 +37,7 @@ def test_a_start_or_early_end_announced_today_can_be_10_working_days_later_at_th
 def test_the_earliest_announced_date_follows_the_period_in_the_data(raw_eci):
     raw_eci["deadlines"]["start_announcement"]["working_days"] = 3
     rules = Scheme(parse_scheme(raw_eci))
+    assert rules.announcement_working_days == 3
     assert rules.earliest_announced_date(date(2025, 2, 24)) == date(2025, 2, 27)
 
 

@@ -89,7 +89,10 @@ def draft_create(request: HttpRequest) -> HttpResponse:
         errors = form_errors(form)
     status = 422 if errors else 200
     return render(
-        request, "backoffice/organiser/draft.html", {"form": form, "errors": errors}, status=status
+        request,
+        "backoffice/organiser/draft.html",
+        {"form": form, "errors": errors, "text_limits": lifecycle.draft_text_limits()},
+        status=status,
     )
 
 

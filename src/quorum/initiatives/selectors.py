@@ -98,11 +98,6 @@ def initiative_member_state_rows(
     ]
 
 
-def text_length_without_spaces(text: str) -> int:
-    """Annex II counts objectives and annex "without spaces"."""
-    return sum(1 for char in text if not char.isspace())
-
-
 def organiser_group_problems(initiative: Initiative) -> list:
     """What keeps the group of organisers from meeting Art. 5(1); empty when it does."""
     rule = scheme(initiative.scheme).organiser_group

@@ -83,7 +83,8 @@ class Deadlines:
         """The latest start of the collection (Art. 8(1))."""
         return self._after("collection_start_latest", registered, "registered")
 
-    def _announcement_days(self) -> int:
+    def announcement_days(self) -> int:
+        """How many working days ahead a collection start or early end is announced."""
         days = self.period("start_announcement").working_days
         if days is None:  # pragma: no cover - the loader guarantees it
             raise RulesError("start_announcement is not counted in working days")
@@ -91,14 +92,14 @@ class Deadlines:
 
     def latest_start_announcement(self, start: date) -> date:
         """The last day to tell the Commission the start date: 10 working days before."""
-        return subtract_working_days(as_date(start, "start"), self._announcement_days())
+        return subtract_working_days(as_date(start, "start"), self.announcement_days())
 
     def earliest_announced_date(self, announced: date) -> date:
         """The earliest collection start, or early end, that can be announced on ``announced``.
 
         Art. 8(1): both are announced at least 10 working days ahead.
         """
-        return add_working_days(as_date(announced, "announced"), self._announcement_days())
+        return add_working_days(as_date(announced, "announced"), self.announcement_days())
 
     def collection_end(self, start: date) -> date:
         """The last day of a full collection period, inclusive (see the module notes)."""

@@ -249,6 +249,11 @@ class Scheme:
     def latest_start_announcement(self, start: date) -> date:
         return self._deadlines.latest_start_announcement(start)
 
+    @property
+    def announcement_working_days(self) -> int:
+        """How many working days ahead a collection start or early end is announced (Art. 8(1))."""
+        return self._deadlines.announcement_days()
+
     def earliest_announced_date(self, announced: date) -> date:
         return self._deadlines.earliest_announced_date(announced)
 

@@ -4,12 +4,7 @@ Each state change and its audit entry are one transaction, under a lock on the i
 row (`transitions`). Deadlines come from the rules data (quorum.rules).
 """
 
-from quorum.initiatives.services.checks import (
-    ANNEX_MAX,
-    OBJECTIVES_MAX,
-    TITLE_MAX,
-    InvalidRequest,
-)
+from quorum.initiatives.services.checks import InvalidRequest
 from quorum.initiatives.services.collection import (
     DATE_TRANSITIONS,
     initiative_record_extension,
@@ -34,7 +29,11 @@ from quorum.initiatives.services.submission import (
     initiative_record_follow_up,
     initiative_submit_to_commission,
 )
-from quorum.initiatives.services.texts import initiative_add_translation, initiative_create
+from quorum.initiatives.services.texts import (
+    draft_text_limits,
+    initiative_add_translation,
+    initiative_create,
+)
 from quorum.initiatives.services.transitions import BEFORE_SUBMISSION, Status
 from quorum.initiatives.services.verification import (
     initiative_conclude_verification,
@@ -43,14 +42,12 @@ from quorum.initiatives.services.verification import (
 from quorum.initiatives.services.withdrawal import initiative_withdraw
 
 __all__ = [
-    "ANNEX_MAX",
     "BEFORE_SUBMISSION",
     "DATE_TRANSITIONS",
-    "OBJECTIVES_MAX",
-    "TITLE_MAX",
     "InvalidRequest",
     "Invitation",
     "Status",
+    "draft_text_limits",
     "initiative_add_translation",
     "initiative_conclude_verification",
     "initiative_create",

@@ -4,16 +4,48 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from quorum.core.errors import DomainError
 from quorum.core.text import CONTROL_CHARACTERS_MESSAGE, has_control_characters
-from quorum.initiatives.selectors import text_length_without_spaces
+from quorum.rules import Scheme, TextLimit
 
-# Annex II limits, as the regulation states them.
-TITLE_MAX = 100
-OBJECTIVES_MAX = 1100
-ANNEX_MAX = 5000
+# The limits themselves are the scheme's (Annex II in its data file); these say them, by text
+# and by whether spaces count.
+_TOO_LONG = {
+    ("title", True): ngettext_lazy(
+        "The title may have at most %(limit)s character.",
+        "The title may have at most %(limit)s characters.",
+        "count",
+    ),
+    ("title", False): ngettext_lazy(
+        "The title may have at most %(limit)s character, not counting spaces.",
+        "The title may have at most %(limit)s characters, not counting spaces.",
+        "count",
+    ),
+    ("objectives", True): ngettext_lazy(
+        "The objectives may have at most %(limit)s character.",
+        "The objectives may have at most %(limit)s characters.",
+        "count",
+    ),
+    ("objectives", False): ngettext_lazy(
+        "The objectives may have at most %(limit)s character, not counting spaces.",
+        "The objectives may have at most %(limit)s characters, not counting spaces.",
+        "count",
+    ),
+    ("annex", True): ngettext_lazy(
+        "The annex may have at most %(limit)s character.",
+        "The annex may have at most %(limit)s characters.",
+        "count",
+    ),
+    ("annex", False): ngettext_lazy(
+        "The annex may have at most %(limit)s character, not counting spaces.",
+        "The annex may have at most %(limit)s characters, not counting spaces.",
+        "count",
+    ),
+}
 
 
 class InvalidRequest(DomainError):
@@ -26,20 +58,30 @@ class InvalidRequest(DomainError):
         self.errors = errors
 
 
-def check_texts(title: str, objectives: str, annex: str = "") -> dict[str, list[Any]]:
+def too_long_message(limit: TextLimit) -> str:
+    """The sentence that states ``limit``, in the active language ("at most 1,100 ...")."""
+    count = limit.max_characters
+    return _TOO_LONG[limit.name, limit.spaces_count] % {
+        "count": count,
+        "limit": number_format(count, force_grouping=True),
+    }
+
+
+def check_texts(
+    rules: Scheme, title: str, objectives: str, annex: str = ""
+) -> dict[str, list[Any]]:
+    """The Annex II limits of ``rules`` on the texts of a request; empty when they hold."""
     errors: dict[str, list[Any]] = {}
     if not title.strip():
         errors["title"] = [_("Enter a title.")]
-    elif len(title) > TITLE_MAX:
-        errors["title"] = [_("The title may have at most 100 characters.")]
+    elif not (limit := rules.text_limit("title")).allows(title):
+        errors["title"] = [too_long_message(limit)]
     if not objectives.strip():
         errors["objectives"] = [_("Enter the objectives.")]
-    elif text_length_without_spaces(objectives) > OBJECTIVES_MAX:
-        errors["objectives"] = [
-            _("The objectives may have at most 1,100 characters, not counting spaces.")
-        ]
-    if text_length_without_spaces(annex) > ANNEX_MAX:
-        errors["annex"] = [_("The annex may have at most 5,000 characters, not counting spaces.")]
+    elif not (limit := rules.text_limit("objectives")).allows(objectives):
+        errors["objectives"] = [too_long_message(limit)]
+    if not (limit := rules.text_limit("annex")).allows(annex):
+        errors["annex"] = [too_long_message(limit)]
     return errors
 
 

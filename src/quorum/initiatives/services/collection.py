@@ -10,12 +10,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from quorum.core.errors import Conflict
 from quorum.initiatives.models import Extension, Initiative
 from quorum.initiatives.services.checks import InvalidRequest, check_characters
 from quorum.initiatives.services.transitions import Status, initiative_lock, transition
-from quorum.rules import add_working_days, scheme
+from quorum.rules import scheme
 
 
 @transaction.atomic
@@ -27,21 +28,33 @@ def initiative_set_collection_start(
     actor_label: str = "",
     today: date | None = None,
 ) -> Initiative:
-    """Art. 8(1): at most 6 months after registration, announced at least 10 working days ahead."""
+    """Art. 8(1): at most 6 months after registration, announced some working days ahead.
+
+    Both limits are the scheme's (for the ECI: 6 months, 10 working days).
+    """
     day = today or timezone.localdate()
     current = initiative_lock(initiative)
     rules = scheme(current.scheme)
     if current.registration_date is None:
         raise Conflict(_("The initiative is not registered."))
     latest = rules.latest_collection_start(current.registration_date)
-    earliest = add_working_days(day, 10)
     if start > latest:
         raise InvalidRequest(
             {"start": [_("The collection must start within six months of registration.")]}
         )
-    if start < earliest:
+    if start < rules.earliest_announced_date(day):
+        days = rules.announcement_working_days
         raise InvalidRequest(
-            {"start": [_("The start must be announced at least ten working days ahead.")]}
+            {
+                "start": [
+                    ngettext(
+                        "The start must be announced at least %(days)d working day ahead.",
+                        "The start must be announced at least %(days)d working days ahead.",
+                        days,
+                    )
+                    % {"days": days}
+                ]
+            }
         )
     return transition(
         initiative,
@@ -112,12 +125,24 @@ def initiative_stop_collection(
     actor_label: str = "",
     today: date | None = None,
 ) -> Initiative:
-    """Art. 8(1): an earlier end, announced at least ten working days before it."""
+    """Art. 8(1): an earlier end, announced as many working days ahead as a start is."""
     day = today or timezone.localdate()
-    new_end = end or add_working_days(day, 10)
-    if new_end < add_working_days(day, 10):
+    rules = scheme(initiative.scheme)
+    earliest = rules.earliest_announced_date(day)
+    new_end = end or earliest
+    if new_end < earliest:
+        days = rules.announcement_working_days
         raise InvalidRequest(
-            {"end": [_("An earlier end must be announced at least ten working days ahead.")]}
+            {
+                "end": [
+                    ngettext(
+                        "An earlier end must be announced at least %(days)d working day ahead.",
+                        "An earlier end must be announced at least %(days)d working days ahead.",
+                        days,
+                    )
+                    % {"days": days}
+                ]
+            }
         )
     current = initiative_lock(initiative)
     if current.collection_end is not None and new_end >= current.collection_end:

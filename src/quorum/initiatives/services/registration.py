@@ -21,6 +21,7 @@ from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import organiser_group_problems
 from quorum.initiatives.services.checks import InvalidRequest, check_characters, check_texts
 from quorum.initiatives.services.transitions import Status, initiative_lock, transition
+from quorum.rules import scheme
 
 DECISIONS = ("registered", "partially_registered", "refused")
 SERIAL_DIGITS = 6
@@ -36,6 +37,7 @@ def initiative_request_registration(
     day = today or timezone.localdate()
     current = initiative_lock(initiative)
     errors = check_texts(
+        scheme(current.scheme),
         current.title.get(current.language, ""),
         current.objectives.get(current.language, ""),
         current.annex.get(current.language, ""),

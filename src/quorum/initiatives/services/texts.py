@@ -11,8 +11,24 @@ from django.utils.translation import gettext_lazy as _
 
 from quorum.core.audit import audit_log
 from quorum.initiatives.models import Initiative
-from quorum.initiatives.services.checks import InvalidRequest, check_characters, check_texts
+from quorum.initiatives.services.checks import (
+    InvalidRequest,
+    check_characters,
+    check_texts,
+    too_long_message,
+)
 from quorum.initiatives.services.transitions import Status, initiative_lock
+from quorum.rules import Scheme, scheme
+
+
+def _new_initiative_rules() -> Scheme:
+    """The rules of a new initiative: it is under the model's default scheme."""
+    return scheme(Initiative._meta.get_field("scheme").get_default())
+
+
+def draft_text_limits() -> list[str]:
+    """The Annex II limits on a new draft's texts, as the sentences that refuse a text over one."""
+    return [too_long_message(limit) for limit in _new_initiative_rules().text_limits().values()]
 
 
 @transaction.atomic
@@ -34,7 +50,10 @@ def initiative_create(
     actor_label: str = "",
 ) -> Initiative:
     errors = check_texts(
-        title.get(language, ""), objectives.get(language, ""), (annex or {}).get(language, "")
+        _new_initiative_rules(),
+        title.get(language, ""),
+        objectives.get(language, ""),
+        (annex or {}).get(language, ""),
     )
     check_characters(errors, "language", language, *title, *objectives, *(annex or {}))
     check_characters(errors, "title", *title.values())
@@ -90,7 +109,7 @@ def initiative_add_translation(
     actor: Any = None,
     actor_label: str = "",
 ) -> Initiative:
-    errors = check_texts(title, objectives)
+    errors = check_texts(scheme(initiative.scheme), title, objectives)
     check_characters(errors, "language", language)
     check_characters(errors, "title", title)
     check_characters(errors, "objectives", objectives, multiline=True)
