@@ -84,17 +84,16 @@ def test_the_platform_can_present_every_field_a_scheme_may_name_and_no_other() -
     assert ALL_FIELDS == FIELD_NAMES
 
 
+NAMES = ("first_names", "family_names")
+RESIDENCE = tuple(f"residence.{part}" for part in ("street", "postal_code", "city", "country"))
+
+
 def test_the_form_keeps_its_order_whatever_order_the_data_lists_the_fields_in() -> None:
-    assert fields_for(ECI, "FR") == (
-        "first_names",
-        "family_names",
-        "date_of_birth",
-        "residence.street",
-        "residence.postal_code",
-        "residence.city",
-        "residence.country",
-    )
-    assert fields_for(ECI, "PL") == ("first_names", "family_names", "id_type", "id_number")
+    # The data follows the columns of Annex III (the date of birth last); the form asks it
+    # right after the names, as it always has.
+    assert ECI.required_fields("FR") == (*NAMES, *RESIDENCE, "date_of_birth")
+    assert fields_for(ECI, "FR") == (*NAMES, "date_of_birth", *RESIDENCE)
+    assert fields_for(ECI, "PL") == (*NAMES, "id_type", "id_number")
 
 
 def _eci_with(part: str, fields: list[str]) -> Scheme:
@@ -106,24 +105,10 @@ def _eci_with(part: str, fields: list[str]) -> Scheme:
 
 def test_a_scheme_whose_data_asks_for_other_fields_changes_what_the_intake_requires() -> None:
     # Part A without the street: a French signatory no longer gives one, and may not.
-    rules = _eci_with(
-        "A",
-        ["first_names", "family_names", "residence.postal_code", "residence.city", "date_of_birth"],
-    )
-    assert platform_requires(rules, "FR") == {
-        "first_names",
-        "family_names",
-        "date_of_birth",
-        "residence.postal_code",
-        "residence.city",
-    }
-    assert fields_for(rules, "FR") == (
-        "first_names",
-        "family_names",
-        "date_of_birth",
-        "residence.postal_code",
-        "residence.city",
-    )
+    rules = _eci_with("A", [*NAMES, "residence.postal_code", "residence.city", "date_of_birth"])
+    expected = (*NAMES, "date_of_birth", "residence.postal_code", "residence.city")
+    assert platform_requires(rules, "FR") == set(expected)
+    assert fields_for(rules, "FR") == expected
     checked = validate_fields(
         rules,
         "FR",
@@ -141,11 +126,6 @@ def test_a_scheme_whose_data_asks_for_other_fields_changes_what_the_intake_requi
 
 
 def test_a_part_b_that_also_asks_for_the_date_of_birth_makes_the_intake_ask_for_it() -> None:
-    rules = _eci_with("B", ["first_names", "family_names", "date_of_birth", "id_type", "id_number"])
-    assert platform_requires(rules, "PL") == {
-        "first_names",
-        "family_names",
-        "date_of_birth",
-        "id_type",
-        "id_number",
-    }
+    fields = [*NAMES, "date_of_birth", "id_type", "id_number"]
+    rules = _eci_with("B", fields)
+    assert platform_requires(rules, "PL") == set(fields)

@@ -62,13 +62,21 @@ def announcement(working_days: int) -> Change:
     return change
 
 
-def create(slug: str, *, title: str = "A title", objectives: str = "Objectives.", annex: str = ""):
+def create(
+    slug: str,
+    *,
+    title: str = "A title",
+    objectives: str = "Objectives.",
+    annex: str = "",
+    **fields: Any,
+) -> Initiative:
     return services.initiative_create(
         slug=slug,
         title={"en": title},
         objectives={"en": objectives},
         annex={"en": annex} if annex else None,
         language="en",
+        **fields,
     )
 
 
@@ -156,14 +164,7 @@ def test_the_draft_page_states_the_limits_of_the_data(eci_with) -> None:
 
 
 def registered(slug: str) -> Initiative:
-    return services.initiative_create(
-        slug=slug,
-        title={"en": slug},
-        objectives={"en": "Objectives."},
-        language="en",
-        status=Status.REGISTERED,
-        registration_date=date(2026, 1, 31),
-    )
+    return create(slug, status=Status.REGISTERED, registration_date=date(2026, 1, 31))
 
 
 def test_the_start_is_announced_as_many_working_days_ahead_as_the_data_says(eci_with) -> None:
@@ -197,11 +198,8 @@ def test_an_earlier_end_is_announced_as_many_working_days_ahead_as_the_data_says
     eci_with,
 ) -> None:
     eci_with(announcement(3))
-    initiative = services.initiative_create(
-        slug="open-data",
-        title={"en": "Open data"},
-        objectives={"en": "Objectives."},
-        language="en",
+    initiative = create(
+        "open-data",
         status=Status.COLLECTING,
         registration_date=date(2026, 1, 31),
         collection_start=date(2026, 2, 2),
