@@ -97,7 +97,8 @@ def part_pure(bodies: list[bytes]) -> None:
 
     plaintexts = [content_of(*v) for v in validated]
     sealed = [
-        seal(target.sealing_keys[v[0]], p) for v, p in zip(validated, plaintexts, strict=True)
+        seal(target.sealing_keys[v[0]].public_key, p)
+        for v, p in zip(validated, plaintexts, strict=True)
     ]
 
     def leaf_of(nationality, ciphertext):
@@ -116,7 +117,9 @@ def part_pure(bodies: list[bytes]) -> None:
             )
             ratelimit.check_rate("127.0.0.1", scope=f"statement:{target.slug}")
             nationality, values = validate_one(data)
-            ciphertext = seal(target.sealing_keys[nationality], content_of(nationality, values))
+            ciphertext = seal(
+                target.sealing_keys[nationality].public_key, content_of(nationality, values)
+            )
             leaf_of(nationality, ciphertext)
 
     steps = [
@@ -136,7 +139,7 @@ def part_pure(bodies: list[bytes]) -> None:
         (
             "seal (X25519 sealed box)",
             lambda: [
-                seal(target.sealing_keys[v[0]], p)
+                seal(target.sealing_keys[v[0]].public_key, p)
                 for v, p in zip(validated, plaintexts, strict=True)
             ],
         ),

@@ -368,6 +368,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
     parser.add_argument(
+        "--redis",
+        metavar="URL",
+        help="rate limits and single use in this Redis (e.g. redis://127.0.0.1:6379/14, which "
+        "is flushed) instead of the database",
+    )
+    parser.add_argument(
         "--pg-admin-url",
         default=os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
         help="where to CREATE/DROP the throwaway database",
@@ -409,6 +415,11 @@ def main() -> None:
 
 def run(args, kind: str, levels: list[int], data_dir: Path, database_url: str | None) -> None:
     env = common.base_env(data_dir, database_url)
+    if args.redis:
+        import redis
+
+        redis.Redis.from_url(args.redis).flushdb()
+        env["REDIS_URL"] = args.redis
     started = time.perf_counter()
     common.setup_demo(env)
     print(
@@ -416,7 +427,8 @@ def run(args, kind: str, levels: list[int], data_dir: Path, database_url: str | 
         f"{'PostgreSQL' if database_url else 'SQLite (WAL, synchronous=FULL)'}; "
         f"app={args.app}; workers={args.workers}; "
         f"sequencer={'off' if args.no_sequencer else 'on'}; "
-        f"client={kind}; POW off; rate limits off"
+        f"client={kind}; POW off; rate limits off; shared store "
+        f"{'Redis' if args.redis else 'the database'}"
     )
     common.django_setup(env)
     run_dir = data_dir / "load"
