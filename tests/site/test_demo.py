@@ -61,3 +61,25 @@ def test_the_demo_registers_its_authorities_through_the_key_ceremony(data_dir) -
     assert len(history.keys) == 27
     assert all(entries[0].certificate is not None for entries in history.keys.values())
     assert AuditEntry.objects.filter(action="quorum.authority.fingerprint_recorded").count() == 27
+
+
+def test_the_demo_prints_an_organiser_account_that_signs_in_and_sees_the_initiative(
+    data_dir, client
+) -> None:
+    import re
+
+    from django.contrib.auth.models import User
+    from django.urls import reverse
+
+    output = _demo()
+    found = re.search(r"as (\S+) with the password (\S+) ", output)
+    assert found is not None, output
+    username, password = found.groups()
+    # Printed again, unchanged, by the next run.
+    assert f"with the password {password} " in _demo()
+    user = User.objects.get(username=username)
+    assert user.check_password(password)
+    assert user.organiser_memberships.get().initiative.slug == "ban-biometric-mass-surveillance"
+    response = client.post(reverse("accounts:login"), {"username": username, "password": password})
+    assert response.status_code == 302  # on to setting up the authenticator app
+    assert (data_dir / "demo-organiser-password").stat().st_mode & 0o077 == 0

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from django.contrib.auth.models import User
+from django.utils import timezone
+
 from quorum.authorities.selectors import authority_list
 from quorum.authorities.services import authority_expect_key, authority_key_register
+from quorum.core.accounts.roles import user_create
 from quorum.core.crypto import generate_authority_keys, write_key_file
 from quorum.core.key_certificate import make_key_certificate
-from quorum.initiatives.models import Initiative
+from quorum.initiatives.models import Initiative, OrganiserMember
 from quorum.initiatives.services import initiative_create
 from quorum.rules import scheme
 
@@ -130,3 +136,54 @@ def demo_authorities(*, data_dir: Path) -> DemoKeys:
         authority_key_register(certificate=certificate.document, actor_label="demo operator")
         created.append(code)
     return DemoKeys(directory=directory, created=tuple(created), kept=tuple(kept))
+
+
+DEMO_ORGANISER = "demo-organiser"
+
+
+@dataclass(frozen=True)
+class DemoOrganiser:
+    username: str
+    password: str
+    created: bool
+
+
+def demo_organiser(*, initiative: Initiative, data_dir: Path) -> DemoOrganiser:
+    """A back-office account that represents the demo initiative's organisers.
+
+    Its password is generated once and kept in the data directory (0600), so that every run of
+    the demo can print it; the authenticator app is set up at the first sign-in, as for anyone.
+    """
+    path = data_dir / "demo-organiser-password"
+    user = User.objects.filter(username=DEMO_ORGANISER).first()
+    if user is not None and path.exists():
+        return DemoOrganiser(DEMO_ORGANISER, path.read_text(encoding="ascii").strip(), False)
+    password = secrets.token_urlsafe(12)
+    if user is None:
+        user = user_create(
+            username=DEMO_ORGANISER,
+            email="organiser@demo.invalid",
+            password=password,
+            actor_label="demo",
+        )
+    else:
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(password + "\n")
+    # Seed data, like the demo initiative itself: a group that has long been confirmed.
+    OrganiserMember.objects.get_or_create(
+        initiative=initiative,
+        user=user,
+        defaults={
+            "full_name": "Demo Organiser",
+            "email": "organiser@demo.invalid",
+            "nationality": "DE",
+            "residence": "DE",
+            "declares_voting_age": True,
+            "role": OrganiserMember.Role.REPRESENTATIVE,
+            "confirmed_at": timezone.now(),
+        },
+    )
+    return DemoOrganiser(DEMO_ORGANISER, password, True)

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from quorum.site.demo import demo_authorities, demo_load
+from quorum.site.demo import demo_authorities, demo_load, demo_organiser
 from quorum.site.server import run_server
 
 
@@ -38,6 +38,11 @@ class Command(BaseCommand):
             f"Demo authority keys for {len(keys.created) + len(keys.kept)} Member States are in "
             f"{keys.directory}/<MS>.key (passphrase: demo); the server holds only their public keys"
             + (f" (new: {', '.join(keys.created)})" if keys.created else "")
+        )
+        organiser = demo_organiser(initiative=result.initiative, data_dir=settings.DATA_DIR)
+        self.stdout.write(
+            f"Demo organiser: sign in at /manage/ as {organiser.username} with the password "
+            f"{organiser.password} (you set up an authenticator app at the first sign-in)"
         )
         if no_serve:
             return
