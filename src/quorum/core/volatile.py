@@ -26,10 +26,13 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import connection, transaction
+
+from quorum.core.clients import redis_client
 
 T = TypeVar("T")
 
@@ -170,3 +173,36 @@ def stop_workers() -> None:
 def utc(timestamp: float) -> datetime.datetime:
     """A POSIX timestamp as an aware UTC datetime, for ``expires_at`` columns."""
     return datetime.datetime.fromtimestamp(timestamp, tz=datetime.UTC)
+
+
+StoreT = TypeVar("StoreT")
+
+
+class StoreChoice(Generic[StoreT]):
+    """One process-wide store, chosen at first use: Redis when ``REDIS_URL`` is set, else the
+    database. The sign-in throttle, the rate limits and the single-use store each hold one."""
+
+    def __init__(
+        self,
+        redis_store: Callable[[Any], StoreT],
+        database_store: Callable[[], StoreT],
+    ) -> None:
+        self._redis_store = redis_store
+        self._database_store = database_store
+        self._store: StoreT | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> StoreT:
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    url = getattr(settings, "REDIS_URL", None)
+                    self._store = (
+                        self._redis_store(redis_client(url)) if url else self._database_store()
+                    )
+        return self._store
+
+    def reset(self, store: StoreT | None = None) -> None:
+        """For tests: forget the chosen store, or put ``store`` in its place."""
+        with self._lock:
+            self._store = store

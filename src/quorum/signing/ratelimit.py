@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import math
 import secrets
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,8 +33,8 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils.translation import gettext_lazy as _
 
-from quorum.core.clients import address_group, daily_keyed_hash, redis_client
-from quorum.core.volatile import stop_workers, utc, volatile_atomic
+from quorum.core.clients import address_group, daily_keyed_hash
+from quorum.core.volatile import StoreChoice, stop_workers, utc, volatile_atomic
 from quorum.signing.models import RateLog
 
 RATE_LIMITED_MESSAGE: Final = _(
@@ -274,19 +273,12 @@ class RedisRateStore:
         return 0  # Redis expires the keys itself
 
 
-_store: RateStore | None = None
-_store_lock = threading.Lock()
+_store: StoreChoice[RateStore] = StoreChoice(RedisRateStore, DatabaseRateStore)
 
 
 def get_rate_store() -> RateStore:
     """The store of this process, chosen once: Redis when ``REDIS_URL`` is set, else the database."""
-    global _store
-    if _store is None:
-        with _store_lock:
-            if _store is None:
-                url = getattr(settings, "REDIS_URL", None)
-                _store = RedisRateStore(redis_client(url)) if url else DatabaseRateStore()
-    return _store
+    return _store.get()
 
 
 def reset_rate_store(store: RateStore | None = None) -> None:
@@ -294,9 +286,7 @@ def reset_rate_store(store: RateStore | None = None) -> None:
 
     Also stops the shared-state workers, which closes their database connections.
     """
-    global _store
-    with _store_lock:
-        _store = store
+    _store.reset(store)
     stop_workers()
 
 

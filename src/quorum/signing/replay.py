@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -36,8 +35,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, connection
 
-from quorum.core.clients import redis_client
-from quorum.core.volatile import run_in_worker, stop_workers, utc, volatile_atomic
+from quorum.core.volatile import StoreChoice, run_in_worker, stop_workers, utc, volatile_atomic
 from quorum.signing.models import SingleUseClaim
 
 ClaimKind = Literal["new", "duplicate", "replay"]
@@ -394,19 +392,12 @@ def _unavailable_on_database_error() -> Iterator[None]:
         raise ReplayStoreUnavailableError("the replay store cannot be written") from exc
 
 
-_store: ReplayStore | None = None
-_store_lock = threading.Lock()
+_store: StoreChoice[ReplayStore] = StoreChoice(RedisReplayStore, DatabaseReplayStore)
 
 
 def get_replay_store() -> ReplayStore:
     """The store of this process, chosen once: Redis when ``REDIS_URL`` is set, else the database."""
-    global _store
-    if _store is None:
-        with _store_lock:
-            if _store is None:
-                url = getattr(settings, "REDIS_URL", None)
-                _store = RedisReplayStore(redis_client(url)) if url else DatabaseReplayStore()
-    return _store
+    return _store.get()
 
 
 def reset_replay_store(store: ReplayStore | None = None) -> None:
@@ -414,9 +405,7 @@ def reset_replay_store(store: ReplayStore | None = None) -> None:
 
     Also stops the shared-state workers, which closes their database connections.
     """
-    global _store
-    with _store_lock:
-        _store = store
+    _store.reset(store)
     stop_workers()
 
 

@@ -24,7 +24,6 @@ app server (see ``docs/operator.md``); ``X-Forwarded-For`` is not read here.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
@@ -34,9 +33,9 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.db.models import F
 
-from quorum.core.clients import address_group, client_address, daily_keyed_hash, redis_client
+from quorum.core.clients import address_group, client_address, daily_keyed_hash
 from quorum.core.models import SignInCounter
-from quorum.core.volatile import utc, volatile_atomic
+from quorum.core.volatile import StoreChoice, utc, volatile_atomic
 
 _REDIS_PREFIX: Final = "quorum:login:"
 # Expired rows are swept at most this often per process (and by ``quorum periodic``).
@@ -172,26 +171,17 @@ class RedisThrottleStore:
         return 0  # Redis expires the keys itself
 
 
-_store: ThrottleStore | None = None
-_store_lock = threading.Lock()
+_store: StoreChoice[ThrottleStore] = StoreChoice(RedisThrottleStore, DatabaseThrottleStore)
 
 
 def get_throttle_store() -> ThrottleStore:
     """The store of this process, chosen once: Redis when ``REDIS_URL`` is set, else the database."""
-    global _store
-    if _store is None:
-        with _store_lock:
-            if _store is None:
-                url = getattr(settings, "REDIS_URL", None)
-                _store = RedisThrottleStore(redis_client(url)) if url else DatabaseThrottleStore()
-    return _store
+    return _store.get()
 
 
 def reset_throttle_store(store: ThrottleStore | None = None) -> None:
     """For tests: forget the chosen store, or put ``store`` in its place."""
-    global _store
-    with _store_lock:
-        _store = store
+    _store.reset(store)
 
 
 def keyed_hash(scope: str, value: str, *, now: float | None = None) -> str:
