@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db import models
 
 from quorum.core.models import AuditEntry
+
+#: Who acts in a service: a signed-in user (request.user), an anonymous visitor, or nobody
+#: (a command or a scheduled job, which name themselves with ``actor_label``).
+Actor: TypeAlias = AbstractBaseUser | AnonymousUser | None
 
 
 def audit_log(
     *,
     action: str,
     subject: models.Model | None = None,
-    actor: Any = None,
+    actor: Actor = None,
     actor_label: str = "",
     data: dict[str, Any] | None = None,
 ) -> AuditEntry:
