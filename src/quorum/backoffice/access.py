@@ -11,12 +11,13 @@ from django.http import Http404, HttpRequest
 
 from quorum.authorities.models import Authority
 from quorum.authorities.selectors import authorities_of_staff
+from quorum.core.accounts.decorators import AuthenticatedHttpRequest
 from quorum.core.accounts.roles import REGISTRAR, user_roles
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import is_organiser_of
 
 
-def organised_initiative(request: HttpRequest, slug: str) -> Initiative:
+def organised_initiative(request: AuthenticatedHttpRequest, slug: str) -> Initiative:
     initiative = Initiative.objects.filter(slug=slug).first()
     if initiative is None or not is_organiser_of(request.user, initiative):
         raise Http404

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -54,7 +56,7 @@ class SponsorForm(forms.Form):
 class PaperCountsForm(forms.Form):
     """One whole number per Member State: statements collected on paper so far."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for code, name in MEMBER_STATE_NAMES.items():
             self.fields[code] = forms.IntegerField(

@@ -19,7 +19,11 @@ from quorum.backoffice.access import organised_initiative
 from quorum.backoffice.charts import HEIGHT, WIDTH, growth_points
 from quorum.backoffice.errors import domain_errors, form_errors
 from quorum.backoffice.forms import DateForm, DraftForm, InviteForm, PaperCountsForm, SponsorForm
-from quorum.core.accounts.decorators import login_and_2fa_required, require_recent_verification
+from quorum.core.accounts.decorators import (
+    AuthenticatedHttpRequest,
+    login_and_2fa_required,
+    require_recent_verification,
+)
 from quorum.core.errors import DomainError
 from quorum.core.i18n import member_state_name
 from quorum.initiatives import services as lifecycle
@@ -39,7 +43,7 @@ DECLARATION_NEEDED = gettext_lazy("Confirm the declaration before you submit.")
 
 
 @login_and_2fa_required
-def my_initiatives(request: HttpRequest) -> HttpResponse:
+def my_initiatives(request: AuthenticatedHttpRequest) -> HttpResponse:
     language = get_language()
     rows = [
         {"initiative": initiative, "title": initiative.text("title", language)}
@@ -49,7 +53,7 @@ def my_initiatives(request: HttpRequest) -> HttpResponse:
 
 
 @login_and_2fa_required
-def draft_create(request: HttpRequest) -> HttpResponse:
+def draft_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = DraftForm(request.POST if request.method == "POST" else None)
     errors: dict[str, list[str]] = {}
     if request.method == "POST" and form.is_valid():
@@ -97,7 +101,7 @@ def draft_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_and_2fa_required
-def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     initiative = organised_initiative(request, slug)
     return _render_dashboard(request, initiative)
 
@@ -167,7 +171,7 @@ def _render_dashboard(
 
 
 def _act(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     slug: str,
     action: Callable[[Initiative], Any],
     success: str,
@@ -184,7 +188,7 @@ def _act(
 
 @require_POST
 @login_and_2fa_required
-def invite(request: HttpRequest, slug: str) -> HttpResponse:
+def invite(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     initiative = organised_initiative(request, slug)
     form = InviteForm(request.POST)
     if not form.is_valid():
@@ -201,7 +205,7 @@ def invite(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_and_2fa_required
-def join(request: HttpRequest, token: str) -> HttpResponse:
+def join(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
     if request.method != "POST":
         return render(request, "backoffice/organiser/join.html", {"token": token})
     try:
@@ -221,7 +225,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_POST
 @login_and_2fa_required
-def request_registration(request: HttpRequest, slug: str) -> HttpResponse:
+def request_registration(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     return _act(
         request,
         slug,
@@ -231,7 +235,7 @@ def request_registration(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _dated(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     slug: str,
     apply: Callable[[Initiative, Any], Any],
     success: str,
@@ -243,7 +247,7 @@ def _dated(
     if not form.is_valid():
         initiative = organised_initiative(request, slug)
         return _render_dashboard(
-            request, initiative, errors={field: list(form.errors.get("date", []))}
+            request, initiative, errors={field: form_errors(form).get("date", [])}
         )
 
     def apply_date(initiative: Initiative) -> Any:
@@ -259,7 +263,7 @@ def _dated(
 
 @require_POST
 @login_and_2fa_required
-def set_start(request: HttpRequest, slug: str) -> HttpResponse:
+def set_start(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     return _dated(
         request,
         slug,
@@ -272,7 +276,7 @@ def set_start(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 @require_recent_verification(minutes=10)
-def stop_collection(request: HttpRequest, slug: str) -> HttpResponse:
+def stop_collection(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     return _dated(
         request,
         slug,
@@ -286,7 +290,7 @@ def stop_collection(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 @require_recent_verification(minutes=10)
-def withdraw(request: HttpRequest, slug: str) -> HttpResponse:
+def withdraw(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     return _act(
         request,
         slug,
@@ -297,7 +301,7 @@ def withdraw(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 @login_and_2fa_required
-def add_sponsor(request: HttpRequest, slug: str) -> HttpResponse:
+def add_sponsor(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     form = SponsorForm(request.POST)
     if not form.is_valid():
         initiative = organised_initiative(request, slug)
@@ -312,7 +316,7 @@ def add_sponsor(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 @login_and_2fa_required
-def report_progress(request: HttpRequest, slug: str) -> HttpResponse:
+def report_progress(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     form = PaperCountsForm(request.POST)
     if not form.is_valid():
         initiative = organised_initiative(request, slug)
@@ -333,7 +337,7 @@ def report_progress(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 @require_recent_verification(minutes=10)
-def request_verification(request: HttpRequest, slug: str) -> HttpResponse:
+def request_verification(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     return _act(
         request,
         slug,
@@ -344,10 +348,12 @@ def request_verification(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 @require_recent_verification(minutes=10)
-def submit(request: HttpRequest, slug: str) -> HttpResponse:
+def submit(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     if request.POST.get("declaration") != "yes":
         initiative = organised_initiative(request, slug)
-        return _render_dashboard(request, initiative, errors={"declaration": [DECLARATION_NEEDED]})
+        return _render_dashboard(
+            request, initiative, errors={"declaration": [str(DECLARATION_NEEDED)]}
+        )
     return _act(
         request,
         slug,

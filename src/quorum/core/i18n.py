@@ -5,13 +5,17 @@ The rules data names Member States in English for sources and logs; pages show t
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.http import HttpRequest, HttpResponse
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.i18n import set_language as django_set_language
 
-MEMBER_STATE_NAMES: dict[str, Promise] = {
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
+
+MEMBER_STATE_NAMES: dict[str, StrPromise] = {
     "BE": _("Belgium"),
     "BG": _("Bulgaria"),
     "CZ": _("Czechia"),

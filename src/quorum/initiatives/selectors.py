@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
+from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -11,6 +13,9 @@ from quorum.core.i18n import member_state_name
 from quorum.core.models import AuditEntry
 from quorum.initiatives.models import Initiative, OrganiserMember
 from quorum.rules import add_months, scheme
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 PUBLIC_STATUSES = (
     Initiative.Status.REGISTERED,
@@ -98,14 +103,14 @@ def initiative_member_state_rows(
     ]
 
 
-def organiser_group_problems(initiative: Initiative) -> list:
+def organiser_group_problems(initiative: Initiative) -> list[StrOrPromise]:
     """What keeps the group of organisers from meeting Art. 5(1); empty when it does."""
     rule = scheme(initiative.scheme).organiser_group
     members = list(initiative.organisers.all())
     counted = [
         m for m in members if m.confirmed_at is not None and not m.is_mep and m.declares_voting_age
     ]
-    problems = []
+    problems: list[StrOrPromise] = []
     if len(counted) < rule.min_members:
         problems.append(
             _(
@@ -160,13 +165,13 @@ def initiative_search(*, query: str = "", status: str = "") -> QuerySet[Initiati
     return initiatives
 
 
-def initiatives_of_organiser(user: object) -> QuerySet[Initiative]:
+def initiatives_of_organiser(user: User) -> QuerySet[Initiative]:
     return Initiative.objects.filter(
         organisers__user=user, organisers__confirmed_at__isnull=False
     ).distinct()
 
 
-def is_organiser_of(user: object, initiative: Initiative) -> bool:
+def is_organiser_of(user: User, initiative: Initiative) -> bool:
     return initiative.organisers.filter(user=user, confirmed_at__isnull=False).exists()
 
 

@@ -14,6 +14,9 @@ Function views::
 Class-based views: ``LoginAnd2FARequiredMixin``, ``RecentVerificationRequiredMixin``
 (``reauth_minutes``), ``RoleRequiredMixin`` (``required_roles``).
 
+A guarded view may annotate its request as ``AuthenticatedHttpRequest``: ``request.user``
+is then a ``User`` for the type checker, as the guard makes it at run time.
+
 A browser is redirected (to sign in, or to confirm a fresh code); a request that asks for
 JSON only (``Accept: application/json``, no ``text/html``) gets a 401 (or 403) with
 ``{"errors": {"__all__": [message]}}``. Async views are supported.
@@ -28,6 +31,7 @@ from urllib.parse import urlencode
 
 from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -39,6 +43,7 @@ from quorum.core.accounts.roles import user_roles
 from quorum.core.accounts.session import is_verified, recently_verified
 
 __all__ = [
+    "AuthenticatedHttpRequest",
     "LoginAnd2FARequiredMixin",
     "RecentVerificationRequiredMixin",
     "RoleRequiredMixin",
@@ -55,6 +60,16 @@ FORBIDDEN = _("Your account does not have the role needed for this page.")
 DEFAULT_REAUTH_MINUTES = 10
 
 View = Callable[..., Any]
+
+
+class AuthenticatedHttpRequest(HttpRequest):
+    """The request of a view behind one of these guards, which let only a signed-in user in.
+
+    An annotation only: the guard is what makes it true, nothing checks it. For guarded views
+    (and helpers only they call) that need ``request.user`` to be a ``User``.
+    """
+
+    user: User
 
 
 def wants_json(request: HttpRequest) -> bool:

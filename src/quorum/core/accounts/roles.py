@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from quorum.core.audit import audit_log
+from quorum.core.audit import Actor, audit_log
 from quorum.core.text import CONTROL_CHARACTERS_MESSAGE, has_control_characters
 
 REGISTRAR: Final = "registrar"
@@ -88,7 +88,7 @@ def user_create(
     email: str,
     password: str,
     roles: Iterable[str] = (),
-    actor: Any = None,
+    actor: Actor = None,
     actor_label: str = "",
 ) -> User:
     """A new staff user with ``roles``; the password must pass Django's validators.
@@ -134,7 +134,7 @@ def user_create(
 
 @transaction.atomic
 def user_set_roles(
-    *, user: User, roles: Iterable[str], actor: Any = None, actor_label: str = ""
+    *, user: User, roles: Iterable[str], actor: Actor = None, actor_label: str = ""
 ) -> User:
     """Make ``user``'s platform roles exactly ``roles`` (other groups are left alone).
 

@@ -6,8 +6,6 @@ one audit entry and never a password, a code or a TOTP secret.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
@@ -17,7 +15,7 @@ from django_otp import devices_for_user
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from quorum.core.accounts import totp
-from quorum.core.audit import audit_log
+from quorum.core.audit import Actor, audit_log
 from quorum.core.errors import Conflict
 
 
@@ -52,7 +50,7 @@ def totp_device_confirm(*, user: User, key: str, step: int) -> TOTPDevice:
 
 
 @transaction.atomic
-def user_reset_2fa(*, user: User, actor: Any = None, actor_label: str = "") -> int:
+def user_reset_2fa(*, user: User, actor: Actor = None, actor_label: str = "") -> int:
     """Remove every second-factor device of ``user`` (operator recovery); returns how many.
 
     The user's open sessions stop being verified and are ended at their next request; the
@@ -72,7 +70,7 @@ def user_reset_2fa(*, user: User, actor: Any = None, actor_label: str = "") -> i
 
 
 @transaction.atomic
-def user_change_password(*, user: User, new_password: str, actor: Any = None) -> User:
+def user_change_password(*, user: User, new_password: str, actor: Actor = None) -> User:
     """Set a new password (Django's validators apply; raises ``ValidationError``)."""
     validate_password(new_password, user=user)
     user.set_password(new_password)

@@ -11,7 +11,7 @@ import base64
 import binascii
 import re
 import time
-from typing import Any
+from typing import Any, TypeGuard
 
 import segno
 from django.utils.safestring import SafeString, mark_safe
@@ -30,7 +30,8 @@ def new_key() -> str:
     return random_hex(20)
 
 
-def valid_key(key: Any) -> bool:
+def valid_key(key: object) -> TypeGuard[str]:
+    """A key as ``new_key`` makes it (it comes back from the session, which holds anything)."""
     if not isinstance(key, str) or len(key) != 40:
         return False
     try:

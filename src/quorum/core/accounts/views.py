@@ -27,7 +27,7 @@ from django_otp import verify_token
 
 from quorum.core.accounts import session as sign_in
 from quorum.core.accounts import throttle, totp
-from quorum.core.accounts.decorators import login_and_2fa_required
+from quorum.core.accounts.decorators import AuthenticatedHttpRequest, login_and_2fa_required
 from quorum.core.accounts.forms import CodeForm, LoginForm, PasswordChangeForm, ReauthForm
 from quorum.core.accounts.roles import user_roles
 from quorum.core.accounts.selectors import totp_device_get
@@ -297,12 +297,15 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 
 def _password_and_code_right(
-    request: HttpRequest, form: ReauthForm | PasswordChangeForm, password_field: str, step: str
+    request: AuthenticatedHttpRequest,
+    form: ReauthForm | PasswordChangeForm,
+    password_field: str,
+    step: str,
 ) -> bool:
     """Both right? Otherwise log the failure and put the error on the form."""
     user = request.user
     device = totp_device_get(user)
-    ok = user.check_password(form.cleaned_data[password_field])  # type: ignore[union-attr]
+    ok = user.check_password(form.cleaned_data[password_field])
     # The code is spent only when the password is right: a wrong guess burns nothing.
     if ok:
         ok = (
@@ -313,7 +316,7 @@ def _password_and_code_right(
         logger.warning(
             "%s failed: wrong password or code username=%s address=%s",
             step,
-            _who(user.get_username()),  # type: ignore[union-attr]
+            _who(user.get_username()),
             throttle.address_label(request),
         )
         form.add_error(None, _("The password or the code is not right."))
@@ -321,7 +324,7 @@ def _password_and_code_right(
 
 
 def _refused_or_wrong_while_signed_in(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     form: ReauthForm | PasswordChangeForm,
     template: str,
     context: dict[str, Any],
@@ -335,12 +338,12 @@ def _refused_or_wrong_while_signed_in(
     credential was the answer.
     """
     user = request.user
-    attempt = throttle.reserve(user.get_username(), request)  # type: ignore[union-attr]
+    attempt = throttle.reserve(user.get_username(), request)
     if not attempt.allowed:
         logger.warning(
             "%s refused: too many failures username=%s address=%s",
             template.removesuffix(".html"),
-            _who(user.get_username()),  # type: ignore[union-attr]
+            _who(user.get_username()),
             throttle.address_label(request),
         )
         return _throttled(request, template, context, attempt.retry_after)
@@ -362,7 +365,7 @@ def _refused_or_wrong_while_signed_in(
 @sensitive_post_parameters(*SECRET_FIELDS)
 @require_http_methods(["GET", "POST"])
 @login_and_2fa_required
-def reauth_view(request: HttpRequest) -> HttpResponse:
+def reauth_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A fresh password and code before a sensitive action, then back to it."""
     next_url = sign_in.safe_next(
         request, request.POST.get("next") or request.GET.get("next"), _home()
@@ -399,7 +402,7 @@ def reauth_view(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters(*SECRET_FIELDS)
 @require_http_methods(["GET", "POST"])
 @login_and_2fa_required
-def password_change_view(request: HttpRequest) -> HttpResponse:
+def password_change_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     if request.method != "POST":
         return _render(request, "password_change.html", {"form": PasswordChangeForm(user=user)})
@@ -420,7 +423,7 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
         return _unavailable(request, "password_change.html", context)
     try:
         user_change_password(
-            user=user,  # type: ignore[arg-type]
+            user=user,
             new_password=form.cleaned_data["new_password1"],
             actor=user,
         )

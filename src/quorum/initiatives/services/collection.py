@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -12,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from quorum.core.audit import Actor
 from quorum.core.errors import Conflict
 from quorum.initiatives.models import Extension, Initiative
 from quorum.initiatives.services.checks import InvalidRequest, check_characters
@@ -24,7 +24,7 @@ def initiative_set_collection_start(
     *,
     initiative: Initiative,
     start: date,
-    actor: Any = None,
+    actor: Actor = None,
     actor_label: str = "",
     today: date | None = None,
 ) -> Initiative:
@@ -76,7 +76,7 @@ def initiative_record_extension(
     initiative: Initiative,
     new_end: date,
     legal_basis: str,
-    actor: Any = None,
+    actor: Actor = None,
     actor_label: str = "",
     today: date | None = None,
 ) -> Initiative:
@@ -121,7 +121,7 @@ def initiative_stop_collection(
     *,
     initiative: Initiative,
     end: date | None = None,
-    actor: Any = None,
+    actor: Actor = None,
     actor_label: str = "",
     today: date | None = None,
 ) -> Initiative:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from django.db import transaction
 
-from quorum.core.audit import audit_log
+from quorum.core.audit import Actor, audit_log
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.services.transitions import initiative_lock
 
@@ -18,7 +17,7 @@ def initiative_set_legal_hold(
     initiative: Initiative,
     held: bool,
     decided_on: date | None = None,
-    actor: Any = None,
+    actor: Actor = None,
     actor_label: str = "",
 ) -> Initiative:
     """Art. 19(7): proceedings hold the statements until one month after their final decision."""

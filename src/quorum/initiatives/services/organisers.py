@@ -7,11 +7,12 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from quorum.core.audit import audit_log
+from quorum.core.audit import Actor, audit_log
 from quorum.core.errors import Conflict, DomainError
 from quorum.initiatives.models import Initiative, OrganiserMember
 from quorum.initiatives.services.checks import InvalidRequest, check_characters
@@ -40,7 +41,7 @@ def organiser_invite(
     role: str = OrganiserMember.Role.MEMBER,
     is_mep: bool = False,
     declares_voting_age: bool = True,
-    actor: Any = None,
+    actor: Actor = None,
     actor_label: str = "",
 ) -> Invitation:
     # Locked, so that the group cannot change under a registration request made meanwhile.
@@ -94,7 +95,7 @@ def organiser_invite(
 
 
 @transaction.atomic
-def organiser_confirm(*, token: str, user: Any) -> OrganiserMember:
+def organiser_confirm(*, token: str, user: User) -> OrganiserMember:
     member = (
         OrganiserMember.objects.select_for_update()
         .filter(invitation_hash=_token_hash(token), confirmed_at__isnull=True)

@@ -11,12 +11,12 @@ counted.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from quorum.core.audit import Actor
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import organiser_group_problems
 from quorum.initiatives.services.checks import InvalidRequest, check_characters, check_texts
@@ -32,7 +32,7 @@ NUMBERING_LOCK_KEY = int.from_bytes(b"quorumrn", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 @transaction.atomic
 def initiative_request_registration(
-    *, initiative: Initiative, actor: Any = None, actor_label: str = "", today: date | None = None
+    *, initiative: Initiative, actor: Actor = None, actor_label: str = "", today: date | None = None
 ) -> Initiative:
     day = today or timezone.localdate()
     current = initiative_lock(initiative)
@@ -100,7 +100,7 @@ def initiative_decide_registration(
     decision: str,
     registration_number: str = "",
     reasons: str = "",
-    actor: Any = None,
+    actor: Actor = None,
     actor_label: str = "",
     today: date | None = None,
 ) -> Initiative:

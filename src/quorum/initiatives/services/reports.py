@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from quorum.core.audit import audit_log
+from quorum.core.audit import Actor, audit_log
 from quorum.initiatives.models import Initiative, ProgressReport
 from quorum.initiatives.services.checks import InvalidRequest
 from quorum.rules import scheme
@@ -21,7 +20,7 @@ def progress_report_file(
     initiative: Initiative,
     online_count: int,
     paper_counts: dict[str, int],
-    actor: Any = None,
+    actor: Actor = None,
     actor_label: str = "",
     today: date | None = None,
 ) -> ProgressReport:

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from quorum.core.audit import audit_log
+from quorum.core.audit import Actor, audit_log
 from quorum.initiatives.models import Initiative, Sponsor
 from quorum.initiatives.services.checks import InvalidRequest, check_characters
 
@@ -22,7 +22,7 @@ def sponsor_add(
     name: str,
     amount_eur: Decimal,
     received_on: date,
-    actor: Any = None,
+    actor: Actor = None,
     actor_label: str = "",
 ) -> Sponsor:
     errors: dict[str, list[Any]] = {}

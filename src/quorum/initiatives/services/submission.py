@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from quorum.core.audit import Actor
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.services.checks import InvalidRequest, check_characters
 from quorum.initiatives.services.transitions import Status, initiative_lock, transition
@@ -17,7 +17,7 @@ FOLLOW_UP_STEPS = ("meeting", "hearing", "communication")
 
 
 def initiative_submit_to_commission(
-    *, initiative: Initiative, actor: Any = None, actor_label: str = "", today: date | None = None
+    *, initiative: Initiative, actor: Actor = None, actor_label: str = "", today: date | None = None
 ) -> Initiative:
     """Art. 13: once certified counts exist (the initiative is "verified")."""
     day = today or timezone.localdate()
@@ -40,7 +40,7 @@ def initiative_record_follow_up(
     step: str,
     on: date,
     url: str = "",
-    actor: Any = None,
+    actor: Actor = None,
     actor_label: str = "",
 ) -> Initiative:
     """The registrar records the meeting, the hearing or the communication (the answer)."""

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from quorum.core.audit import audit_log
+from quorum.core.audit import Actor, audit_log
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.services.checks import (
     InvalidRequest,
@@ -46,7 +45,7 @@ def initiative_create(
     website: str = "",
     annex: dict[str, str] | None = None,
     treaty_basis: str = "",
-    actor: Any = None,
+    actor: Actor = None,
     actor_label: str = "",
 ) -> Initiative:
     errors = check_texts(
@@ -106,7 +105,7 @@ def initiative_add_translation(
     language: str,
     title: str,
     objectives: str,
-    actor: Any = None,
+    actor: Actor = None,
     actor_label: str = "",
 ) -> Initiative:
     errors = check_texts(scheme(initiative.scheme), title, objectives)

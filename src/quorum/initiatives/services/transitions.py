@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from quorum.core.audit import audit_log
+from quorum.core.audit import Actor, audit_log
 from quorum.core.errors import Conflict
 from quorum.initiatives.models import Initiative
 
@@ -50,7 +50,7 @@ def transition(
     from_statuses: tuple[str, ...],
     to_status: str | None = None,
     action: str,
-    actor: Any,
+    actor: Actor,
     actor_label: str,
     data: dict[str, Any] | None = None,
     **fields: Any,

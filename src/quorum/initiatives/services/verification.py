@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from django.utils import timezone
 
+from quorum.core.audit import Actor
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.services.transitions import Status, transition
 
 
 def initiative_request_verification(
-    *, initiative: Initiative, actor: Any = None, actor_label: str = "", today: date | None = None
+    *, initiative: Initiative, actor: Actor = None, actor_label: str = "", today: date | None = None
 ) -> Initiative:
     """Art. 12(2): after collection, the organisers ask the authorities to verify."""
     return transition(
@@ -30,7 +30,7 @@ def initiative_conclude_verification(
     *,
     initiative: Initiative,
     successful: bool,
-    actor: Any = None,
+    actor: Actor = None,
     actor_label: str = "",
     today: date | None = None,
 ) -> Initiative:

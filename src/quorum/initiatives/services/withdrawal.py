@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from django.utils import timezone
 
+from quorum.core.audit import Actor
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.services.transitions import BEFORE_SUBMISSION, Status, transition
 
 
 def initiative_withdraw(
-    *, initiative: Initiative, actor: Any = None, actor_label: str = "", today: date | None = None
+    *, initiative: Initiative, actor: Actor = None, actor_label: str = "", today: date | None = None
 ) -> Initiative:
     """Art. 7: at any time before the submission to the Commission."""
     return transition(

@@ -75,19 +75,15 @@ def show(options: Options, write: Write) -> None:
         "collection_end": initiative.collection_end.isoformat()
         if initiative.collection_end
         else None,
-        "deadlines": {
-            name: day.isoformat() for name, day in initiative_deadlines(initiative).items()
-        },
     }
+    deadlines = {name: day.isoformat() for name, day in initiative_deadlines(initiative).items()}
     if options["format"] == "json":
-        write(json.dumps(facts, indent=2))
+        write(json.dumps({**facts, "deadlines": deadlines}, indent=2))
         return
     for key, value in facts.items():
-        if key == "deadlines":
-            for name, day in value.items():
-                write(f"  {name}: {day}")
-        else:
-            write(f"{key}: {value}")
+        write(f"{key}: {value}")
+    for name, day in deadlines.items():
+        write(f"  {name}: {day}")
 
 
 def advance(options: Options, write: Write) -> None:
