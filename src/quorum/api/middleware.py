@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 
 from quorum.core.error_pages import error_response, is_api_request
 from quorum.core.middleware import HybridMiddleware
@@ -25,7 +25,7 @@ class ApiMiddleware(HybridMiddleware):
             setattr(request, HEAD, True)
         return None
 
-    def after(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    def after(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if not is_api_request(request):
             return response
         content_type = response.get("Content-Type", "")
@@ -40,9 +40,9 @@ class ApiMiddleware(HybridMiddleware):
             response["Allow"] = ", ".join([*allowed, "HEAD"])
         if getattr(request, HEAD, False):
             request.method = "HEAD"
-            if response.streaming:
+            if isinstance(response, StreamingHttpResponse):
                 response.streaming_content = []
-            else:
+            elif isinstance(response, HttpResponse):
                 response["Content-Length"] = str(len(response.content))
                 response.content = b""
         return response

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
 from quorum.authorities.models import Authority, AuthorityKey, KeyLogCheckpoint, KeyLogLeaf
@@ -50,8 +51,8 @@ def authority_keys_of(*, authority: Authority) -> QuerySet[AuthorityKey]:
     return AuthorityKey.objects.filter(authority=authority).order_by("sequence")
 
 
-def authorities_of_staff(user: object) -> QuerySet[Authority]:
-    if not getattr(user, "is_authenticated", False):
+def authorities_of_staff(user: User | AnonymousUser) -> QuerySet[Authority]:
+    if not user.is_authenticated:
         return Authority.objects.none()
     return Authority.objects.filter(staff__user=user)
 

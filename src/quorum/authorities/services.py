@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -27,7 +28,7 @@ from quorum.authorities.models import (
 from quorum.core import key_certificate as kc
 from quorum.core import merkle
 from quorum.core.accounts.roles import is_registrar
-from quorum.core.audit import audit_log
+from quorum.core.audit import Actor, audit_log
 from quorum.core.errors import Conflict, DomainError, NotFound
 from quorum.core.log_key import log_key, log_origin
 from quorum.core.signed_note import format_checkpoint, sign_note
@@ -43,9 +44,9 @@ def _check_authority(scheme_code: str, member_state: str) -> None:
         raise DomainError(_("Unknown scheme."), code="unknown_scheme") from exc
 
 
-def _actor_key(actor: Any, actor_label: str) -> str:
+def _actor_key(actor: Actor, actor_label: str) -> str:
     """Who acted, for the two-person rule: the account, else the command's label."""
-    if getattr(actor, "is_authenticated", False):
+    if actor is not None and actor.is_authenticated:
         return f"user:{actor.pk}"
     return f"label:{actor_label}" if actor_label else ""
 
@@ -58,7 +59,7 @@ def authority_expect_key(
     fingerprint: str,
     name: str,
     designation: str = "",
-    actor: Any = None,
+    actor: Actor = None,
     actor_label: str = "",
 ) -> Authority:
     """The registrar records the fingerprint of an authority's first key from its designation.
@@ -91,7 +92,9 @@ def authority_expect_key(
     authority.name = name
     authority.expected_fingerprint = normalised
     authority.designation = designation
-    authority.expected_recorded_by = actor if getattr(actor, "is_authenticated", False) else None
+    authority.expected_recorded_by = (
+        actor if isinstance(actor, User) and actor.is_authenticated else None
+    )
     authority.expected_recorded_label = actor_label
     authority.save()
     audit_log(
@@ -172,7 +175,7 @@ def _check_rotation(authority: Authority, cert: kc.KeyCertificate) -> None:
 
 @transaction.atomic
 def authority_key_register(
-    *, certificate: object, actor: Any = None, actor_label: str = ""
+    *, certificate: object, actor: Actor = None, actor_label: str = ""
 ) -> AuthorityKey:
     """Accept an authority's key certificate: its first key, or a rotation. The one door.
 
@@ -299,7 +302,7 @@ def key_log_ensure_checkpoint() -> KeyLogCheckpoint:
 
 @transaction.atomic
 def authority_staff_add(
-    *, scheme_code: str, member_state: str, user: Any, actor: Any = None, actor_label: str = ""
+    *, scheme_code: str, member_state: str, user: Any, actor: Actor = None, actor_label: str = ""
 ) -> AuthorityStaff:
     authority = Authority.objects.filter(scheme=scheme_code, member_state=member_state).first()
     if authority is None:

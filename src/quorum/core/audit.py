@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, TypeAlias
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
 
 from quorum.core.models import AuditEntry
@@ -23,7 +23,7 @@ def audit_log(
     actor_label: str = "",
     data: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = actor if isinstance(actor, User) and actor.is_authenticated else None
     return AuditEntry.objects.create(
         action=action,
         actor=user,

@@ -304,6 +304,8 @@ def read_key_file_public(path: str | os.PathLike[str]) -> dict[str, str]:
     result = {"label": label}
     for name in ("sealing_public_key", "signing_public_key"):
         value = public.get(name)
+        if not isinstance(value, str):
+            raise CryptoError("a key must be given as a base64 text string")
         decode_key(value)  # raises CryptoError with the reason
         result[name] = value
     return result
@@ -355,11 +357,17 @@ def _load_key_document(path: Path) -> dict[str, Any]:
 
 
 def _kdf_limits(document: dict[str, Any]) -> tuple[int, int]:
-    opslimit, memlimit = document.get("opslimit"), document.get("memlimit")
-    for value, (low, high) in ((opslimit, _OPSLIMIT_RANGE), (memlimit, _MEMLIMIT_RANGE)):
-        if type(value) is not int or not low <= value <= high:
-            raise CryptoError("the key file's Argon2id limits are out of range")
-    return opslimit, memlimit
+    return (
+        _kdf_limit(document.get("opslimit"), _OPSLIMIT_RANGE),
+        _kdf_limit(document.get("memlimit"), _MEMLIMIT_RANGE),
+    )
+
+
+def _kdf_limit(value: object, bounds: tuple[int, int]) -> int:
+    low, high = bounds
+    if type(value) is not int or not low <= value <= high:
+        raise CryptoError("the key file's Argon2id limits are out of range")
+    return value
 
 
 def _write_atomically(target: Path, data: bytes) -> None:

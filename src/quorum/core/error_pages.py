@@ -74,8 +74,8 @@ def _language(request: HttpRequest) -> str:
 def _render(request: HttpRequest, status: int, message: str | Promise | None) -> HttpResponse:
     language = _language(request)
     with translation.override(language):
-        title, text = TEXTS.get(status, OTHER)
-        text = message if message is not None else text
+        title, default_text = TEXTS.get(status, OTHER)
+        text = message if message is not None else default_text
         if is_api_request(request):
             body = json.dumps({"errors": {GENERAL: [str(text)]}}, ensure_ascii=False)
             response = HttpResponse(

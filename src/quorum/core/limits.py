@@ -18,7 +18,7 @@ The limits per path are settings: ``QUORUM_BODY_LIMIT_MANAGE`` for the back offi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 from django.conf import settings
@@ -29,10 +29,12 @@ from django.utils.translation import gettext_lazy as _
 from quorum.core.error_pages import error_response, is_api_request
 from quorum.core.middleware import HybridMiddleware
 
-Scope = MutableMapping[str, Any]
+# As Django's ASGIHandler takes them: the scope is a dict, and a message sent may be any
+# mapping.
+Scope = dict[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
+Send = Callable[[Mapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MANAGE_PREFIX = "/manage/"
@@ -103,7 +105,7 @@ class BodyLimitASGI:
             ended = not message.get("more_body", False)
             return message
 
-        async def closing_send(message: Message) -> None:
+        async def closing_send(message: Mapping[str, Any]) -> None:
             if refused and message.get("type") == "http.response.start":
                 # The client may still be sending: end the connection rather than read on.
                 headers = [

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -26,7 +26,10 @@ CONTENT_SECURITY_POLICY = "; ".join(
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
 
 
-def apply_security_headers(response: HttpResponse) -> HttpResponse:
+_Response = TypeVar("_Response", bound=HttpResponseBase)
+
+
+def apply_security_headers(response: _Response) -> _Response:
     """The headers every response carries; a view may have set its own (the framed counter)."""
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
@@ -58,7 +61,7 @@ class HybridMiddleware:
             return early
         return self.after(request, self.get_response(request))
 
-    async def _acall(self, request: HttpRequest) -> HttpResponse:
+    async def _acall(self, request: HttpRequest) -> HttpResponseBase:
         early = self.before(request)
         if early is not None:
             return early
@@ -67,10 +70,10 @@ class HybridMiddleware:
     def before(self, request: HttpRequest) -> HttpResponse | None:
         return None
 
-    def after(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    def after(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         return response
 
 
 class SecurityHeadersMiddleware(HybridMiddleware):
-    def after(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    def after(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         return apply_security_headers(response)

@@ -491,7 +491,7 @@ class _Audit:
             problem = "ciphertext_sha256 is not 64 lowercase hex digits"
         elif published_hash is None:
             problem = "leaf_hash is not 64 lowercase hex digits"
-        if problem is None:
+        else:
             try:
                 digest = statement_leaf_hash(
                     initiative=self.slug,

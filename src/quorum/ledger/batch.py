@@ -39,7 +39,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, NamedTuple, TextIO
+from typing import Any, NamedTuple, TextIO, TypeGuard
 
 __all__ = [
     "FORMAT",
@@ -137,7 +137,9 @@ class BatchHeader:
 class BatchEntry(NamedTuple):
     """One leaf: ``ciphertext`` and ``key`` are set on the batch's own Member State's lines only."""
 
-    index: int
+    # The leaf's place in the tree; mypy refuses a field that shadows tuple.index, renaming it
+    # would change the toolkit's interface.
+    index: int  # type: ignore[assignment]
     member_state: str
     received_at: str
     ciphertext_sha256: bytes
@@ -282,7 +284,7 @@ def _require(condition: bool, message: str, line: int) -> None:
         raise BatchFormatError(message, line=line)
 
 
-def _is_text(value: object, pattern: re.Pattern[str] | None = None) -> bool:
+def _is_text(value: object, pattern: re.Pattern[str] | None = None) -> TypeGuard[str]:
     if not isinstance(value, str):
         return False
     return pattern is None or pattern.fullmatch(value) is not None
@@ -375,9 +377,8 @@ def _key_message(what: str, keys: set[str], wanted: frozenset[str]) -> str:
 
 def _parse_entry(document: dict[str, Any], own: str, *, line: int) -> BatchEntry:
     member_state = document.get("ms")
-    _require(
-        _is_text(member_state, _MEMBER_STATE), "ms must be a Member State code (two letters)", line
-    )
+    if not _is_text(member_state, _MEMBER_STATE):
+        raise BatchFormatError("ms must be a Member State code (two letters)", line=line)
     is_own = member_state == own
     keys = document.keys()
     if keys != (_OWN_ENTRY_KEYS if is_own else _ENTRY_KEYS):

@@ -392,9 +392,7 @@ class _Parser:
             unknown = [f for f in fields if f not in FIELD_NAMES]
             if unknown or not fields or len(set(fields)) != len(fields):
                 _fail(p + ".fields", f"unknown, duplicate or no field names: {unknown}")
-            parts[name] = PartRule(
-                part=cast(Part, name), fields=fields, source=self.source(item["source"], p)
-            )
+            parts[name] = PartRule(part=name, fields=fields, source=self.source(item["source"], p))
 
         raw_notes = obj["residence_notes"]
         if not isinstance(raw_notes, dict):

@@ -178,7 +178,12 @@ def _decode(payload: str) -> tuple[str, str, int, str, str] | None:
     algorithm, challenge, number, salt, signature = (
         data.get(key) for key in ("algorithm", "challenge", "number", "salt", "signature")
     )
-    if not all(isinstance(value, str) for value in (algorithm, challenge, salt, signature)):
+    if not (
+        isinstance(algorithm, str)
+        and isinstance(challenge, str)
+        and isinstance(salt, str)
+        and isinstance(signature, str)
+    ):
         return None
     # bool is an int in Python, and str(True) would be hashed as "True".
     if not isinstance(number, int) or isinstance(number, bool):

@@ -28,6 +28,7 @@ import hmac
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final, Literal, Protocol
 
 import redis
@@ -195,8 +196,11 @@ def _claims_table() -> str:
     return connection.ops.quote_name(SingleUseClaim._meta.db_table)
 
 
-def _db_time(timestamp: float) -> object:
-    """A POSIX time as this database takes a DateTimeField value in plain SQL."""
+def _db_time(timestamp: float) -> str | datetime | None:
+    """A POSIX time as this database takes a DateTimeField value in plain SQL.
+
+    Text on SQLite, the datetime itself on PostgreSQL.
+    """
     return connection.ops.adapt_datetimefield_value(utc(timestamp))
 
 

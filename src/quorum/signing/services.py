@@ -123,7 +123,7 @@ def _check_pow(target: IntakeTarget, data: dict[str, object]) -> str | None:
     result = proof_of_work.check_solution(
         payload if isinstance(payload, str) else "", scope=f"statement:{target.slug}"
     )
-    if not result.ok:
+    if result.reason_code is not None:  # set exactly when the solution is refused
         raise StatementInvalid({POW_FIELD: [str(proof_of_work.POW_MESSAGES[result.reason_code])]})
     return result.solution_id
 
@@ -195,7 +195,7 @@ async def _submit(
     store = replay.get_replay_store()
     if solution_id is not None:
         claim = await replay.claim_without_blocking(solution_id, digest, store=store)
-        if claim.is_duplicate:
+        if claim.is_duplicate and claim.receipt is not None:  # a duplicate always has one
             return Receipt(claim.receipt)
         if not claim.is_new:
             raise StatementInvalid({POW_FIELD: [str(proof_of_work.POW_MESSAGES["replayed"])]})

@@ -109,7 +109,9 @@ class CheckContext:
 class Checked(NamedTuple):
     """The verdict on one statement. No personal data in the clear."""
 
-    index: int
+    # The statement's leaf index; mypy refuses a field that shadows tuple.index, renaming it
+    # would change the toolkit's interface.
+    index: int  # type: ignore[assignment]
     reason: str | None  # None: valid so far (register and duplicates come later)
     detail: str | None = None  # a fixed rule sentence or a field name, never a value
     person: bytes | None = None  # keyed digest for the duplicate check

@@ -6,14 +6,15 @@ import base64
 import binascii
 import logging
 from collections import Counter
+from collections.abc import Generator
 from datetime import UTC, date, datetime
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
 
 from quorum.authorities.models import Authority, AuthorityKey
-from quorum.core.audit import audit_log
+from quorum.core.audit import Actor, audit_log
 from quorum.core.crypto import CryptoError, decode_key
 from quorum.core.errors import Conflict, DomainError
 from quorum.core.log_key import log_key, log_origin
@@ -40,6 +41,10 @@ from quorum.verification.selectors import certified_counts, purges_due, verifica
 
 logger = logging.getLogger(__name__)
 
+#: A statement as the batch export reads it: leaf index, Member State, time received,
+#: ciphertext digest, ciphertext (gone after retention), number of its sealing key.
+_ExportRow = tuple[int, str, datetime, bytes | memoryview, bytes | memoryview | None, int | None]
+
 
 class CertificateRefused(DomainError):
     code = "certificate_refused"
@@ -47,7 +52,7 @@ class CertificateRefused(DomainError):
 
 @transaction.atomic
 def verification_request(
-    *, initiative: Initiative, actor: Any = None, actor_label: str = ""
+    *, initiative: Initiative, actor: Actor = None, actor_label: str = ""
 ) -> VerificationRound:
     """Close the books: sequence what is left, fix the checkpoint every batch will refer to."""
     if initiative.status != Initiative.Status.COLLECTION_CLOSED:
@@ -80,7 +85,7 @@ def batch_export(
     initiative: Initiative,
     member_state: str,
     out: TextIO,
-    actor: Any = None,
+    actor: Actor = None,
     actor_label: str = "",
 ) -> int:
     """Write the batch of one Member State: every leaf's public data, its own ciphertexts."""
@@ -123,7 +128,10 @@ def batch_export(
             ).values_list("sequence", "sealing_public_key")
         ),
     )
-    rows = (
+    # A cast, as django-stubs type the rows too widely: QuerySet.iterator() returns a generator
+    # (whose close() releases the cursor), and leaf_index__lt leaves out a NULL leaf index.
+    rows = cast(
+        Generator[_ExportRow, None, None],
         Statement.objects.filter(initiative=initiative, leaf_index__lt=round_.checkpoint_size)
         .order_by("leaf_index")
         .values_list(
@@ -134,7 +142,7 @@ def batch_export(
             "ciphertext",
             "sealing_key__sequence",
         )
-        .iterator(chunk_size=2000)
+        .iterator(chunk_size=2000),
     )
     entries = (
         BatchEntry(
@@ -173,11 +181,13 @@ def _refuse(message: Any) -> CertificateRefused:
 
 @transaction.atomic
 def certificate_import(
-    *, document: object, actor: Any = None, actor_label: str = ""
+    *, document: object, actor: Actor = None, actor_label: str = ""
 ) -> Certificate:
     """Accept a certificate only if the registered key of its Member State signed it, for this
     initiative and the checkpoint at close, with a count no larger than the batch."""
-    certificate = document.get("certificate") if isinstance(document, dict) else None
+    if not isinstance(document, dict):
+        raise _refuse(_("This is not a Quorum certificate."))
+    certificate = document.get("certificate")
     if not isinstance(certificate, dict):
         raise _refuse(_("This is not a Quorum certificate."))
     initiative_info = certificate.get("initiative")
@@ -188,6 +198,8 @@ def certificate_import(
     if certificate.get("scheme") != initiative.scheme:
         raise _refuse(_("The certificate is for another scheme."))
     member_state = certificate.get("member_state")
+    if not isinstance(member_state, str):
+        raise _refuse(_("No signing key is registered for the authority of this Member State."))
     authority = (
         Authority.objects.filter(scheme=initiative.scheme, member_state=member_state)
         .select_related("current_key")

@@ -4,7 +4,7 @@ pure command line in quorum.ledger.audit_cli directly, without Django or a secre
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -20,6 +20,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: str, **options: Any) -> None:
         # The wrappers' own streams: Django's OutputWrapper would add a newline to each write.
-        status = audit_cli.run(list(args), self.stdout._out, self.stderr._out)
+        # django-stubs do not declare OutputWrapper._out, the TextIO it was made with.
+        stdout, stderr = cast(TextIO, self.stdout._out), cast(TextIO, self.stderr._out)
+        status = audit_cli.run(list(args), stdout, stderr)
         if status != audit_cli.EXIT_OK:
             raise CommandError(f"the audit ended with status {status}", returncode=status)
