@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
@@ -246,6 +246,3 @@ async def _submit(
             # double submission of this very form will now be refused instead of answered.
             logger.warning("could not record a completed proof-of-work solution")
     return Receipt(receipt)
-
-
-statement_submit_sync = async_to_sync(statement_submit)

@@ -11,9 +11,6 @@ Function views::
     @role_required(REGISTRAR)
     def decide(request): ...
 
-Class-based views: ``LoginAnd2FARequiredMixin``, ``RecentVerificationRequiredMixin``
-(``reauth_minutes``), ``RoleRequiredMixin`` (``required_roles``).
-
 A guarded view may annotate its request as ``AuthenticatedHttpRequest``: ``request.user``
 is then a ``User`` for the type checker, as the guard makes it at run time.
 
@@ -44,9 +41,6 @@ from quorum.core.accounts.session import is_verified, recently_verified
 
 __all__ = [
     "AuthenticatedHttpRequest",
-    "LoginAnd2FARequiredMixin",
-    "RecentVerificationRequiredMixin",
-    "RoleRequiredMixin",
     "login_and_2fa_required",
     "recently_verified",
     "require_recent_verification",
@@ -169,35 +163,3 @@ def role_required(*roles: str) -> Callable[[View], View]:
         return None if user_roles(request.user) & set(roles) else _forbidden(request)
 
     return _guard(check)
-
-
-class LoginAnd2FARequiredMixin:
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        refusal = _check_signed_in(request)
-        if refusal is not None:
-            return refusal
-        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
-
-
-class RecentVerificationRequiredMixin:
-    reauth_minutes: float = DEFAULT_REAUTH_MINUTES
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        refusal = _check_signed_in(request)
-        if refusal is None and not recently_verified(request, self.reauth_minutes):
-            refusal = _reauth(request)
-        if refusal is not None:
-            return refusal
-        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
-
-
-class RoleRequiredMixin:
-    required_roles: tuple[str, ...] = ()
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        refusal = _check_signed_in(request)
-        if refusal is None and not user_roles(request.user) & set(self.required_roles):
-            refusal = _forbidden(request)
-        if refusal is not None:
-            return refusal
-        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
