@@ -23,9 +23,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 STORED_TITLE = "Clean\x1b[2J air\u202e for\nall\x9b"
 
 
-def test_the_export_of_an_initiative_whose_title_holds_control_characters_succeeds(
-    client, collecting_initiative, authority_keys, settings, polish_citizen, tmp_path: Path, today
-) -> None:
+@pytest.fixture
+def under_verification(
+    client, collecting_initiative, authority_keys, settings, polish_citizen, today
+) -> Initiative:
+    """The initiative with one Polish statement, closed and under verification."""
     settings.QUORUM_POW = False
     response = client.post(
         "/api/v1/initiatives/clean-air/statements",
@@ -40,6 +42,13 @@ def test_the_export_of_an_initiative_whose_title_holds_control_characters_succee
     initiatives_advance_by_date(today=today)
     collecting_initiative.refresh_from_db()
     verification_request(initiative=collecting_initiative)
+    return collecting_initiative
+
+
+def test_the_export_of_an_initiative_whose_title_holds_control_characters_succeeds(
+    under_verification, authority_keys, tmp_path: Path, today
+) -> None:
+    collecting_initiative = under_verification
     # As an old row would hold it: written straight to the database, past every check.
     Initiative.objects.filter(pk=collecting_initiative.pk).update(
         title={"en": STORED_TITLE, "de": "Saubere Luft"}
@@ -60,26 +69,12 @@ def test_the_export_of_an_initiative_whose_title_holds_control_characters_succee
 
 
 def test_a_stored_statement_that_breaks_the_batch_format_gives_a_clear_refusal_not_a_crash(
-    client, collecting_initiative, authority_keys, settings, polish_citizen, tmp_path: Path, today
+    under_verification, tmp_path: Path
 ) -> None:
     from django.core.management import CommandError
 
     from quorum.ledger.models import Statement
 
-    settings.QUORUM_POW = False
-    response = client.post(
-        "/api/v1/initiatives/clean-air/statements",
-        data=json.dumps(polish_citizen),
-        content_type="application/json",
-    )
-    assert response.status_code == 201, response.content
-    sequence_all()
-    Initiative.objects.filter(pk=collecting_initiative.pk).update(
-        collection_end=today - timedelta(days=1)
-    )
-    initiatives_advance_by_date(today=today)
-    collecting_initiative.refresh_from_db()
-    verification_request(initiative=collecting_initiative)
     # A damaged row: an empty ciphertext is no sealed statement.
     Statement.objects.filter(member_state="PL").update(ciphertext=b"")
     with pytest.raises(CommandError, match="could not be written"):
