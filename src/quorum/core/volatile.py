@@ -30,7 +30,7 @@ from typing import Any, Final, Generic, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 
 from quorum.core.clients import redis_client
 
@@ -206,3 +206,27 @@ class StoreChoice(Generic[StoreT]):
         """For tests: forget the chosen store, or put ``store`` in its place."""
         with self._lock:
             self._store = store
+
+
+class ExpiringRows:
+    """A store's table of rows that carry an ``expires_at``: swept now and then as the store is
+    used, and by ``quorum periodic``, so that no row outlives what it protects for long."""
+
+    EVERY_SECONDS: Final = 60.0
+
+    def __init__(self, model: type[models.Model]) -> None:
+        self._model = model
+        self._next = 0.0
+
+    def purge(self, now: float) -> int:
+        with volatile_atomic():
+            deleted, _by_model = self._model._default_manager.filter(
+                expires_at__lte=utc(now)
+            ).delete()
+        return deleted
+
+    def now_and_then(self, now: float) -> None:
+        if now < self._next:
+            return
+        self._next = now + self.EVERY_SECONDS
+        self.purge(now)

@@ -34,14 +34,12 @@ from django.db import DatabaseError, connection
 from django.utils.translation import gettext_lazy as _
 
 from quorum.core.clients import address_group, daily_keyed_hash
-from quorum.core.volatile import StoreChoice, stop_workers, utc, volatile_atomic
+from quorum.core.volatile import ExpiringRows, StoreChoice, stop_workers, utc, volatile_atomic
 from quorum.signing.models import RateLog
 
 RATE_LIMITED_MESSAGE: Final = _(
     "Too many submissions from your network. Please wait a little and try again."
 )
-# Expired database rows are swept at most this often per process (and by ``quorum periodic``).
-_PURGE_EVERY_SECONDS: Final = 60.0
 
 
 class RateStoreUnavailableError(RuntimeError):
@@ -176,12 +174,12 @@ class DatabaseRateStore:
     uses_database = True
 
     def __init__(self) -> None:
-        self._next_purge = 0.0
+        self._expiring = ExpiringRows(RateLog)
 
     def hit(self, key: str, windows: Sequence[Window], now: float) -> RateDecision:
         longest = max(w.seconds for w in windows)
         try:
-            self._purge_now_and_then(now)
+            self._expiring.now_and_then(now)
             with volatile_atomic(), connection.cursor() as cursor:
                 # Plain SQL: this runs for every statement, and the ORM would triple its cost.
                 table = connection.ops.quote_name(RateLog._meta.db_table)
@@ -207,15 +205,7 @@ class DatabaseRateStore:
         return decision
 
     def purge(self, now: float) -> int:
-        with volatile_atomic():
-            deleted, _by_model = RateLog.objects.filter(expires_at__lte=utc(now)).delete()
-        return deleted
-
-    def _purge_now_and_then(self, now: float) -> None:
-        if now < self._next_purge:
-            return
-        self._next_purge = now + _PURGE_EVERY_SECONDS
-        self.purge(now)
+        return self._expiring.purge(now)
 
 
 # One atomic step per request, for all windows: prune, count, then record only if allowed.

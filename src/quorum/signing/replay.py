@@ -36,7 +36,14 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, connection
 
-from quorum.core.volatile import StoreChoice, run_in_worker, stop_workers, utc, volatile_atomic
+from quorum.core.volatile import (
+    ExpiringRows,
+    StoreChoice,
+    run_in_worker,
+    stop_workers,
+    utc,
+    volatile_atomic,
+)
 from quorum.signing.models import SingleUseClaim
 
 ClaimKind = Literal["new", "duplicate", "replay"]
@@ -50,8 +57,6 @@ CLOCK_SKEW_MARGIN_SECONDS: Final = 600
 
 _PENDING: Final = "P"
 _DONE: Final = "R"
-# Expired database rows are swept at most this often per process (and by ``quorum periodic``).
-_PURGE_EVERY_SECONDS: Final = 60.0
 
 
 class ReplayStoreUnavailableError(RuntimeError):
@@ -225,7 +230,7 @@ class DatabaseReplayStore:
         self._ttl = ttl_seconds if ttl_seconds is not None else _default_ttl()
         self.pending_wait = pending_wait
         self._clock = clock
-        self._next_purge = 0.0
+        self._expiring = ExpiringRows(SingleUseClaim)
 
     def claim(self, solution_id: str, content_digest: bytes) -> Claim:
         return _claim_waiting(self, solution_id, content_digest)
@@ -235,7 +240,7 @@ class DatabaseReplayStore:
         content_tag = self._tags.content(solution_id, content_digest)
         now = self._clock()
         with _unavailable_on_database_error():
-            self._purge_now_and_then()
+            self._expiring.now_and_then(now)
             # Plain SQL: this runs for every statement, and the ORM would triple its cost.
             with volatile_atomic(), connection.cursor() as cursor:
                 table = _claims_table()
@@ -288,16 +293,7 @@ class DatabaseReplayStore:
             SingleUseClaim.objects.filter(slot=slot, receipt="").delete()
 
     def purge(self, now: float) -> int:
-        with volatile_atomic():
-            deleted, _by_model = SingleUseClaim.objects.filter(expires_at__lte=utc(now)).delete()
-        return deleted
-
-    def _purge_now_and_then(self) -> None:
-        now = self._clock()
-        if now < self._next_purge:
-            return
-        self._next_purge = now + _PURGE_EVERY_SECONDS
-        self.purge(now)
+        return self._expiring.purge(now)
 
 
 # complete: only over our own pending marker, or over nothing if the claim already expired.

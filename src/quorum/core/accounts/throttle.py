@@ -35,11 +35,9 @@ from django.db.models import F
 
 from quorum.core.clients import address_group, client_address, daily_keyed_hash
 from quorum.core.models import SignInCounter
-from quorum.core.volatile import StoreChoice, utc, volatile_atomic
+from quorum.core.volatile import ExpiringRows, StoreChoice, utc, volatile_atomic
 
 _REDIS_PREFIX: Final = "quorum:login:"
-# Expired rows are swept at most this often per process (and by ``quorum periodic``).
-_PURGE_EVERY_SECONDS: Final = 60.0
 
 
 class ThrottleUnavailable(RuntimeError):
@@ -77,10 +75,10 @@ class DatabaseThrottleStore:
     uses_database = True
 
     def __init__(self) -> None:
-        self._next_purge = 0.0
+        self._expiring = ExpiringRows(SignInCounter)
 
     def reserve(self, key: str, *, limit: int, window: int, now: float) -> float | None:
-        self._purge_now_and_then(now)
+        self._expiring.now_and_then(now)
         moment = utc(now)
         with volatile_atomic():
             rows = SignInCounter.objects.filter(key=key)
@@ -107,15 +105,7 @@ class DatabaseThrottleStore:
             SignInCounter.objects.filter(key=key).delete()
 
     def purge(self, now: float) -> int:
-        with volatile_atomic():
-            deleted, _by_model = SignInCounter.objects.filter(expires_at__lte=utc(now)).delete()
-        return deleted
-
-    def _purge_now_and_then(self, now: float) -> None:
-        if now < self._next_purge:
-            return
-        self._next_purge = now + _PURGE_EVERY_SECONDS
-        self.purge(now)
+        return self._expiring.purge(now)
 
 
 # reserve: INCR, give the key its window on the first attempt, and take the attempt back when
