@@ -87,3 +87,23 @@ def test_a_stored_statement_that_breaks_the_batch_format_gives_a_clear_refusal_n
             str(tmp_path / "b"),
             stderr=StringIO(),
         )
+
+
+def test_a_stored_statement_that_names_no_sealing_key_is_refused_not_written(
+    under_verification, tmp_path: Path
+) -> None:
+    from django.core.management import CommandError
+
+    from quorum.ledger.models import Statement
+
+    Statement.objects.filter(member_state="PL").update(sealing_key=None)
+    with pytest.raises(CommandError, match="could not be written"):
+        call_command(
+            "verification",
+            "export",
+            "clean-air",
+            "PL",
+            "--out",
+            str(tmp_path / "b"),
+            stderr=StringIO(),
+        )

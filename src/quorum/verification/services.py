@@ -92,15 +92,6 @@ def batch_export(
     round_ = verification_round(initiative)
     if round_ is None or initiative.registration_date is None:
         raise Conflict(_("Verification has not been requested for this initiative."))
-    if Statement.objects.filter(
-        initiative=initiative,
-        member_state=member_state,
-        ciphertext__isnull=False,
-        sealing_key__isnull=True,
-    ).exists():
-        # Cannot happen through the intake (every statement names its key); refuse rather
-        # than hand the authority a batch that does not say how to open it.
-        raise Conflict(_("Some statements of this Member State name no sealing key."))
     # The batch refuses control characters in its header (the toolkit prints it on the
     # authority's terminal): a title stored before the input rule is written printable.
     title = printable_line(initiative.text("title", initiative.language)) or initiative.slug
