@@ -15,6 +15,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -44,11 +45,15 @@ def _check_authority(scheme_code: str, member_state: str) -> None:
         raise DomainError(_("Unknown scheme."), code="unknown_scheme") from exc
 
 
-def _actor_key(actor: Actor, actor_label: str) -> str:
+def _who(user_id: object, label: str) -> str:
     """Who acted, for the two-person rule: the account, else the command's label."""
-    if actor is not None and actor.is_authenticated:
-        return f"user:{actor.pk}"
-    return f"label:{actor_label}" if actor_label else ""
+    if user_id is not None:
+        return f"user:{user_id}"
+    return f"label:{label}" if label else ""
+
+
+def _actor_key(actor: Actor, actor_label: str) -> str:
+    return _who(actor.pk if actor is not None and actor.is_authenticated else None, actor_label)
 
 
 @transaction.atomic
@@ -144,15 +149,7 @@ def _check_first_key(authority: Authority, cert: kc.KeyCertificate, who: str) ->
             ),
             code="fingerprint_mismatch",
         )
-    recorder = (
-        f"user:{authority.expected_recorded_by_id}"
-        if authority.expected_recorded_by_id
-        else (
-            f"label:{authority.expected_recorded_label}"
-            if authority.expected_recorded_label
-            else ""
-        )
-    )
+    recorder = _who(authority.expected_recorded_by_id, authority.expected_recorded_label)
     if who and who == recorder:
         raise DomainError(
             _("The person who recorded the fingerprint cannot also register the key."),
@@ -216,9 +213,10 @@ def authority_key_register(
         _check_first_key(authority, cert, _actor_key(actor, actor_label))
     else:
         _check_rotation(authority, cert)
-    if AuthorityKey.objects.filter(sealing_public_key=cert.sealing_public_key).exists() or (
-        AuthorityKey.objects.filter(signing_public_key=cert.signing_public_key).exists()
-    ):
+    if AuthorityKey.objects.filter(
+        Q(sealing_public_key=cert.sealing_public_key)
+        | Q(signing_public_key=cert.signing_public_key)
+    ).exists():
         raise Conflict(
             _("These keys were registered before: a key never comes back."), code="key_reused"
         )
