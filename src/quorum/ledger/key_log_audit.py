@@ -45,6 +45,8 @@ class KeyLogAudit:
     published: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
     findings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: the platform could not be reached (or answered an error): nothing could be checked
+    unreachable: bool = False
 
     @property
     def ok(self) -> bool:
@@ -60,6 +62,7 @@ def _get(fetch: Fetch, url: str, what: str, audit: KeyLogAudit) -> bytes:
         return fetch(url)
     except Exception as exc:  # whatever the injected fetch raises is a finding
         audit.findings.append(f"could not fetch {what} ({url}): {str(exc) or type(exc).__name__}")
+        audit.unreachable = True
         raise _Failed from exc
 
 

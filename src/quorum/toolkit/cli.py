@@ -558,7 +558,7 @@ def cmd_check_key(args: argparse.Namespace) -> int:
             problems.append(
                 f"the key log's current key for {args.scheme}:{member_state} is not {yours}"
             )
-    if any("could not fetch" in p for p in problems) and result.size is None:
+    if result.unreachable and result.size is None:
         for problem in problems:
             print(f"{PROG}: error: {problem}", file=sys.stderr)
         return EXIT_ERROR
