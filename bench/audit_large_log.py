@@ -5,7 +5,7 @@ no database, no Django, no network. Two figures:
 
   recompute — ``statement_leaf_hash`` for every leaf + the streaming ``RootBuilder``: the
               floor of any audit;
-  audit     — the whole ``quorum.ledger.auditor.audit()`` against an in-memory site serving
+  audit     — the whole ``quorum.proofs.auditor.audit()`` against an in-memory site serving
               JSON pages of 1,000 leaves, a signed checkpoint and the counts; the time spent
               building the site's answers is measured and reported apart.
 
@@ -24,11 +24,10 @@ import time
 from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
-from quorum.core import merkle
-from quorum.core.crypto import generate_signing_key
-from quorum.core.signed_note import format_checkpoint, sign_note, verifier_key
-from quorum.ledger import auditor
-from quorum.ledger.leaves import statement_leaf_hash
+from quorum.proofs import auditor, merkle
+from quorum.proofs.crypto import generate_signing_key
+from quorum.proofs.leaves import statement_leaf_hash
+from quorum.proofs.signed_note import format_checkpoint, sign_note, verifier_key
 
 SLUG = "bench-initiative"
 NAME = "bench.example"

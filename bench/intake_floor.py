@@ -52,8 +52,8 @@ def best_of(runs: int, count: int, fn) -> float:
 
 def part_pure(bodies: list[bytes]) -> None:
     from quorum.api.schemas import StatementIn
-    from quorum.core.crypto import seal
-    from quorum.ledger.leaves import format_received_at, statement_leaf_hash
+    from quorum.proofs.crypto import seal
+    from quorum.proofs.leaves import format_received_at, statement_leaf_hash
     from quorum.rules import scheme
     from quorum.signing import ratelimit
     from quorum.signing.content import StatementContent, statement_plaintext

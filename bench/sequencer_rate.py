@@ -174,9 +174,10 @@ def run(args, data_dir: Path, database_url: str | None) -> None:
     from django.db import connection
     from django.db.models import QuerySet
 
-    from quorum.core import merkle, selectors, sequencer
+    from quorum.core import selectors, sequencer
     from quorum.initiatives.models import Initiative
     from quorum.ledger.store import DatabaseNodeStore
+    from quorum.proofs import merkle
 
     print(f"database: {connection.vendor}; N={args.n}; sequencer batch={sequencer.BATCH_SIZE}")
     initiative = Initiative.objects.get(slug=common.DEMO_SLUG)

@@ -29,17 +29,17 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from quorum.core.crypto import (
+from quorum.proofs.batch import BatchEntry, BatchHeader, BatchInitiative, entry_line, header_line
+from quorum.proofs.crypto import (
     encode_key,
     generate_authority_keys,
     generate_signing_key,
     seal,
     write_key_file,
 )
-from quorum.core.merkle import RootBuilder
-from quorum.core.signed_note import format_checkpoint, sign_note, verifier_key
-from quorum.ledger.batch import BatchEntry, BatchHeader, BatchInitiative, entry_line, header_line
-from quorum.ledger.leaves import statement_leaf_hash
+from quorum.proofs.leaves import statement_leaf_hash
+from quorum.proofs.merkle import RootBuilder
+from quorum.proofs.signed_note import format_checkpoint, sign_note, verifier_key
 
 SLUG = "bench-initiative"
 REGISTRATION_NUMBER = "ECI(2025)000001"

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from quorum.core.crypto import AuthorityKeys, generate_authority_keys
+from quorum.proofs.crypto import AuthorityKeys, generate_authority_keys
 from quorum.rules import scheme
 
 
@@ -55,7 +55,7 @@ def register_authority_keys(
     """Register ``keys`` for ``code``'s authority the one way there is: the registrar records
     the fingerprint from the designation, then somebody else hands on the key certificate."""
     from quorum.authorities.services import authority_expect_key, authority_key_register
-    from quorum.core.key_certificate import make_key_certificate
+    from quorum.proofs.key_certificate import make_key_certificate
     from quorum.signing.selectors import forget_intake_targets
 
     name = name or f"Competent authority {code}"
@@ -246,7 +246,7 @@ def _fresh_sign_in_throttle():
     """
     from django.core.cache import cache
 
-    from quorum.core.accounts.throttle import reset_throttle_store
+    from quorum.accounts.throttle import reset_throttle_store
 
     reset_throttle_store()
     cache.clear()
@@ -269,14 +269,14 @@ def code() -> Callable[..., str]:
 
 @pytest.fixture
 def registrar(db):
-    from quorum.core.accounts.roles import REGISTRAR
+    from quorum.accounts.roles import REGISTRAR
 
     return make_staff("registrar", roles=(REGISTRAR,))
 
 
 @pytest.fixture
 def operator(db):
-    from quorum.core.accounts.roles import OPERATOR
+    from quorum.accounts.roles import OPERATOR
 
     return make_staff("operator", roles=(OPERATOR,))
 

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["audit"]:
         # Anyone may audit, from any folder: no settings, no data directory, no secret key.
-        from quorum.ledger import audit_cli
+        from quorum.proofs import audit_cli
 
         sys.exit(audit_cli.main(args[1:]))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quorum.settings")

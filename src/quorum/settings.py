@@ -86,7 +86,7 @@ try:
     QUORUM_LOG_LEVEL = env_choice(
         "QUORUM_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
     ).upper()
-    # Staff accounts (quorum.core.accounts): session lifetime, login throttling, TOTP label.
+    # Staff accounts (quorum.accounts): session lifetime, login throttling, TOTP label.
     QUORUM_SESSION_IDLE_SECONDS = env_int("QUORUM_SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
     QUORUM_SESSION_ABSOLUTE_SECONDS = env_int(
         "QUORUM_SESSION_ABSOLUTE_SECONDS", 8 * 3600, minimum=300
@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "quorum.core",
+    "quorum.accounts",
     "quorum.initiatives",
     "quorum.authorities",
     "quorum.ledger",
@@ -145,7 +146,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "quorum.core.accounts.middleware.SessionExpiryMiddleware",
+    "quorum.accounts.middleware.SessionExpiryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -182,7 +183,8 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "quorum.sqlite3",
             "OPTIONS": {
-                # Invariant 3: WAL with synchronous=FULL fsyncs the WAL at every commit.
+                # A statement is acknowledged only once it is on disk: WAL with synchronous=FULL
+                # fsyncs the WAL at every commit.
                 # secure_delete overwrites freed pages, so a purged ciphertext leaves no trace.
                 "init_command": (
                     "PRAGMA journal_mode=WAL;"
@@ -260,7 +262,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # which Django's CSRF check needs ("no-referrer" makes browsers send Origin: null).
 SECURE_REFERRER_POLICY = "same-origin"
 
-# Staff sign-in: password, then a TOTP code (quorum.core.accounts).
+# Staff sign-in: password, then a TOTP code (quorum.accounts).
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
 OTP_TOTP_ISSUER = QUORUM_TOTP_ISSUER

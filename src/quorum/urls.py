@@ -4,7 +4,7 @@ from quorum.core.i18n import set_language
 
 urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
-    path("account/", include("quorum.core.accounts.urls")),
+    path("account/", include("quorum.accounts.urls")),
     path("manage/", include("quorum.backoffice.urls")),
     path("", include("quorum.api.urls")),
     path("", include("quorum.signing.urls")),

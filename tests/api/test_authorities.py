@@ -13,16 +13,16 @@ import pytest
 from django.test import Client
 
 from quorum.authorities.services import authority_expect_key, authority_key_register
-from quorum.core import merkle
-from quorum.core.crypto import AuthorityKeys, encode_key, generate_authority_keys
-from quorum.core.key_certificate import (
+from quorum.core.log_key import log_key
+from quorum.proofs import merkle
+from quorum.proofs.crypto import AuthorityKeys, encode_key, generate_authority_keys
+from quorum.proofs.key_certificate import (
     KEY_LOG_PATH,
     check_key_history,
     make_key_certificate,
     parse_key_log_entry,
 )
-from quorum.core.log_key import log_key
-from quorum.core.signed_note import Checkpoint, NoteError, open_checkpoint
+from quorum.proofs.signed_note import Checkpoint, NoteError, open_checkpoint
 from quorum.rules import scheme
 
 pytestmark = pytest.mark.django_db

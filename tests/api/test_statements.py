@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from quorum.core.crypto import open_sealed
 from quorum.initiatives.models import Initiative
-from quorum.ledger.leaves import format_received_at, statement_leaf_hash
 from quorum.ledger.models import Statement
+from quorum.proofs.crypto import open_sealed
+from quorum.proofs.leaves import format_received_at, statement_leaf_hash
 from quorum.signing.content import parse_statement_plaintext
 
 # The intake writer commits on its own connection, so these tests use real transactions.
@@ -70,7 +70,7 @@ def test_the_leaf_hash_can_be_recomputed_from_public_data_alone(
 
 
 def test_nobody_else_can_open_the_statement(client, ready, polish_citizen) -> None:
-    from quorum.core.crypto import CryptoError
+    from quorum.proofs.crypto import CryptoError
 
     post(client, polish_citizen)
     ciphertext = bytes(Statement.objects.get().ciphertext)

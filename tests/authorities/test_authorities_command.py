@@ -11,9 +11,9 @@ from django.core.management import CommandError, call_command
 
 from quorum.authorities.models import Authority, AuthorityKey
 from quorum.authorities.services import authority_expect_key
-from quorum.core.crypto import generate_authority_keys
-from quorum.core.key_certificate import format_fingerprint, make_key_certificate
 from quorum.core.models import AuditEntry
+from quorum.proofs.crypto import generate_authority_keys
+from quorum.proofs.key_certificate import format_fingerprint, make_key_certificate
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,10 @@ import pytest
 
 from quorum.authorities.models import Authority, AuthorityKey, KeyLogLeaf
 from quorum.authorities.services import authority_expect_key, authority_key_register
-from quorum.core.crypto import generate_authority_keys
 from quorum.core.errors import DomainError
-from quorum.core.key_certificate import make_key_certificate, parse_key_log_entry
 from quorum.core.models import AuditEntry
+from quorum.proofs.crypto import generate_authority_keys
+from quorum.proofs.key_certificate import make_key_certificate, parse_key_log_entry
 
 pytestmark = pytest.mark.django_db
 

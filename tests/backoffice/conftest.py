@@ -20,11 +20,11 @@ from django.utils import timezone
 
 from quorum.authorities.models import Authority
 from quorum.authorities.services import authority_staff_add
-from quorum.core import merkle
 from quorum.core.log_key import log_origin
 from quorum.initiatives.models import Initiative, OrganiserMember
 from quorum.initiatives.services import initiative_create, organiser_confirm, organiser_invite
 from quorum.ledger.models import Statement
+from quorum.proofs import merkle
 from quorum.rules import scheme
 from quorum.verification.models import VerificationRound
 

@@ -12,13 +12,13 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from quorum.core.crypto import AuthorityKeys, encode_key
 from quorum.core.log_key import log_origin
 from quorum.core.models import AuditEntry
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.services import initiatives_advance_by_date
 from quorum.ledger.sequencer import sequence_all
-from quorum.toolkit.certificate import sign_certificate
+from quorum.proofs.count_certificate import sign_certificate
+from quorum.proofs.crypto import AuthorityKeys, encode_key
 from quorum.toolkit.verify import CERTIFIED, VerifyOptions, verify_batch
 from quorum.verification.models import Certificate, VerificationRound
 from quorum.verification.services import verification_request

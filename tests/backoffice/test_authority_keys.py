@@ -12,9 +12,9 @@ from django.core.management import CommandError, call_command
 
 from quorum.authorities.models import Authority, AuthorityKey, KeyLogLeaf
 from quorum.authorities.services import authority_staff_add
-from quorum.core.crypto import decode_key, generate_authority_keys, open_sealed
-from quorum.core.key_certificate import format_fingerprint, make_key_certificate
 from quorum.ledger.models import Statement
+from quorum.proofs.crypto import decode_key, generate_authority_keys, open_sealed
+from quorum.proofs.key_certificate import format_fingerprint, make_key_certificate
 
 pytestmark = pytest.mark.django_db
 

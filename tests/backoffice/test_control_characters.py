@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from quorum.backoffice.forms import DraftForm, TranslationForm
 from quorum.core.text import CONTROL_CHARACTERS_MESSAGE
 from quorum.initiatives.models import Initiative
-from quorum.ledger.batch import read_batch
+from quorum.proofs.batch import read_batch
 
 from .conftest import OURS, make_initiative
 

@@ -15,7 +15,7 @@ POST = "/manage/operator/authorities/keys/"
 def test_the_operator_sees_every_authoritys_key_fingerprint(
     client, operator, login, authority_keys
 ) -> None:
-    from quorum.core.key_certificate import format_fingerprint
+    from quorum.proofs.key_certificate import format_fingerprint
 
     login(client, operator)
     page = client.get(PAGE).content.decode()

@@ -21,12 +21,12 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from quorum.authorities.services import authority_staff_add
-from quorum.core.crypto import encode_key, generate_authority_keys
 from quorum.core.log_key import log_origin
 from quorum.initiatives.models import Initiative
+from quorum.proofs.count_certificate import sign_certificate
+from quorum.proofs.crypto import encode_key, generate_authority_keys
 from quorum.rules import add_working_days, scheme
 from quorum.signing.selectors import forget_intake_targets
-from quorum.toolkit.certificate import sign_certificate
 from quorum.verification.models import VerificationRound
 
 pytestmark = pytest.mark.django_db(transaction=True)

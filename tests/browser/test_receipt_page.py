@@ -30,8 +30,8 @@ import altcha
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from quorum.core import merkle
-from quorum.core.signed_note import parse_checkpoint, verify_note
+from quorum.proofs import merkle
+from quorum.proofs.signed_note import parse_checkpoint, verify_note
 
 CHROMIUM = Path("/usr/bin/chromium")
 DEMO_SLUG = "ban-biometric-mass-surveillance"

@@ -30,7 +30,7 @@ pytest.importorskip("axe_playwright_python.sync_playwright")
 from axe_playwright_python.sync_playwright import Axe  # noqa: E402
 from playwright.sync_api import Page, expect  # noqa: E402
 
-from quorum.core.crypto import CryptoError, open_sealed, read_key_file  # noqa: E402
+from quorum.proofs.crypto import CryptoError, open_sealed, read_key_file  # noqa: E402
 
 pytestmark = [
     pytest.mark.browser,
@@ -366,7 +366,9 @@ def test_axe_finds_no_serious_or_critical_accessibility_violation(
     results = Axe().run(page).response
     violations = results["violations"]
 
-    assert requests_seen.urls[seen:] == [], "axe-core fetched something"
+    # The initiative page refreshes its counter by itself; anything else was fetched by axe.
+    fetched = [url for url in requests_seen.urls[seen:] if not url.endswith("/counts")]
+    assert fetched == [], "axe-core fetched something"
     assert results["passes"], "axe-core did not run its rules"
     if violations:
         print(f"axe on {where}:\n{describe(violations)}")

@@ -11,9 +11,9 @@ from django.utils import translation
 
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.services import initiative_create
-from quorum.ledger.leaves import format_received_at, statement_leaf_hash
 from quorum.ledger.models import Statement
 from quorum.ledger.sequencer import sequence_all
+from quorum.proofs.leaves import format_received_at, statement_leaf_hash
 from quorum.rules import scheme
 
 pytestmark = pytest.mark.django_db(transaction=True)

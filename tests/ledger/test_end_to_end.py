@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from quorum.core import merkle
-from quorum.core.signed_note import open_checkpoint
 from quorum.ledger.sequencer import sequence_all
+from quorum.proofs import merkle
+from quorum.proofs.signed_note import open_checkpoint
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

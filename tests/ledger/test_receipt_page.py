@@ -11,13 +11,13 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from quorum.core.crypto import generate_signing_key, signing_public_key
 from quorum.core.log_key import LogKey
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.services import initiative_create
 from quorum.ledger import views
 from quorum.ledger.models import Checkpoint, LogNode
 from quorum.ledger.sequencer import sequence_all
+from quorum.proofs.crypto import generate_signing_key, signing_public_key
 
 # The intake writer commits on its own connection, so these tests use real transactions.
 pytestmark = pytest.mark.django_db(transaction=True)

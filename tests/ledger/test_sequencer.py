@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection, connections
 
-from quorum.core import merkle
 from quorum.core.log_key import log_key
-from quorum.core.signed_note import open_checkpoint
-from quorum.ledger.leaves import format_received_at, statement_leaf_hash
 from quorum.ledger.locking import SequencerLock
 from quorum.ledger.models import Checkpoint, LogNode, MemberStateCount, Statement
 from quorum.ledger.sequencer import sequence_all
+from quorum.proofs import merkle
+from quorum.proofs.leaves import format_received_at, statement_leaf_hash
+from quorum.proofs.signed_note import open_checkpoint
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from quorum.ledger.leaves import format_received_at, statement_leaf_hash
+from quorum.proofs.leaves import format_received_at, statement_leaf_hash
 
 pytestmark = pytest.mark.slow
 

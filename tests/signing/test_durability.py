@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from quorum.core import merkle
+from quorum.proofs import merkle
 
 pytestmark = pytest.mark.slow
 

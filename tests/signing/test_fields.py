@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from quorum.core.crypto import generate_sealing_keys, seal
+from quorum.proofs.crypto import generate_sealing_keys, seal
 from quorum.rules import Scheme, scheme
 from quorum.rules.loader import FIELD_NAMES, data_path, parse_scheme
 from quorum.signing.content import StatementContent, statement_plaintext

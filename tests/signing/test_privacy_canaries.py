@@ -17,8 +17,8 @@ import pytest
 from django.core.cache import caches
 from django.db import connection
 
-from quorum.core.crypto import open_sealed
 from quorum.ledger.models import Statement
+from quorum.proofs.crypto import open_sealed
 from quorum.signing.content import parse_statement_plaintext
 
 pytestmark = pytest.mark.django_db(transaction=True)

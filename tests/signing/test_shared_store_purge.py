@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from quorum.core.accounts.throttle import reset_throttle_store
+from quorum.accounts.throttle import reset_throttle_store
 from quorum.core.models import SignInCounter
 from quorum.signing.models import RateLog, SingleUseClaim
 

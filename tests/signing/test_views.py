@@ -203,7 +203,7 @@ def test_the_form_shows_the_fingerprint_of_the_key_the_statement_will_be_sealed_
     client, ready
 ) -> None:
     from quorum.authorities.models import Authority
-    from quorum.core.key_certificate import format_fingerprint
+    from quorum.proofs.key_certificate import format_fingerprint
 
     key = Authority.objects.select_related("current_key").get(member_state="PL").current_key
     page = client.get(f"{START}pl/").content.decode()

@@ -6,10 +6,10 @@ import pytest
 from django.core.management import call_command
 
 from quorum.authorities.models import Authority
-from quorum.core.crypto import decode_key, open_sealed, read_key_file, seal
 from quorum.core.models import AuditEntry
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import initiative_is_collecting
+from quorum.proofs.crypto import decode_key, open_sealed, read_key_file, seal
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +53,7 @@ def test_running_the_demo_twice_changes_nothing(data_dir) -> None:
 
 def test_the_demo_registers_its_authorities_through_the_key_ceremony(data_dir) -> None:
     from quorum.authorities.models import KeyLogLeaf
-    from quorum.core.key_certificate import check_key_history
+    from quorum.proofs.key_certificate import check_key_history
 
     _demo()
     history = check_key_history(KeyLogLeaf.objects.order_by("index").values_list("data", flat=True))

@@ -17,7 +17,15 @@ from typing import Any
 
 import pytest
 
-from quorum.core.crypto import (
+from quorum.proofs.batch import (
+    BatchEntry,
+    BatchHeader,
+    BatchInitiative,
+    entry_line,
+    header_line,
+    write_batch,
+)
+from quorum.proofs.crypto import (
     AuthorityKeys,
     encode_key,
     generate_authority_keys,
@@ -26,17 +34,9 @@ from quorum.core.crypto import (
     signing_public_key,
     write_key_file,
 )
-from quorum.core.merkle import root_from_leaves
-from quorum.core.signed_note import format_checkpoint, sign_note, verifier_key
-from quorum.ledger.batch import (
-    BatchEntry,
-    BatchHeader,
-    BatchInitiative,
-    entry_line,
-    header_line,
-    write_batch,
-)
-from quorum.ledger.leaves import statement_leaf_hash
+from quorum.proofs.leaves import statement_leaf_hash
+from quorum.proofs.merkle import root_from_leaves
+from quorum.proofs.signed_note import format_checkpoint, sign_note, verifier_key
 from quorum.signing.content import StatementContent, statement_plaintext
 from quorum.toolkit.cli import main
 

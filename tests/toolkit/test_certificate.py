@@ -1,4 +1,4 @@
-"""quorum.toolkit.certificate: canonical payload, signing and checking."""
+"""quorum.proofs.count_certificate: canonical payload, signing and checking."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import json
 
 import pytest
 
-from quorum.core.crypto import encode_key, generate_authority_keys, sign
-from quorum.toolkit.certificate import (
+from quorum.proofs.count_certificate import (
     certificate_payload_bytes,
     sign_certificate,
     verify_certificate,
 )
+from quorum.proofs.crypto import encode_key, generate_authority_keys, sign
 
 KEYS = generate_authority_keys()
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from quorum.core.crypto import encode_key, generate_authority_keys
+from quorum.proofs.crypto import encode_key, generate_authority_keys
 
 pytestmark = pytest.mark.slow
 
@@ -98,8 +98,8 @@ def test_check_key_passes_for_the_real_key_and_fails_once_it_is_swapped_in_the_d
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert ok.stdout.startswith("OK:")
     # The same check from a connected machine that holds only the fingerprint.
-    from quorum.core.crypto import read_key_file_public
-    from quorum.core.key_certificate import fingerprint, format_fingerprint
+    from quorum.proofs.crypto import read_key_file_public
+    from quorum.proofs.key_certificate import fingerprint, format_fingerprint
 
     public = read_key_file_public(keyfile)
     printed = format_fingerprint(
@@ -138,7 +138,7 @@ def test_check_key_passes_for_the_real_key_and_fails_once_it_is_swapped_in_the_d
 
 
 def test_check_key_without_a_server_is_an_error_not_a_mismatch(tmp_path: Path) -> None:
-    from quorum.core.crypto import write_key_file
+    from quorum.proofs.crypto import write_key_file
 
     keyfile = tmp_path / "k.key"
     write_key_file(keyfile, generate_authority_keys(), b"passphrase", strength="interactive")

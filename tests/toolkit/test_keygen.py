@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from quorum.core.crypto import decode_key, open_sealed, read_key_file, seal, sign, verify
+from quorum.proofs.crypto import decode_key, open_sealed, read_key_file, seal, sign, verify
 from quorum.toolkit import cli
 
 PASSPHRASE = b"a long enough passphrase"
@@ -46,7 +46,7 @@ def test_keygen_writes_a_0600_key_file_and_prints_the_public_keys(
     assert json.loads(out.read_text())["label"] == "PL authority"
     # No private key anywhere in the output.
     assert keys.sealing_private_key.hex() not in stdout
-    from quorum.core.crypto import encode_key
+    from quorum.proofs.crypto import encode_key
 
     assert encode_key(keys.sealing_private_key) not in stdout
     assert encode_key(keys.signing_seed) not in stdout

@@ -9,7 +9,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from quorum.toolkit.certificate import verify_certificate
+from quorum.proofs.count_certificate import verify_certificate
 
 TOOLKIT_MODULES = [
     "quorum.toolkit",
@@ -18,8 +18,8 @@ TOOLKIT_MODULES = [
     "quorum.toolkit.statement",
     "quorum.toolkit.register",
     "quorum.toolkit.report",
-    "quorum.toolkit.certificate",
-    "quorum.ledger.batch",
+    "quorum.proofs.count_certificate",
+    "quorum.proofs.batch",
 ]
 FORBIDDEN = (
     "django",

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from quorum.core.crypto import encode_key, read_key_file
-from quorum.toolkit.certificate import certificate_payload_bytes, verify_certificate
+from quorum.proofs.count_certificate import certificate_payload_bytes, verify_certificate
+from quorum.proofs.crypto import encode_key, read_key_file
 from quorum.toolkit.cli import EXIT_ERROR, EXIT_OK, EXIT_REJECTED
 from quorum.toolkit.verify import VerifyOptions, verify_batch
 

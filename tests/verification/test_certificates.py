@@ -8,13 +8,13 @@ from datetime import date
 
 import pytest
 
-from quorum.core import merkle
-from quorum.core.crypto import AuthorityKeys, encode_key
 from quorum.core.errors import DomainError
 from quorum.core.log_key import log_origin
 from quorum.initiatives.models import Initiative
+from quorum.proofs import merkle
+from quorum.proofs.count_certificate import sign_certificate
+from quorum.proofs.crypto import AuthorityKeys, encode_key
 from quorum.rules import scheme
-from quorum.toolkit.certificate import sign_certificate
 from quorum.verification.models import Certificate, VerificationRound
 from quorum.verification.services import certificate_import
 

@@ -12,8 +12,8 @@ from django.core.management import call_command
 
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.services import initiatives_advance_by_date
-from quorum.ledger.batch import read_batch
 from quorum.ledger.sequencer import sequence_all
+from quorum.proofs.batch import read_batch
 from quorum.toolkit.verify import CERTIFIED, VerifyOptions, verify_batch
 from quorum.verification.services import verification_request
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from quorum.core.crypto import write_key_file
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.services import initiatives_advance_by_date
 from quorum.ledger.sequencer import sequence_all
+from quorum.proofs.crypto import write_key_file
 from quorum.verification.models import Certificate
 
 pytestmark = pytest.mark.django_db(transaction=True)

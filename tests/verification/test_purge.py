@@ -16,9 +16,9 @@ from django.db import connection
 from quorum.core.models import AuditEntry
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.services import initiative_set_legal_hold
-from quorum.ledger.auditor import audit
 from quorum.ledger.models import Statement
 from quorum.ledger.sequencer import sequence_all
+from quorum.proofs.auditor import audit
 from quorum.rules import add_months
 from quorum.verification.selectors import purges_due
 

@@ -10,13 +10,13 @@ from datetime import date, timedelta
 import pytest
 
 from quorum.authorities.services import authority_key_register
-from quorum.core.crypto import generate_authority_keys
-from quorum.core.key_certificate import make_key_certificate
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.services import initiatives_advance_by_date
-from quorum.ledger.batch import read_batch
 from quorum.ledger.models import Statement
 from quorum.ledger.sequencer import sequence_all
+from quorum.proofs.batch import read_batch
+from quorum.proofs.crypto import generate_authority_keys
+from quorum.proofs.key_certificate import make_key_certificate
 from quorum.signing.selectors import forget_intake_targets
 from quorum.toolkit.verify import CERTIFIED, REJECTED, VerifyOptions, verify_batch
 from quorum.verification.services import batch_export, verification_request

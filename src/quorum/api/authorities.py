@@ -31,7 +31,7 @@ from quorum.authorities.selectors import (
     key_log_leaves,
 )
 from quorum.authorities.services import key_log_ensure_checkpoint
-from quorum.core.key_certificate import KEY_LOG_PATH
+from quorum.proofs.key_certificate import KEY_LOG_PATH
 from quorum.rules import RulesError, scheme
 
 router = Router(tags=["authorities"])

@@ -6,8 +6,8 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
 from quorum.authorities.models import Authority, AuthorityKey, KeyLogCheckpoint, KeyLogLeaf
-from quorum.core import merkle
-from quorum.core.crypto import decode_key
+from quorum.proofs import merkle
+from quorum.proofs.crypto import decode_key
 
 MAX_KEY_LOG_LEAVES_PER_PAGE = 1000
 

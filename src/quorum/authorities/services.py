@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from quorum.accounts.roles import is_registrar
 from quorum.authorities.models import (
     Authority,
     AuthorityKey,
@@ -26,14 +27,13 @@ from quorum.authorities.models import (
     KeyLogCheckpoint,
     KeyLogLeaf,
 )
-from quorum.core import key_certificate as kc
-from quorum.core import merkle
-from quorum.core.accounts.roles import is_registrar
 from quorum.core.audit import Actor, audit_log
 from quorum.core.errors import Conflict, DomainError, NotFound
 from quorum.core.log_key import log_key, log_origin
-from quorum.core.signed_note import format_checkpoint, sign_note
 from quorum.core.text import has_control_characters
+from quorum.proofs import key_certificate as kc
+from quorum.proofs import merkle
+from quorum.proofs.signed_note import format_checkpoint, sign_note
 from quorum.rules import RulesError, scheme
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
+from quorum.accounts.decorators import AuthenticatedHttpRequest
+from quorum.accounts.roles import REGISTRAR, user_roles
 from quorum.authorities.models import Authority
 from quorum.authorities.selectors import authorities_of_staff
-from quorum.core.accounts.decorators import AuthenticatedHttpRequest
-from quorum.core.accounts.roles import REGISTRAR, user_roles
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import is_organiser_of
 

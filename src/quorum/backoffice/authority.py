@@ -20,6 +20,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from quorum.accounts.decorators import login_and_2fa_required, require_recent_verification
 from quorum.authorities.models import Authority
 from quorum.authorities.services import authority_key_register
 from quorum.backoffice.access import staff_authority
@@ -30,11 +31,10 @@ from quorum.backoffice.keys import (
     certificate_member_state,
     key_registered_message,
 )
-from quorum.core.accounts.decorators import login_and_2fa_required, require_recent_verification
 from quorum.core.errors import DomainError
 from quorum.core.i18n import member_state_name
-from quorum.core.key_certificate import format_fingerprint
 from quorum.initiatives.models import Initiative
+from quorum.proofs.key_certificate import format_fingerprint
 from quorum.verification.selectors import certified_counts, verification_round
 from quorum.verification.services import batch_export, certificate_import
 

@@ -18,17 +18,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from quorum.accounts.decorators import require_recent_verification, role_required
+from quorum.accounts.roles import REGISTRAR
 from quorum.authorities.models import AuthorityKey
 from quorum.authorities.selectors import authority_list
 from quorum.authorities.services import authority_expect_key
 from quorum.backoffice.errors import Errors, domain_errors, form_errors
 from quorum.backoffice.forms import MEMBER_STATES
-from quorum.core.accounts.decorators import require_recent_verification, role_required
-from quorum.core.accounts.roles import REGISTRAR
 from quorum.core.errors import DomainError
 from quorum.core.i18n import member_state_name
-from quorum.core.key_certificate import format_fingerprint
 from quorum.core.text import SingleLineField
+from quorum.proofs.key_certificate import format_fingerprint
 
 #: A key certificate is under 2 KB; this leaves room for pretty-printing, nothing more.
 MAX_KEY_CERTIFICATE_BYTES = 16 * 1024

@@ -11,11 +11,11 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
+from quorum.accounts.decorators import require_recent_verification, role_required
+from quorum.accounts.roles import OPERATOR
 from quorum.authorities.services import authority_key_register
 from quorum.backoffice.errors import domain_errors, form_errors
 from quorum.backoffice.keys import KeyCertificateForm, authorities_page, key_registered_message
-from quorum.core.accounts.decorators import require_recent_verification, role_required
-from quorum.core.accounts.roles import OPERATOR
 from quorum.core.errors import DomainError
 
 PAGE = "backoffice/operator/authorities.html"

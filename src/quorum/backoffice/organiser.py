@@ -15,15 +15,15 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from quorum.backoffice.access import organised_initiative
-from quorum.backoffice.charts import HEIGHT, WIDTH, growth_points
-from quorum.backoffice.errors import domain_errors, form_errors
-from quorum.backoffice.forms import DateForm, DraftForm, InviteForm, PaperCountsForm, SponsorForm
-from quorum.core.accounts.decorators import (
+from quorum.accounts.decorators import (
     AuthenticatedHttpRequest,
     login_and_2fa_required,
     require_recent_verification,
 )
+from quorum.backoffice.access import organised_initiative
+from quorum.backoffice.charts import HEIGHT, WIDTH, growth_points
+from quorum.backoffice.errors import domain_errors, form_errors
+from quorum.backoffice.forms import DateForm, DraftForm, InviteForm, PaperCountsForm, SponsorForm
 from quorum.core.errors import DomainError
 from quorum.core.i18n import member_state_name
 from quorum.initiatives import services as lifecycle

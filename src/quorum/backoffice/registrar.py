@@ -21,11 +21,11 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from quorum.accounts.decorators import require_recent_verification, role_required
+from quorum.accounts.roles import REGISTRAR
 from quorum.backoffice.access import registrar_initiative, registrar_initiatives
 from quorum.backoffice.errors import Errors, domain_errors, form_errors
 from quorum.backoffice.forms import DecisionForm, ExtensionForm, FollowUpForm, TranslationForm
-from quorum.core.accounts.decorators import require_recent_verification, role_required
-from quorum.core.accounts.roles import REGISTRAR
 from quorum.core.errors import DomainError
 from quorum.core.i18n import member_state_name
 from quorum.initiatives import services as lifecycle

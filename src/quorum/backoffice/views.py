@@ -3,10 +3,10 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from quorum.accounts.decorators import login_and_2fa_required
+from quorum.accounts.roles import OPERATOR, user_roles
 from quorum.authorities.selectors import authorities_of_staff
 from quorum.backoffice.access import is_registrar
-from quorum.core.accounts.decorators import login_and_2fa_required
-from quorum.core.accounts.roles import OPERATOR, user_roles
 
 
 @login_and_2fa_required

@@ -150,7 +150,7 @@ def database_from_url(url: str) -> dict[str, object]:
         "CONN_MAX_AGE": 60,
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {
-            # Invariant 3: a statement is acknowledged only once its commit is on disk.
+            # A statement is acknowledged only once its commit is on disk.
             "options": "-c synchronous_commit=on",
             **({"sslmode": options["sslmode"]} if "sslmode" in options else {}),
         },

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from quorum.core.crypto import CryptoError, decode_key, generate_signing_key, signing_public_key
 from quorum.core.env import EnvError, env_optional
-from quorum.core.signed_note import verifier_key
+from quorum.proofs.crypto import CryptoError, decode_key, generate_signing_key, signing_public_key
+from quorum.proofs.signed_note import verifier_key
 
 
 @dataclass(frozen=True)

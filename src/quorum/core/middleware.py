@@ -1,4 +1,4 @@
-"""Response headers that keep every page self-contained (invariant 7: nothing third-party)."""
+"""Response headers that keep every page self-contained (nothing is loaded from a third party)."""
 
 from __future__ import annotations
 

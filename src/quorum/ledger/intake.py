@@ -4,8 +4,9 @@ One writer thread per process owns a database connection. Requests hand it rows 
 it gathers rows for up to QUORUM_INTAKE_MAX_WAIT_MS or QUORUM_INTAKE_MAX_BATCH rows, inserts
 them in one transaction and commits durably (SQLite WAL synchronous=FULL, PostgreSQL
 synchronous_commit=on). Only after the commit are the waiting requests released: what a
-signatory is told is recorded, is on disk (invariant 3). One fsync then covers many rows,
-which is what makes durability cheap (reference/perf-feasibility.md).
+signatory is told is recorded, is on disk, never only in memory. One fsync then covers many rows,
+which is what makes durability cheap: the cost of a commit is the fsync, not the row
+(the figures are in docs/performance.md).
 """
 
 from __future__ import annotations

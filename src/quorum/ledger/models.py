@@ -56,7 +56,7 @@ class LogState(models.Model):
 
 
 class LogNode(models.Model):
-    """A complete subtree hash: never changes once written (RFC 9162 tree, quorum.core.merkle).
+    """A complete subtree hash: never changes once written (RFC 9162 tree, quorum.proofs.merkle).
 
     `position` packs (level, index) as level << 56 | index, so a proof's nodes are one
     `position IN (...)` query.

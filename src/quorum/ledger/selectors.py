@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from quorum.core import merkle
 from quorum.initiatives.models import Initiative
-from quorum.ledger.leaves import format_received_at
 from quorum.ledger.models import Checkpoint, MemberStateCount, Statement
 from quorum.ledger.store import DatabaseNodeStore
+from quorum.proofs import merkle
+from quorum.proofs.leaves import format_received_at
 from quorum.rules import scheme
 
 MAX_LEAVES_PER_PAGE = 1000

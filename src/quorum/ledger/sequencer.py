@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.db.models import F
 
-from quorum.core import merkle
 from quorum.core.log_key import log_key, log_origin
-from quorum.core.signed_note import format_checkpoint, sign_note
 from quorum.initiatives.models import Initiative
 from quorum.ledger.models import Checkpoint, LogState, MemberStateCount, Statement
 from quorum.ledger.store import DatabaseNodeStore
+from quorum.proofs import merkle
+from quorum.proofs.signed_note import format_checkpoint, sign_note
 
 logger = logging.getLogger(__name__)
 

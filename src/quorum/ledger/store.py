@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db import connection
 
-from quorum.core.merkle import NodeKey
 from quorum.ledger.models import LogNode
+from quorum.proofs.merkle import NodeKey
 
 LEVEL_SHIFT = 56
 

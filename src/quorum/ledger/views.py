@@ -18,11 +18,9 @@ from django.utils.cache import patch_cache_control
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from quorum.core import merkle
 from quorum.core.i18n import member_state_name
 from quorum.core.log_key import log_key, log_origin
 from quorum.core.middleware import CONTENT_SECURITY_POLICY
-from quorum.core.signed_note import NoteError, open_checkpoint
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import initiative_get_public
 from quorum.ledger.selectors import (
@@ -33,6 +31,8 @@ from quorum.ledger.selectors import (
     proof_inclusion,
     statement_exists,
 )
+from quorum.proofs import merkle
+from quorum.proofs.signed_note import NoteError, open_checkpoint
 
 RECEIPT = re.compile(r"[0-9a-f]{64}")
 MAX_ECHO = 200  # characters of a malformed receipt shown back in the field

@@ -128,7 +128,7 @@ def check_solution(payload: object, *, scope: str) -> PowCheck:
     try:
         return _check(payload, scope)
     except Exception as exc:
-        # Invariant 6: no input may become a 500, whatever slipped past the checks below.
+        # No input may become a 500, whatever slipped past the checks below.
         # The payload is not logged: it is attacker-controlled and of no use to an operator.
         logger.warning("proof-of-work payload refused by %s", type(exc).__name__)
         return PowCheck(ok=False, reason_code="malformed")

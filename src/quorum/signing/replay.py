@@ -1,6 +1,7 @@
 """Single use of a proof-of-work solution, and the same answer for a double submission.
 
-Invariant 2 (no identity oracle) forbids telling anyone "you already signed". What this
+The platform must never tell anyone "you already signed": that answer would let anyone
+test whether a named person signed. What this
 module tells apart is narrower: one solved challenge (one loaded form) may lead to one
 statement only.
 

@@ -17,11 +17,11 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from quorum.core.crypto import seal
 from quorum.core.errors import DomainError
 from quorum.core.volatile import run_in_worker
 from quorum.ledger.intake import IntakeRow, IntakeUnavailable, get_intake_writer
-from quorum.ledger.leaves import format_received_at, statement_leaf_hash
+from quorum.proofs.crypto import seal
+from quorum.proofs.leaves import format_received_at, statement_leaf_hash
 from quorum.rules import scheme
 from quorum.signing import pow as proof_of_work
 from quorum.signing import ratelimit, replay

@@ -17,9 +17,9 @@ from django.utils.translation import gettext as _
 
 from quorum.core.clients import client_address
 from quorum.core.i18n import member_state_name
-from quorum.core.key_certificate import format_fingerprint
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import initiative_get_public, initiative_is_collecting
+from quorum.proofs.key_certificate import format_fingerprint
 from quorum.rules import Scheme, scheme
 from quorum.signing.fields import ALL_FIELDS, FIELD_SPECS, fields_for
 from quorum.signing.labels import FIELD_HINTS, FIELD_LABELS, field_id

@@ -11,13 +11,13 @@ from pathlib import Path
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from quorum.accounts.roles import user_create
 from quorum.authorities.selectors import authority_list
 from quorum.authorities.services import authority_expect_key, authority_key_register
-from quorum.core.accounts.roles import user_create
-from quorum.core.crypto import generate_authority_keys, write_key_file
-from quorum.core.key_certificate import make_key_certificate
 from quorum.initiatives.models import Initiative, OrganiserMember
 from quorum.initiatives.services import initiative_create
+from quorum.proofs.crypto import generate_authority_keys, write_key_file
+from quorum.proofs.key_certificate import make_key_certificate
 from quorum.rules import scheme
 
 DEMO_SLUG = "ban-biometric-mass-surveillance"

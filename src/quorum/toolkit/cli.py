@@ -31,7 +31,9 @@ from datetime import date
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from quorum.core.crypto import (
+from quorum.proofs.auditor import http_fetch
+from quorum.proofs.count_certificate import verify_certificate
+from quorum.proofs.crypto import (
     AuthorityKeys,
     CryptoError,
     decode_key,
@@ -40,16 +42,14 @@ from quorum.core.crypto import (
     read_key_file_public,
     write_key_file,
 )
-from quorum.core.key_certificate import (
+from quorum.proofs.key_certificate import (
     KeyCertificateError,
     fingerprint,
     format_fingerprint,
     make_key_certificate,
     normalise_fingerprint,
 )
-from quorum.ledger.auditor import http_fetch
-from quorum.ledger.key_log_audit import audit_key_log
-from quorum.toolkit.certificate import verify_certificate
+from quorum.proofs.key_log_audit import audit_key_log
 from quorum.toolkit.report import check_out_dir, write_outputs
 from quorum.toolkit.verify import (
     CERTIFIED,

@@ -34,15 +34,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-from quorum.core.crypto import AuthorityKeys, decode_key, encode_key
-from quorum.core.merkle import RootBuilder
-from quorum.core.signed_note import Checkpoint, NoteError, open_checkpoint, parse_verifier_key
-from quorum.ledger.batch import BatchEntry, BatchFormatError, BatchHeader, read_batch
-from quorum.ledger.leaves import statement_leaf_hash
+from quorum.proofs.batch import BatchEntry, BatchFormatError, BatchHeader, read_batch
+from quorum.proofs.count_certificate import FORMAT as CERTIFICATE_FORMAT
+from quorum.proofs.count_certificate import sign_certificate
+from quorum.proofs.crypto import AuthorityKeys, decode_key, encode_key
+from quorum.proofs.leaves import statement_leaf_hash
+from quorum.proofs.merkle import RootBuilder
+from quorum.proofs.signed_note import Checkpoint, NoteError, open_checkpoint, parse_verifier_key
 from quorum.rules import RulesError, scheme
 from quorum.toolkit import statement as st
-from quorum.toolkit.certificate import FORMAT as CERTIFICATE_FORMAT
-from quorum.toolkit.certificate import sign_certificate
 from quorum.toolkit.register import RegisterError, match_register
 
 __all__ = [

@@ -15,27 +15,27 @@ from django.utils.translation import gettext_lazy as _
 
 from quorum.authorities.models import Authority, AuthorityKey
 from quorum.core.audit import Actor, audit_log
-from quorum.core.crypto import CryptoError, decode_key
 from quorum.core.errors import Conflict, DomainError
 from quorum.core.log_key import log_key, log_origin
-from quorum.core.signed_note import NoteError, parse_checkpoint
 from quorum.core.text import printable_line
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.services import (
     initiative_conclude_verification,
     initiative_request_verification,
 )
-from quorum.ledger.batch import (
+from quorum.ledger.models import Checkpoint, Statement
+from quorum.ledger.sequencer import sequence_initiative
+from quorum.proofs.batch import (
     BatchEntry,
     BatchFormatError,
     BatchHeader,
     BatchInitiative,
     write_batch,
 )
-from quorum.ledger.leaves import format_received_at
-from quorum.ledger.models import Checkpoint, Statement
-from quorum.ledger.sequencer import sequence_initiative
-from quorum.toolkit.certificate import verify_certificate
+from quorum.proofs.count_certificate import verify_certificate
+from quorum.proofs.crypto import CryptoError, decode_key
+from quorum.proofs.leaves import format_received_at
+from quorum.proofs.signed_note import NoteError, parse_checkpoint
 from quorum.verification.models import Certificate, Purge, VerificationRound
 from quorum.verification.selectors import certified_counts, purges_due, verification_round
 

@@ -6,8 +6,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from quorum.core import merkle
-from quorum.core.key_certificate import key_log_entry_bytes
+from quorum.proofs import merkle
+from quorum.proofs.key_certificate import key_log_entry_bytes
 
 
 def keys_into_history(apps, schema_editor):

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from quorum.authorities.selectors import authority_list
 from quorum.authorities.services import authority_key_register, authority_staff_add
 from quorum.core.errors import DomainError
-from quorum.core.key_certificate import format_fingerprint
+from quorum.proofs.key_certificate import format_fingerprint
 
 MAX_KEY_CERTIFICATE_BYTES = 16 * 1024
 

@@ -1,5 +1,5 @@
 """`audit` as a Django command too (`call_command("audit", …)`); the `quorum` script runs the
-pure command line in quorum.ledger.audit_cli directly, without Django or a secret key."""
+pure command line in quorum.proofs.audit_cli directly, without Django or a secret key."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any, TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from quorum.ledger import audit_cli
+from quorum.proofs import audit_cli
 
 
 class Command(BaseCommand):

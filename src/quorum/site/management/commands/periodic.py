@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from quorum.core.accounts import throttle
+from quorum.accounts import throttle
 from quorum.initiatives.selectors import progress_reports_overdue
 from quorum.initiatives.services import initiatives_advance_by_date
 from quorum.signing import ratelimit, replay
