@@ -12,9 +12,15 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import settings as hypothesis_settings
 
 from quorum.proofs.crypto import AuthorityKeys, generate_authority_keys
 from quorum.rules import scheme
+
+# Hypothesis times each example against a deadline; on a shared two-core machine that measures
+# the neighbours, not the code (performance is measured in bench/, never in unit tests).
+hypothesis_settings.register_profile("quorum", deadline=None)
+hypothesis_settings.load_profile("quorum")
 
 
 @pytest.fixture

@@ -149,6 +149,8 @@ MIDDLEWARE = [
     "quorum.accounts.middleware.SessionExpiryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Innermost: a page's domain error becomes its error page before any other middleware.
+    "quorum.core.error_pages.DomainErrorMiddleware",
 ]
 
 ROOT_URLCONF = "quorum.urls"

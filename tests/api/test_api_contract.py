@@ -10,6 +10,7 @@ import re
 
 import pytest
 from django.test import Client
+from jsonschema import Draft202012Validator
 
 from quorum.ledger.models import Statement
 from quorum.ledger.sequencer import sequence_all
@@ -193,3 +194,64 @@ def test_reads_stay_open_to_other_origins_and_writes_need_json(client, ready) ->
     )
     assert response.status_code == 415
     assert client.get("/api/v1/initiatives")["Access-Control-Allow-Origin"] == "*"
+
+
+def _validator(openapi: dict, schema: dict) -> Draft202012Validator:
+    # The document's own components, so that "#/components/schemas/…" resolves as in the document.
+    return Draft202012Validator({**schema, "components": openapi["components"]})
+
+
+def assert_answers_as_documented(openapi: dict, path: str, method: str, response) -> None:
+    """The status is one the operation documents, and a JSON body fits the documented schema."""
+    documented = openapi["paths"][path][method]["responses"].get(str(response.status_code))
+    assert documented is not None, (path, response.status_code, response.content[:200])
+    content = documented.get("content", {}).get("application/json")
+    if content is None:
+        return
+    errors = sorted(
+        _validator(openapi, content["schema"]).iter_errors(json.loads(response.content)),
+        key=str,
+    )
+    assert not errors, (path, response.status_code, [e.message for e in errors[:3]])
+
+
+def test_every_read_answers_what_its_openapi_schema_says_for_success_and_refusal(
+    client, ready, openapi, polish_citizen
+) -> None:
+    assert (
+        client.post(STATEMENTS, polish_citizen, content_type="application/json").status_code == 201
+    )
+    sequence_all()
+    checked = 0
+    for path, methods in openapi["paths"].items():
+        operation = methods.get("get")
+        if operation is None:
+            continue
+        query = _query(operation)
+        cases = [(_filled(path), query)]
+        if "{slug}" in path:
+            cases.append((path.replace("{slug}", "no-such-initiative"), query))
+        cases += [(_filled(path), {**query, name: "x"}) for name in query]
+        for url, params in cases:
+            assert_answers_as_documented(openapi, path, "get", client.get(url, params))
+            checked += 1
+    assert checked >= 30
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "polish",
+        {"nationality": "PL"},
+        {"nationality": "XX", "first_names": "A"},
+        {"unknown": 1},
+        [],
+    ],
+    ids=["valid", "missing fields", "unknown state", "unknown field", "not an object"],
+)
+def test_every_answer_to_a_statement_is_what_the_openapi_document_says(
+    client, ready, openapi, polish_citizen, body
+) -> None:
+    payload = polish_citizen if body == "polish" else body
+    response = client.post(STATEMENTS, json.dumps(payload), content_type="application/json")
+    assert_answers_as_documented(openapi, "/api/v1/initiatives/{slug}/statements", "post", response)

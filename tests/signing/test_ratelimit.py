@@ -375,7 +375,3 @@ def test_the_store_is_chosen_once_per_process(settings: Any) -> None:
         assert isinstance(get_rate_store(), RedisRateStore)
     finally:
         reset_rate_store()
-
-
-def test_the_rate_limited_message_is_plain_words() -> None:
-    assert str(ratelimit.RATE_LIMITED_MESSAGE).startswith("Too many")

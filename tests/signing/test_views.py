@@ -168,18 +168,52 @@ def test_a_rate_limited_signatory_is_told_when_to_come_back(client, ready, setti
     assert int(response["Retry-After"]) >= 1
 
 
-def test_the_form_is_protected_against_cross_site_posts(ready) -> None:
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"HTTP_ORIGIN": "https://evil.example"},
+        {"HTTP_ORIGIN": "null"},
+        {"HTTP_SEC_FETCH_SITE": "cross-site", "HTTP_ORIGIN": "http://testserver"},
+        {"HTTP_SEC_FETCH_SITE": "same-site"},
+    ],
+    ids=["other origin", "opaque origin", "fetch metadata says cross-site", "a sibling site"],
+)
+def test_the_form_refuses_a_post_the_browser_says_comes_from_another_site(
+    ready, headers: dict[str, str]
+) -> None:
     from django.test import Client
 
     strict = Client(enforce_csrf_checks=True)
-    response = strict.post(f"{START}pl/", polish_form())
+    response = strict.post(f"{START}pl/", polish_form(), **headers)
     assert response.status_code == 403
     assert Statement.objects.count() == 0
     # The refusal says what to do, with every page's headers; in the signatory's language.
     assert "reload the page and send it again" in response.content.decode()
     assert "Content-Security-Policy" in response.headers
-    german = strict.post(f"{START}pl/", polish_form(), HTTP_ACCEPT_LANGUAGE="de")
+    german = strict.post(f"{START}pl/", polish_form(), HTTP_ACCEPT_LANGUAGE="de", **headers)
     assert german.status_code == 403 and 'lang="de"' in german.content.decode()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"HTTP_ORIGIN": "http://testserver"},
+        {"HTTP_SEC_FETCH_SITE": "same-origin", "HTTP_ORIGIN": "http://testserver"},
+        {"HTTP_SEC_FETCH_SITE": "none"},
+        {},
+    ],
+    ids=["own origin", "fetch metadata says same origin", "typed by the person", "no browser"],
+)
+def test_the_form_takes_a_post_from_its_own_page_without_any_cookie(
+    ready, headers: dict[str, str]
+) -> None:
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post(f"{START}pl/", polish_form(), **headers)
+    assert response.status_code == 200, response.content[:300]
+    assert not response.cookies
+    assert Statement.objects.count() == 1
 
 
 def test_the_form_needs_proof_of_work_when_it_is_on(client, ready, settings) -> None:

@@ -7,19 +7,18 @@ the authority.
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 
-from quorum.api.errors import GENERAL
-from quorum.api.ledger import (
+from quorum.api.public import (
     CONSISTENCY_QUERY,
     MAX_SIZE,
     TEXT_PLAIN,
-    _text_response,
+    public_read,
+    text_response,
     tree_sizes,
 )
-from quorum.api.public import public_read
 from quorum.api.schemas import ErrorsOut
 from quorum.authorities.models import AuthorityKey
 from quorum.authorities.selectors import (
@@ -31,6 +30,7 @@ from quorum.authorities.selectors import (
     key_log_leaves,
 )
 from quorum.authorities.services import key_log_ensure_checkpoint
+from quorum.core.errors import BadRequest
 from quorum.proofs.key_certificate import KEY_LOG_PATH
 from quorum.rules import RulesError, scheme
 
@@ -87,10 +87,6 @@ class PathOut(Schema):
     path: list[str]
 
 
-def _errors(errors: dict[str, list[str]], status: int) -> HttpResponse:
-    return public_read(JsonResponse({"errors": errors}, status=status))
-
-
 def _key(key: AuthorityKey | None) -> dict[str, object] | None:
     if key is None:
         return None
@@ -108,14 +104,17 @@ def _key(key: AuthorityKey | None) -> dict[str, object] | None:
     response={200: AuthoritiesOut, 400: ErrorsOut},
     summary="The competent authorities of a scheme and their current keys",
 )
-def authorities(request: HttpRequest, query: Query[AuthoritiesQuery]) -> HttpResponse:
+def authorities(
+    request: HttpRequest, query: Query[AuthoritiesQuery], response: HttpResponse
+) -> dict[str, object]:
     """Every authority with the fingerprint and public halves of the key statements are now
     sealed to. Each key is also an entry of the key log, with the certificate it came with."""
     try:
         scheme(query.scheme)
-    except RulesError:
-        return _errors({"scheme": [_("Unknown scheme.")]}, 400)
-    body = {
+    except RulesError as exc:
+        raise BadRequest(_("Unknown scheme."), field="scheme") from exc
+    public_read(response)
+    return {
         "scheme": query.scheme,
         "authorities": [
             {"member_state": a.member_state, "name": a.name, "key": _key(a.current_key)}
@@ -123,13 +122,12 @@ def authorities(request: HttpRequest, query: Query[AuthoritiesQuery]) -> HttpRes
         ],
         "key_log_origin_path": KEY_LOG_PATH,
     }
-    return public_read(JsonResponse(body))
 
 
 @router.get(
     "/authorities/log/checkpoint",
     summary="The latest signed checkpoint of the key log",
-    openapi_extra=_text_response(
+    openapi_extra=text_response(
         "A C2SP signed note whose origin is '<log key name>/authorities/keys', signed with "
         "the same log key as the statements' checkpoints."
     ),
@@ -142,7 +140,7 @@ def key_log_checkpoint(request: HttpRequest) -> HttpResponse:
 
 @router.get(
     "/authorities/log/leaves",
-    response={200: KeyLogLeavesOut, 400: ErrorsOut},
+    response={200: KeyLogLeavesOut, 400: ErrorsOut, 422: ErrorsOut},
     summary="Entries of the key log",
     description=(
         "Each leaf's `data` is the exact canonical JSON whose RFC 9162 leaf hash is in the tree: "
@@ -150,35 +148,38 @@ def key_log_checkpoint(request: HttpRequest) -> HttpResponse:
         f"marked as legacy). At most {MAX_KEY_LOG_LEAVES_PER_PAGE} per page."
     ),
 )
-def key_log_leaves_view(request: HttpRequest, query: Query[KeyLogLeavesQuery]) -> HttpResponse:
+def key_log_leaves_view(
+    request: HttpRequest, query: Query[KeyLogLeavesQuery], response: HttpResponse
+) -> dict[str, object]:
     size = (key_log_checkpoint_latest() or key_log_ensure_checkpoint()).size
     end = size if query.end is None else query.end
     if not 0 <= query.start <= end <= size:
-        return _errors({GENERAL: [_("Ask for 0 ≤ start ≤ end ≤ the checkpoint's size.")]}, 400)
+        raise BadRequest(_("Ask for 0 ≤ start ≤ end ≤ the checkpoint's size."))
     leaves = key_log_leaves(start=query.start, end=end)
-    body = {
+    public_read(response)
+    return {
         "start": query.start,
         "end": query.start + len(leaves),
         "tree_size": size,
         "leaves": [{"index": index, "data": data} for index, data in leaves],
     }
-    return public_read(JsonResponse(body))
 
 
 @router.get(
     "/authorities/log/proof/inclusion",
-    response={200: PathOut, 400: ErrorsOut},
+    response={200: PathOut, 400: ErrorsOut, 422: ErrorsOut},
     summary="Inclusion proof of one key-log entry",
 )
 def key_log_inclusion_view(
-    request: HttpRequest, query: Query[KeyLogInclusionQuery]
-) -> HttpResponse:
+    request: HttpRequest, query: Query[KeyLogInclusionQuery], response: HttpResponse
+) -> dict[str, object]:
     latest = key_log_checkpoint_latest()
     size = latest.size if latest is not None else 0
     if not (0 <= query.index < query.size <= size <= MAX_SIZE):
-        return _errors({GENERAL: [_("Ask for 0 ≤ index < size ≤ the checkpoint's size.")]}, 400)
+        raise BadRequest(_("Ask for 0 ≤ index < size ≤ the checkpoint's size."))
     path = key_log_inclusion(index=query.index, size=query.size)
-    return public_read(JsonResponse({"path": [node.hex() for node in path]}))
+    public_read(response)
+    return {"path": [node.hex() for node in path]}
 
 
 @router.get(
@@ -187,13 +188,12 @@ def key_log_inclusion_view(
     summary="Proof that the key log of size `from` is a prefix of the key log of size `to`",
     openapi_extra=CONSISTENCY_QUERY,
 )
-def key_log_consistency_view(request: HttpRequest) -> HttpResponse:
-    sizes, errors = tree_sizes(request)
-    if errors:
-        return _errors(errors, 422)
+def key_log_consistency_view(request: HttpRequest, response: HttpResponse) -> dict[str, object]:
+    old_size, new_size = tree_sizes(request)
     latest = key_log_checkpoint_latest()
     size = latest.size if latest is not None else 0
-    if not (sizes["from"] <= sizes["to"] <= size <= MAX_SIZE):
-        return _errors({GENERAL: [_("Ask for 0 ≤ from ≤ to ≤ the checkpoint's size.")]}, 400)
-    path = key_log_consistency(old_size=sizes["from"], new_size=sizes["to"])
-    return public_read(JsonResponse({"path": [node.hex() for node in path]}))
+    if not (old_size <= new_size <= size <= MAX_SIZE):
+        raise BadRequest(_("Ask for 0 ≤ from ≤ to ≤ the checkpoint's size."))
+    path = key_log_consistency(old_size=old_size, new_size=new_size)
+    public_read(response)
+    return {"path": [node.hex() for node in path]}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -13,25 +13,32 @@ from django.utils.http import parse_header_parameters
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
+from ninja.responses import NinjaJSONEncoder
 
-from quorum.core.error_pages import GENERAL
+from quorum.api.public import public_read
+from quorum.core.errors import GENERAL, DomainError
 
 JSON_MEDIA_TYPE = "application/json"
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
 
-def errors_response(
-    api: NinjaAPI, request: HttpRequest, errors: dict[str, list[str]], status: int
-) -> HttpResponse:
-    return api.create_response(request, {"errors": errors}, status=status)
+def json_response(data: object, status: int) -> HttpResponse:
+    """A JSON answer exactly as django-ninja renders one, for the doors that bypass it."""
+    body = json.dumps(data, cls=NinjaJSONEncoder)
+    return HttpResponse(body, status=status, content_type=JSON_CONTENT_TYPE)
 
 
-def _field_name(location: tuple | list) -> str:
+def errors_response(errors: dict[str, list[str]], status: int) -> HttpResponse:
+    return json_response({"errors": errors}, status)
+
+
+def _field_name(location: Iterable[object]) -> str:
     # ("body", "payload", "residence", "city") → "residence.city"
     parts = [str(part) for part in location if part not in ("body", "payload", "query", "path")]
     return ".".join(parts) or GENERAL
 
 
-def _message(error: dict) -> str:
+def _message(error: Mapping[str, Any]) -> str:
     kind = str(error.get("type", ""))
     if kind == "extra_forbidden":
         return _("This field is not part of a statement.")
@@ -42,27 +49,48 @@ def _message(error: dict) -> str:
     return _("This value is not valid.")
 
 
+def validation_errors(errors: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """pydantic's errors as field → translated messages (its own texts are English only)."""
+    fields: dict[str, list[str]] = {}
+    for error in errors:
+        fields.setdefault(_field_name(error.get("loc", ())), []).append(_message(error))
+    return fields
+
+
+def not_json_response() -> HttpResponse:
+    return errors_response({GENERAL: [_("The request body is not valid JSON.")]}, 400)
+
+
+def domain_error_response(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    """Every refusal of a service, the one way: its status, its messages, its retry time."""
+    response = errors_response(exc.messages(), exc.status)
+    if exc.retry_after is not None:
+        response["Retry-After"] = str(exc.retry_after)
+    if request.method in ("GET", "HEAD"):
+        # A refused read is as public as the read: any origin may see why.
+        public_read(response)
+    return response
+
+
 def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(ValidationError)
     def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-        errors: dict[str, list[str]] = {}
-        for error in exc.errors:
-            errors.setdefault(_field_name(error.get("loc", ())), []).append(_message(error))
-        return errors_response(api, request, errors, 422)
+        return errors_response(validation_errors(exc.errors), 422)
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         # ninja raises HttpError(400) for a body it cannot parse; its own text is English only.
-        message = (
-            _("The request body is not valid JSON.")
-            if exc.status_code == 400
-            else _("The request was refused.")
-        )
-        return errors_response(api, request, {GENERAL: [message]}, exc.status_code)
+        if exc.status_code == 400:
+            return not_json_response()
+        return errors_response({GENERAL: [_("The request was refused.")]}, exc.status_code)
 
     @api.exception_handler(Http404)
     def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-        return errors_response(api, request, {GENERAL: [_("Not found.")]}, 404)
+        return errors_response({GENERAL: [_("Not found.")]}, 404)
+
+    @api.exception_handler(DomainError)
+    def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+        return domain_error_response(request, exc)
 
 
 def is_json_content_type(value: str) -> bool:
@@ -82,11 +110,7 @@ def is_json_content_type(value: str) -> bool:
 
 def unsupported_media_type(request: HttpRequest) -> HttpResponse:
     message = _("Send the request body as JSON, with Content-Type: application/json.")
-    response = HttpResponse(
-        json.dumps({"errors": {GENERAL: [message]}}, ensure_ascii=False),
-        status=415,
-        content_type="application/json; charset=utf-8",
-    )
+    response = errors_response({GENERAL: [message]}, 415)
     response["Accept-Post"] = JSON_MEDIA_TYPE
     return response
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import get_language
-from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 
-from quorum.api.errors import GENERAL
 from quorum.api.public import public_read
 from quorum.api.schemas import ErrorsOut
 from quorum.initiatives.models import Initiative
@@ -69,10 +67,13 @@ def _summary(initiative: Initiative, language: str) -> dict[str, object]:
 
 
 @router.get("/initiatives", response=list[InitiativeOut], summary="The public register")
-def initiative_list(request: HttpRequest, query: Query[RegisterQuery]) -> HttpResponse:
+def initiative_list(
+    request: HttpRequest, query: Query[RegisterQuery], response: HttpResponse
+) -> list[dict[str, object]]:
     language = get_language()
     initiatives = initiative_search(query=query.q[:200], status=query.status[:40])
-    return public_read(JsonResponse([_summary(i, language) for i in initiatives], safe=False))
+    public_read(response)
+    return [_summary(i, language) for i in initiatives]
 
 
 @router.get(
@@ -80,15 +81,11 @@ def initiative_list(request: HttpRequest, query: Query[RegisterQuery]) -> HttpRe
     response={200: InitiativeDetailOut, 404: ErrorsOut},
     summary="One initiative",
 )
-def initiative_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    try:
-        initiative = initiative_get_public(slug=slug)
-    except Initiative.DoesNotExist:
-        return public_read(
-            JsonResponse({"errors": {GENERAL: [_("No such initiative.")]}}, status=404)
-        )
+def initiative_detail(request: HttpRequest, slug: str, response: HttpResponse) -> dict[str, object]:
+    initiative = initiative_get_public(slug=slug)
     language = get_language()
-    body = {
+    public_read(response)
+    return {
         **_summary(initiative, language),
         "objectives": initiative.text("objectives", language),
         "title_translations": initiative.title,
@@ -98,4 +95,3 @@ def initiative_detail(request: HttpRequest, slug: str) -> HttpResponse:
             for s in initiative.sponsors.all()
         ],
     }
-    return public_read(JsonResponse(body))

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils.translation import gettext as _
+from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 
-from quorum.api.errors import GENERAL
 from quorum.api.public import public_read
 from quorum.api.schemas import ErrorsOut
-from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import initiative_get_public
 from quorum.verification.selectors import certified_counts
 
@@ -35,18 +32,13 @@ class CertifiedOut(Schema):
     summary="Certified counts per Member State and the verdict",
     description="`verdict` is `successful`, `not_successful` (every expected certificate is in) or `pending`.",
 )
-def certified(request: HttpRequest, slug: str) -> HttpResponse:
-    try:
-        initiative = initiative_get_public(slug=slug)
-    except Initiative.DoesNotExist:
-        return public_read(
-            JsonResponse({"errors": {GENERAL: [_("No such initiative.")]}}, status=404)
-        )
-    counts = certified_counts(initiative)
+def certified(request: HttpRequest, slug: str, response: HttpResponse) -> dict[str, object]:
+    counts = certified_counts(initiative_get_public(slug=slug))
     verdict = (
         "successful" if counts.successful else "not_successful" if counts.complete else "pending"
     )
-    body = {
+    public_read(response)
+    return {
         "by_member_state": {
             row.code: {
                 "certified": row.certified,
@@ -59,4 +51,3 @@ def certified(request: HttpRequest, slug: str) -> HttpResponse:
         "states_reached": counts.states_reached,
         "verdict": verdict,
     }
-    return public_read(JsonResponse(body))

@@ -24,7 +24,7 @@ from quorum.accounts.decorators import login_and_2fa_required, require_recent_ve
 from quorum.authorities.models import Authority
 from quorum.authorities.services import authority_key_register
 from quorum.backoffice.access import staff_authority
-from quorum.backoffice.errors import domain_errors, form_errors
+from quorum.backoffice.errors import form_errors
 from quorum.backoffice.forms import CertificateUploadForm
 from quorum.backoffice.keys import (
     KeyCertificateForm,
@@ -201,6 +201,6 @@ def staff_key_upload(request: HttpRequest, member_state: str) -> HttpResponse:
             raise DomainError(_("This key certificate is for another Member State's authority."))
         key = authority_key_register(certificate=document, actor=request.user)
     except DomainError as exc:
-        return render_home(request, authority, key_form=form, errors=domain_errors(exc))
+        return render_home(request, authority, key_form=form, errors=exc.messages())
     key_registered_message(request, key)
     return HttpResponseRedirect(reverse("backoffice:authority-home", args=[authority.member_state]))

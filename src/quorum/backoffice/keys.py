@@ -23,7 +23,7 @@ from quorum.accounts.roles import REGISTRAR
 from quorum.authorities.models import AuthorityKey
 from quorum.authorities.selectors import authority_list
 from quorum.authorities.services import authority_expect_key
-from quorum.backoffice.errors import Errors, domain_errors, form_errors
+from quorum.backoffice.errors import Errors, form_errors
 from quorum.backoffice.forms import MEMBER_STATES
 from quorum.core.errors import DomainError
 from quorum.core.i18n import member_state_name
@@ -153,7 +153,7 @@ def designation_record(request: HttpRequest) -> HttpResponse:
             actor=request.user,
         )
     except DomainError as exc:
-        return authorities_page(request, DESIGNATIONS_PAGE, form, domain_errors(exc), 422)
+        return authorities_page(request, DESIGNATIONS_PAGE, form, exc.messages(), 422)
     messages.success(
         request,
         _("The designation is recorded: the key with this fingerprint can now be registered."),

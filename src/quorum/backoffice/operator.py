@@ -14,7 +14,7 @@ from django.urls import reverse
 from quorum.accounts.decorators import require_recent_verification, role_required
 from quorum.accounts.roles import OPERATOR
 from quorum.authorities.services import authority_key_register
-from quorum.backoffice.errors import domain_errors, form_errors
+from quorum.backoffice.errors import form_errors
 from quorum.backoffice.keys import KeyCertificateForm, authorities_page, key_registered_message
 from quorum.core.errors import DomainError
 
@@ -39,6 +39,6 @@ def authority_keys(request: HttpRequest) -> HttpResponse:
             certificate=form.cleaned_data["certificate"], actor=request.user
         )
     except DomainError as exc:
-        return authorities_page(request, PAGE, form, domain_errors(exc), 422)
+        return authorities_page(request, PAGE, form, exc.messages(), 422)
     key_registered_message(request, key)
     return HttpResponseRedirect(reverse("backoffice:operator-authorities"))

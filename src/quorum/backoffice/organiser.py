@@ -22,7 +22,7 @@ from quorum.accounts.decorators import (
 )
 from quorum.backoffice.access import organised_initiative
 from quorum.backoffice.charts import HEIGHT, WIDTH, growth_points
-from quorum.backoffice.errors import domain_errors, form_errors
+from quorum.backoffice.errors import form_errors
 from quorum.backoffice.forms import DateForm, DraftForm, InviteForm, PaperCountsForm, SponsorForm
 from quorum.core.errors import DomainError
 from quorum.core.i18n import member_state_name
@@ -81,7 +81,7 @@ def draft_create(request: AuthenticatedHttpRequest) -> HttpResponse:
             )
             lifecycle.organiser_confirm(token=invitation.token, user=request.user)
         except DomainError as exc:
-            errors = domain_errors(exc)
+            errors = exc.messages()
         else:
             messages.success(
                 request, _("The draft is saved. Invite the other members of your group.")
@@ -181,7 +181,7 @@ def _act(
         action(initiative)
     except DomainError as exc:
         initiative.refresh_from_db()
-        return _render_dashboard(request, initiative, errors=domain_errors(exc))
+        return _render_dashboard(request, initiative, errors=exc.messages())
     messages.success(request, success)
     return HttpResponseRedirect(reverse("backoffice:organiser-dashboard", args=[slug]))
 
@@ -198,7 +198,7 @@ def invite(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
             initiative=initiative, actor=request.user, **form.cleaned_data
         )
     except DomainError as exc:
-        return _render_dashboard(request, initiative, errors=domain_errors(exc))
+        return _render_dashboard(request, initiative, errors=exc.messages())
     link = request.build_absolute_uri(reverse("backoffice:join", args=[invitation.token]))
     # Shown once: only its hash is stored. The organiser passes it on by a channel of their choice.
     return _render_dashboard(request, initiative, invitation=link)

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 from quorum.accounts.decorators import require_recent_verification, role_required
 from quorum.accounts.roles import REGISTRAR
 from quorum.backoffice.access import registrar_initiative, registrar_initiatives
-from quorum.backoffice.errors import Errors, domain_errors, form_errors
+from quorum.backoffice.errors import Errors, form_errors
 from quorum.backoffice.forms import DecisionForm, ExtensionForm, FollowUpForm, TranslationForm
 from quorum.core.errors import DomainError
 from quorum.core.i18n import member_state_name
@@ -151,7 +151,7 @@ def _act(
         action(initiative, form.cleaned_data)
     except DomainError as exc:
         initiative.refresh_from_db()
-        return _render_detail(request, initiative, errors=domain_errors(exc), bound={name: form})
+        return _render_detail(request, initiative, errors=exc.messages(), bound={name: form})
     messages.success(request, success)
     return HttpResponseRedirect(reverse("backoffice:registrar-detail", args=[slug]))
 

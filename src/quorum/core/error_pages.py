@@ -20,14 +20,13 @@ from django.utils.cache import patch_vary_headers
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from quorum.core.middleware import apply_security_headers
+from quorum.core.errors import GENERAL, DomainError
+from quorum.core.middleware import HybridMiddleware, apply_security_headers
 
 logger = logging.getLogger("quorum.errors")
 
 #: The JSON API lives under this path (mounted by the API's URLconf): errors there are JSON.
 API_PREFIX = "/api/"
-#: The key of errors that belong to no one field, as in every API error.
-GENERAL = "__all__"
 
 TEXTS: dict[int, tuple[Promise, Promise]] = {
     400: (_("Bad request"), _("The request could not be understood.")),
@@ -137,3 +136,24 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     return error_response(request, 500)
+
+
+def domain_error_response(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    """The page (or API error) for a refusal of the rules: its status, message and retry time."""
+    response = error_response(request, exc.status, message=exc.message)
+    if exc.retry_after is not None:
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+class DomainErrorMiddleware(HybridMiddleware):
+    """Pages raise domain errors as the services do; this maps them, once, to error pages.
+
+    The API has its own handler (JSON in the ``errors`` shape); a form that shows its errors
+    in place catches them itself.
+    """
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, DomainError):
+            return domain_error_response(request, exception)
+        return None

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from quorum.core.i18n import member_state_name
 from quorum.core.models import AuditEntry
+from quorum.initiatives.errors import InitiativeNotFound
 from quorum.initiatives.models import Initiative, OrganiserMember
 from quorum.rules import add_months, scheme
 
@@ -68,8 +69,11 @@ def initiative_audit_log(initiative: Initiative) -> list[AuditEntry]:
 
 
 def initiative_get_public(*, slug: str) -> Initiative:
-    """The initiative, if the public may see it; Initiative.DoesNotExist otherwise."""
-    return initiative_list_public().get(slug=slug)
+    """The initiative, if the public may see it; InitiativeNotFound otherwise."""
+    initiative = initiative_list_public().filter(slug=slug).first()
+    if initiative is None:
+        raise InitiativeNotFound()
+    return initiative
 
 
 def initiative_is_collecting(initiative: Initiative, *, today: date | None = None) -> bool:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -44,10 +44,7 @@ def initiative_list(request: HttpRequest) -> HttpResponse:
 
 
 def initiative_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    try:
-        initiative = initiative_get_public(slug=slug)
-    except Initiative.DoesNotExist as exc:
-        raise Http404 from exc
+    initiative = initiative_get_public(slug=slug)
     language = get_language()
     return render(
         request,

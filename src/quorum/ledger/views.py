@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 from django.utils.translation import get_language
@@ -107,10 +107,7 @@ def receipt_check(initiative: Initiative, leaf_hash: bytes) -> ReceiptCheck:
 
 
 def receipt_page(request: HttpRequest, slug: str) -> HttpResponse:
-    try:
-        initiative = initiative_get_public(slug=slug)
-    except Initiative.DoesNotExist as exc:
-        raise Http404 from exc
+    initiative = initiative_get_public(slug=slug)
     language = get_language()
     context: dict[str, object] = {
         "initiative": initiative,
@@ -145,10 +142,7 @@ def receipt_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 def counter_embed(request: HttpRequest, slug: str) -> HttpResponse:
     """A tiny live counter that organisers may frame on their campaign site."""
-    try:
-        initiative = initiative_get_public(slug=slug)
-    except Initiative.DoesNotExist as exc:
-        raise Http404 from exc
+    initiative = initiative_get_public(slug=slug)
     counts = initiative_counts(initiative)
     response = render(
         request,

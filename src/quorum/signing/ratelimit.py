@@ -31,15 +31,10 @@ from typing import Any, Final, Protocol
 import redis
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.utils.translation import gettext_lazy as _
 
 from quorum.core.clients import address_group, daily_keyed_hash
 from quorum.core.volatile import ExpiringRows, StoreChoice, stop_workers, utc, volatile_atomic
 from quorum.signing.models import RateLog
-
-RATE_LIMITED_MESSAGE: Final = _(
-    "Too many submissions from your network. Please wait a little and try again."
-)
 
 
 class RateStoreUnavailableError(RuntimeError):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from quorum.authorities.selectors import SealingKey, authority_sealing_keys
+from quorum.initiatives.errors import InitiativeNotFound
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import initiative_get_public, initiative_is_collecting
 
@@ -49,7 +50,7 @@ def intake_target(*, slug: str) -> IntakeTarget | None:
             return cached[1]
     try:
         initiative = initiative_get_public(slug=slug)
-    except Initiative.DoesNotExist:
+    except InitiativeNotFound:
         target = None
     else:
         target = IntakeTarget(

@@ -10,15 +10,18 @@ import functools
 import hashlib
 import hmac
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from quorum.core.errors import DomainError
+from quorum.core.errors import Conflict, Invalid, Message, TooManyRequests, Unavailable
 from quorum.core.volatile import run_in_worker
+from quorum.initiatives.errors import InitiativeNotFound
 from quorum.ledger.intake import IntakeRow, IntakeUnavailable, get_intake_writer
 from quorum.proofs.crypto import seal
 from quorum.proofs.leaves import format_received_at, statement_leaf_hash
@@ -37,36 +40,38 @@ POW_FIELD = "altcha"
 NATIONALITY_FIELD = "nationality"
 
 
-class InitiativeNotFound(DomainError):
-    code = "not_found"
-
-
-class NotCollecting(DomainError):
+class NotCollecting(Conflict):
     code = "not_collecting"
 
+    def __init__(self) -> None:
+        super().__init__(_("This initiative is not collecting statements of support."))
 
-class StatementInvalid(DomainError):
+
+class StatementInvalid(Invalid):
     """The statement cannot be accepted as given. `errors`: field → untranslated reasons."""
 
-    code = "invalid"
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
+    def __init__(self, errors: Mapping[str, Sequence[Message]]) -> None:
         super().__init__(
-            _("The statement could not be accepted. Please correct the fields marked.")
+            _("The statement could not be accepted. Please correct the fields marked."), errors
         )
-        self.errors = errors
 
 
-class RateLimited(DomainError):
-    code = "rate_limited"
-
+class RateLimited(TooManyRequests):
     def __init__(self, retry_after: int) -> None:
-        super().__init__(_("Too many statements from your connection. Please wait and try again."))
-        self.retry_after = retry_after
+        # Formatted now, in the language of the request that is refused.
+        message = ngettext(
+            "Too many statements were sent from your connection. Please try again in "
+            "%(seconds)s second.",
+            "Too many statements were sent from your connection. Please try again in "
+            "%(seconds)s seconds.",
+            retry_after,
+        ) % {"seconds": retry_after}
+        super().__init__(message, retry_after=retry_after)
 
 
-class IntakeBusy(DomainError):
-    code = "unavailable"
+class IntakeBusy(Unavailable):
+    def __init__(self) -> None:
+        super().__init__(_("Your statement could not be stored just now. Please try again."))
 
 
 NATIONALITY_UNKNOWN = _("Choose the Member State of your nationality.")
@@ -103,7 +108,9 @@ def _validate(
     return nationality, checked.values
 
 
-def statement_errors(*, slug: str, data: dict[str, object], today: date) -> dict[str, list[str]]:
+def statement_errors(
+    *, slug: str, data: dict[str, object], today: date
+) -> dict[str, list[Message]]:
     """The reasons `data` would be refused, without storing anything or using a solution."""
     target = intake_target(slug=slug)
     if target is None:
@@ -157,18 +164,16 @@ async def statement_submit(
     today = moment.date()
     target = await sync_to_async(intake_target)(slug=slug)
     if target is None:
-        raise InitiativeNotFound(_("No such initiative."))
+        raise InitiativeNotFound()
     if not target.is_collecting(today):
-        raise NotCollecting(_("This initiative is not collecting statements of support."))
+        raise NotCollecting()
     try:
         return await _submit(
             target, data, language=language, client_address=client_address, moment=moment
         )
     except STORE_ERRORS as exc:
         # Fail closed: without the rate limit and single-use checks, nothing is accepted.
-        raise IntakeBusy(
-            _("Your statement could not be stored just now. Please try again.")
-        ) from exc
+        raise IntakeBusy() from exc
 
 
 async def _submit(
@@ -234,9 +239,7 @@ async def _submit(
     except IntakeUnavailable as exc:
         if solution_id is not None:
             await _off_loop(store, store.abandon, solution_id)
-        raise IntakeBusy(
-            _("Your statement could not be stored just now. Please try again.")
-        ) from exc
+        raise IntakeBusy() from exc
     receipt = leaf.hex()
     if solution_id is not None:
         try:

@@ -16,7 +16,9 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from quorum.core.clients import client_address
+from quorum.core.errors import DomainError
 from quorum.core.i18n import member_state_name
+from quorum.core.origin import same_origin_form
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import initiative_get_public, initiative_is_collecting
 from quorum.proofs.key_certificate import format_fingerprint
@@ -24,21 +26,12 @@ from quorum.rules import Scheme, scheme
 from quorum.signing.fields import ALL_FIELDS, FIELD_SPECS, fields_for
 from quorum.signing.labels import FIELD_HINTS, FIELD_LABELS, field_id
 from quorum.signing.selectors import intake_target
-from quorum.signing.services import (
-    NotCollecting,
-    RateLimited,
-    StatementInvalid,
-    statement_errors,
-    statement_submit,
-)
+from quorum.signing.services import StatementInvalid, statement_errors, statement_submit
 from quorum.signing.validation import PRIVACY_NOT_CONFIRMED
 
 
 async def _initiative(slug: str) -> Initiative:
-    try:
-        return await sync_to_async(initiative_get_public)(slug=slug)
-    except Initiative.DoesNotExist as exc:
-        raise Http404 from exc
+    return await sync_to_async(initiative_get_public)(slug=slug)
 
 
 def _base_context(initiative: Initiative) -> dict[str, object]:
@@ -97,10 +90,6 @@ def _form_fields(
     return fields
 
 
-def _translated_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
-    return {name: [_(reason) for reason in reasons] for name, reasons in errors.items()}
-
-
 async def _sealing_fingerprint(slug: str, member_state: str) -> str:
     """The fingerprint of the key this Member State's statements are sealed to, for the curious."""
     target = await sync_to_async(intake_target)(slug=slug)
@@ -108,6 +97,7 @@ async def _sealing_fingerprint(slug: str, member_state: str) -> str:
     return format_fingerprint(key.fingerprint) if key is not None else ""
 
 
+@same_origin_form
 async def sign_form(request: HttpRequest, slug: str, member_state: str) -> HttpResponse:
     initiative = await _initiative(slug)
     rules = scheme(initiative.scheme)
@@ -118,6 +108,7 @@ async def sign_form(request: HttpRequest, slug: str, member_state: str) -> HttpR
     values: dict[str, str] = {}
     errors: dict[str, list[str]] = {}
     status = 200
+    retry_after: int | None = None
     if request.method == "POST":
         values = {name: request.POST.get(name, "") for name in ALL_FIELDS if name in request.POST}
         data: dict[str, object] = {
@@ -138,21 +129,9 @@ async def sign_form(request: HttpRequest, slug: str, member_state: str) -> HttpR
                 language=get_language(),
                 client_address=client_address(request),
             )
-        except StatementInvalid as exc:
-            errors = _translated_errors(exc.errors)
-            status = 422
-        except NotCollecting:
-            status = 409
-            errors = {"__all__": [_("This initiative is not collecting statements of support.")]}
-        except RateLimited as exc:
-            response = render(
-                request,
-                "signing/rate_limited.html",
-                {**_base_context(initiative), "retry_after": exc.retry_after},
-                status=429,
-            )
-            response["Retry-After"] = str(exc.retry_after)
-            return response
+        except DomainError as exc:
+            # Every refusal keeps what was typed, on the form, with its reason and status.
+            errors, status, retry_after = exc.messages(), exc.status, exc.retry_after
         else:
             context = {**_base_context(initiative), "receipt": receipt.value}
             response = render(request, "signing/receipt.html", context)
@@ -187,4 +166,6 @@ async def sign_form(request: HttpRequest, slug: str, member_state: str) -> HttpR
     )
     response = render(request, "signing/form.html", context, status=status)
     response["Cache-Control"] = "no-store"
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
     return response

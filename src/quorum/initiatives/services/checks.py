@@ -8,7 +8,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from quorum.core.errors import DomainError
+from quorum.core.errors import Invalid
 from quorum.core.text import CONTROL_CHARACTERS_MESSAGE, has_control_characters
 from quorum.rules import Scheme, TextLimit
 
@@ -48,14 +48,11 @@ _TOO_LONG = {
 }
 
 
-class InvalidRequest(DomainError):
+class InvalidRequest(Invalid):
     """The request breaks a rule; `errors` maps fields to translated reasons."""
 
-    code = "invalid"
-
     def __init__(self, errors: dict[str, list[Any]]) -> None:
-        super().__init__(_("Please correct the fields marked."))
-        self.errors = errors
+        super().__init__(_("Please correct the fields marked."), errors)
 
 
 def too_long_message(limit: TextLimit) -> str:

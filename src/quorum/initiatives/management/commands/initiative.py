@@ -15,7 +15,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from quorum.core.errors import DomainError
+from quorum.core.errors import DomainError, Invalid
 from quorum.core.text import cli_multi_line, cli_single_line
 from quorum.initiatives import services
 from quorum.initiatives.models import Initiative
@@ -367,8 +367,8 @@ class Command(BaseCommand):
         try:
             ACTIONS[options["action"]](options, self.stdout.write)
         except DomainError as exc:
-            details = getattr(exc, "errors", {})
+            details = exc.messages() if isinstance(exc, Invalid) else {}
             lines = [str(exc.message)] + [
-                f"  {field}: {' '.join(map(str, reasons))}" for field, reasons in details.items()
+                f"  {field}: {' '.join(reasons)}" for field, reasons in details.items()
             ]
             raise CommandError("\n".join(lines), returncode=1) from exc
