@@ -390,9 +390,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--app",
-        choices=("django", "fastpath"),
-        default="django",
-        help="django: `quorum serve`; fastpath: the bench-only prototype bench/fastpath_proto.py",
+        choices=("fastpath", "django"),
+        default="fastpath",
+        help="fastpath: `quorum serve` as shipped; django: the same with QUORUM_FAST_PATH=0",
     )
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
     args = parser.parse_args()
@@ -443,13 +443,8 @@ def run(args, kind: str, levels: list[int], data_dir: Path, database_url: str | 
         offset += per_level
 
     port = free_port()
-    if args.app == "fastpath":
-        # Bench-only prototype of the fast path (bench/fastpath_proto.py), not product code.
-        bench_dir = str(Path(__file__).resolve().parent)
-        env["PYTHONPATH"] = bench_dir + os.pathsep + env.get("PYTHONPATH", "")
-        command = [common.PYTHON, str(Path(bench_dir) / "fastpath_proto.py"), "--port", str(port)]
-    else:
-        command = [common.PYTHON, "-m", "quorum.cli", "serve", "--port", str(port)]
+    env["QUORUM_FAST_PATH"] = "1" if args.app == "fastpath" else "0"
+    command = [common.PYTHON, "-m", "quorum.cli", "serve", "--port", str(port)]
     command += ["--workers", str(args.workers)]
     if args.no_sequencer:
         command.append("--no-sequencer")

@@ -83,6 +83,12 @@ try:
     QUORUM_SEQUENCER_INTERVAL = env_float("QUORUM_SEQUENCER_INTERVAL", 1.0, minimum=0.05)
     QUORUM_INTAKE_MAX_BATCH = env_int("QUORUM_INTAKE_MAX_BATCH", 256, minimum=1, maximum=10_000)
     QUORUM_INTAKE_MAX_WAIT_MS = env_float("QUORUM_INTAKE_MAX_WAIT_MS", 2.0, minimum=0.0)
+    # The statement POSTs answered beside Django's middleware stack (quorum.fastpath); off
+    # sends them through Django like every other request, with the same answers.
+    QUORUM_FAST_PATH = env_bool("QUORUM_FAST_PATH", True)
+    # Benchmarks only (bench/intake.py): the slug of an initiative whose log takes noise rows
+    # from POST /bench/ceiling. Unset in every deployment.
+    QUORUM_BENCH_CEILING = env_optional("QUORUM_BENCH_CEILING") or ""
     QUORUM_LOG_LEVEL = env_choice(
         "QUORUM_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
     ).upper()

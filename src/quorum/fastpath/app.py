@@ -1,0 +1,176 @@
+"""An ASGI application in front of Django's that answers the statement POSTs itself.
+
+Django's ASGI handler runs every request through the whole middleware stack (sessions,
+authentication, CSRF, messages …), which a statement does not need, and through a thread for
+each sync middleware. Here the two statement POSTs skip that: a request object is built from
+the scope, the checks that matter for them run (host, HTTPS redirect, body limits, language),
+the same view or API function Django would call answers, and the response gets the headers
+Django's stack would give it, from the same middleware code. Any other request, and any
+method but POST, goes to Django unchanged.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.asgi import ASGIHandler, ASGIRequest
+from django.core.handlers.exception import response_for_exception
+from django.db import close_old_connections
+from django.http import HttpRequest, HttpResponse
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.locale import LocaleMiddleware
+from django.middleware.security import SecurityMiddleware
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
+
+from quorum.api.statements import statement_post
+from quorum.core.error_pages import domain_error_response, error_response
+from quorum.core.errors import DomainError
+from quorum.core.limits import ASGIApp, Receive, RequestLimitsMiddleware, Scope, Send
+from quorum.core.middleware import apply_security_headers
+from quorum.fastpath import ceiling
+from quorum.signing.views import sign_form
+
+CONNECTION_CHECK_INTERVAL = 1.0
+
+Handler = Callable[..., Awaitable[HttpResponse]]
+
+
+@dataclass(frozen=True)
+class Route:
+    pattern: re.Pattern[str]
+    handler: Handler
+    #: A page shows whether someone is signed in (Django then reads the session): it varies
+    #: by cookie there, and so here.
+    page: bool
+
+
+#: path → the function Django's URLconf maps it to (the same converters).
+ROUTES = (
+    Route(
+        re.compile(r"/api/v1/initiatives/(?P<slug>[-a-zA-Z0-9_]+)/statements"),
+        statement_post,
+        False,
+    ),
+    Route(
+        re.compile(r"/i/(?P<slug>[-a-zA-Z0-9_]+)/sign/(?P<member_state>[^/]+)/"), sign_form, True
+    ),
+)
+
+
+def _no_view(request: HttpRequest) -> HttpResponse:
+    raise AssertionError("the fast path calls its handlers itself")
+
+
+# Django's own middleware code, so that a response here has the headers it would have there.
+_security = SecurityMiddleware(_no_view)
+_limits = RequestLimitsMiddleware(_no_view)
+_locale = LocaleMiddleware(_no_view)
+_frame_options = XFrameOptionsMiddleware(_no_view)
+
+
+def _has_session(scope: Scope) -> bool:
+    name = f"{settings.SESSION_COOKIE_NAME}=".encode()
+    return any(key == b"cookie" and name in value for key, value in scope.get("headers", ()))
+
+
+def route(scope: Scope) -> tuple[Route, dict[str, str]] | None:
+    """The route of a statement POST from someone not signed in; None sends it to Django."""
+    if scope.get("type") != "http" or scope.get("method") != "POST" or _has_session(scope):
+        return None
+    path = scope.get("path", "")
+    for candidate in ROUTES:
+        match = candidate.pattern.fullmatch(path)
+        if match is not None:
+            return candidate, match.groupdict()
+    return None
+
+
+async def read_body(receive: Receive) -> bytes | None:
+    """The whole body (the body limit in front has cut it to size); None if the client left."""
+    parts: list[bytes] = []
+    while True:
+        message = await receive()
+        if message.get("type") != "http.request":
+            return None
+        parts.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(parts)
+
+
+def _finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    # Each sets headers on the response it is given and returns that same response.
+    _security.process_response(request, response)
+    apply_security_headers(response)  # what SecurityHeadersMiddleware adds
+    _locale.process_response(request, response)
+    _frame_options.process_response(request, response)
+    return response
+
+
+async def answer(request: HttpRequest, found: Route, kwargs: dict[str, str]) -> HttpResponse:
+    """What Django's stack would answer, without the middleware a statement does not need."""
+    with translation.override(translation.get_language_from_request(request)):
+        request.LANGUAGE_CODE = translation.get_language()
+        response = _finish(request, await _respond(request, found, kwargs))
+        if found.page:
+            patch_vary_headers(response, ("Cookie",))
+        return response
+
+
+async def _respond(request: HttpRequest, found: Route, kwargs: dict[str, str]) -> HttpResponse:
+    early = _security.process_request(request) or _limits.before(request)
+    if early is not None:
+        return early
+    try:
+        request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware checks it
+        return await found.handler(request, **kwargs)
+    except DisallowedHost:
+        return error_response(request, 400)
+    except DomainError as exc:
+        return domain_error_response(request, exc)
+    except Exception as exc:
+        # Http404, PermissionDenied …, and the 500 page with the error logged, as Django.
+        return await sync_to_async(response_for_exception)(request, exc)
+
+
+class FastPath:
+    """``FastPath(django_application)``: the statement POSTs here, the rest to Django."""
+
+    def __init__(self, django: ASGIApp) -> None:
+        self.django = django
+        self._sender = ASGIHandler()
+        self._connections_checked = 0.0
+
+    async def _check_connections(self) -> None:
+        """What Django does at every request, once a second: drop stale or broken connections.
+
+        The views here reach the database on the thread that ``sync_to_async`` shares; without
+        this its connection would never be checked after a database restart.
+        """
+        now = time.monotonic()
+        if now - self._connections_checked >= CONNECTION_CHECK_INTERVAL:
+            self._connections_checked = now
+            await sync_to_async(close_old_connections)()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if settings.QUORUM_BENCH_CEILING and scope.get("path") == ceiling.PATH:
+            await ceiling.ceiling(scope, receive, send, settings.QUORUM_BENCH_CEILING)
+            return
+        found = route(scope)
+        if found is None:
+            await self.django(scope, receive, send)
+            return
+        body = await read_body(receive)
+        if body is None:
+            return
+        await self._check_connections()
+        request = ASGIRequest(scope, io.BytesIO(body))
+        response = await answer(request, *found)
+        await self._sender.send_response(response, send)
