@@ -1,18 +1,17 @@
-"""quorum.proofs.count_certificate: canonical payload, signing and checking."""
+"""quorum-authority check-certificate, and the certificate the toolkit writes.
+
+The format itself (payload, signing, strict reading) is tested in
+tests/proofs/test_count_certificate.py.
+"""
 
 from __future__ import annotations
 
 import base64
 import json
+from datetime import date
 
-import pytest
-
-from quorum.proofs.count_certificate import (
-    certificate_payload_bytes,
-    sign_certificate,
-    verify_certificate,
-)
-from quorum.proofs.crypto import encode_key, generate_authority_keys, sign
+from quorum.proofs.count_certificate import parse_certificate, sign_certificate
+from quorum.proofs.crypto import encode_key, generate_authority_keys
 
 KEYS = generate_authority_keys()
 
@@ -24,7 +23,11 @@ def _cert(**changes):
         "initiative": {"slug": "clean-air", "registration_number": "ECI(2025)000007"},
         "member_state": "PL",
         "authority_signing_key": encode_key(KEYS.signing_public_key),
-        "checkpoint": {"origin": "quorum.test/clean-air", "size": 3, "root": "AA=="},
+        "checkpoint": {
+            "origin": "quorum.test/clean-air",
+            "size": 3,
+            "root": base64.b64encode(bytes(32)).decode(),
+        },
         "statements_in_batch": 2,
         "valid_statements": 2,
         "valid_online": 2,
@@ -37,59 +40,6 @@ def _cert(**changes):
     return cert
 
 
-def test_payload_is_canonical_json():
-    payload = certificate_payload_bytes({"b": 1, "a": {"ž": "é", "c": None}})
-    assert payload == '{"a":{"c":null,"ž":"é"},"b":1}'.encode()
-
-
-def test_signature_is_ed25519_over_the_payload():
-    document = sign_certificate(_cert(), KEYS.signing_seed)
-    expected = sign(KEYS.signing_seed, certificate_payload_bytes(_cert()))
-    assert base64.b64decode(document["signature"]) == expected
-    assert verify_certificate(document, KEYS.signing_public_key)
-    # A round trip through a file, as the platform receives it.
-    assert verify_certificate(json.loads(json.dumps(document, indent=2)), KEYS.signing_public_key)
-
-
-def test_other_keys_and_changes_do_not_verify():
-    other = generate_authority_keys()
-    document = sign_certificate(_cert(), KEYS.signing_seed)
-    assert not verify_certificate(document, other.signing_public_key)
-    # Signed by the other key but claiming ours.
-    assert not verify_certificate(
-        sign_certificate(_cert(), other.signing_seed), KEYS.signing_public_key
-    )
-    for change in ({"valid_statements": 3}, {"member_state": "DE"}, {"date": "2025-07-01"}):
-        tampered = {**document, "certificate": {**document["certificate"], **change}}
-        assert not verify_certificate(tampered, KEYS.signing_public_key)
-
-
-@pytest.mark.parametrize(
-    "document",
-    [
-        None,
-        [],
-        {},
-        {"certificate": {}, "signature": ""},
-        {"certificate": _cert(), "signature": "!!"},
-        {"certificate": _cert(), "signature": 5},
-        {"certificate": "x", "signature": "AA=="},
-        {"certificate": _cert(), "signature": "AA==", "extra": 1},
-        {"certificate": _cert(format="other"), "signature": "AA=="},
-        {"certificate": {**_cert(), "extra": 1}, "signature": "AA=="},
-        {"certificate": _cert(valid_statements=float("nan")), "signature": "AA=="},
-    ],
-)
-def test_malformed_documents_are_just_invalid(document):
-    assert verify_certificate(document, KEYS.signing_public_key) is False
-
-
-def test_a_malformed_key_is_just_invalid():
-    document = sign_certificate(_cert(), KEYS.signing_seed)
-    assert verify_certificate(document, b"short") is False
-    assert verify_certificate(document, "text") is False  # type: ignore[arg-type]
-
-
 def test_check_certificate_command(tmp_path, run_cli):
     path = tmp_path / "certificate.json"
     path.write_text(json.dumps(sign_certificate(_cert(), KEYS.signing_seed)))
@@ -97,8 +47,47 @@ def test_check_certificate_command(tmp_path, run_cli):
         "check-certificate", str(path), "--signing-key", encode_key(KEYS.signing_public_key)
     )
     assert code == 0 and "valid signature" in out
+    assert "PL certifies 2 valid statements for ECI(2025)000007 on 2025-06-30." in out
     other = generate_authority_keys()
     code, out, _ = run_cli(
         "check-certificate", str(path), "--signing-key", encode_key(other.signing_public_key)
     )
-    assert code == 1 and "INVALID" in out
+    assert code == 1 and "INVALID" in out and "not a certificate signed by this key" in out
+
+
+def test_check_certificate_names_what_is_wrong_with_a_malformed_certificate(tmp_path, run_cli):
+    path = tmp_path / "certificate.json"
+    path.write_text(json.dumps(sign_certificate(_cert(date="30.06.2025"), KEYS.signing_seed)))
+    code, out, _ = run_cli(
+        "check-certificate", str(path), "--signing-key", encode_key(KEYS.signing_public_key)
+    )
+    assert code == 1
+    assert "INVALID — not a well-formed certificate: date must be YYYY-MM-DD" in out
+
+
+def test_check_certificate_refuses_deeply_nested_json_as_not_a_certificate(tmp_path, run_cli):
+    path = tmp_path / "certificate.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    code, _, err = run_cli(
+        "check-certificate", str(path), "--signing-key", encode_key(KEYS.signing_public_key)
+    )
+    assert code != 0 and "is not a JSON certificate" in err
+
+
+def test_the_certificate_the_toolkit_writes_reads_back_as_its_report_says(world):
+    statements = [
+        world.part_b("Anna", "Nowak", world.pesel(date(1980, 1, 1), serial=n)) for n in range(3)
+    ]
+    code, out = world.verify(world.batch("PL", statements))
+    assert code == 0
+    report = world.report_of(out)
+    document = json.loads((out / "certificate.json").read_text(encoding="utf-8"))
+    parsed = parse_certificate(document)
+    assert (parsed.member_state, parsed.initiative_slug) == ("PL", "clean-air")
+    assert parsed.statements_in_batch == report["statements_in_batch"] == 3
+    assert parsed.valid_statements == report["valid_statements"]
+    assert (parsed.method, parsed.sample_size) == (report["method"], report["sample_size"])
+    assert parsed.checkpoint_size == report["checkpoint"]["size"]
+    assert parsed.checkpoint_root == base64.b64decode(report["checkpoint"]["root"])
+    assert parsed.date == date(2025, 6, 30)
+    assert parsed.authority_signing_key == world.keys["PL"].signing_public_key

@@ -113,9 +113,64 @@ def test_a_count_larger_than_the_batch_is_refused(under_verification, keys) -> N
 
 def test_a_tampered_count_breaks_the_signature(under_verification, keys) -> None:
     document = certificate(under_verification, "PL", 100, keys["PL"])
-    document["certificate"]["valid_statements"] = 40_000
+    # Still within the batch: only the signature tells.
+    document["certificate"]["valid_statements"] = 30_000
     with pytest.raises(DomainError, match="not signed"):
         certificate_import(document=document)
+    assert not Certificate.objects.exists()
+
+
+def test_a_count_tampered_beyond_the_batch_is_refused_as_larger_than_the_batch(
+    under_verification, keys
+) -> None:
+    document = certificate(under_verification, "PL", 100, keys["PL"])
+    in_batch = document["certificate"]["statements_in_batch"]
+    document["certificate"]["valid_statements"] = in_batch + 1
+    with pytest.raises(DomainError, match="larger than the batch"):
+        certificate_import(document=document)
+    assert not Certificate.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"format": "quorum-certificate-v2"}, "This is not a Quorum certificate."),
+        ({"valid_statements": True}, "larger than the batch"),
+        ({"valid_statements": -1}, "larger than the batch"),
+        ({"statements_in_batch": "all"}, "larger than the batch"),
+        ({"method": "guess"}, "This is not a Quorum certificate."),
+        ({"date": "2026-02-30"}, "has no valid date"),
+        ({"date": None}, "has no valid date"),
+        ({"initiative": {"slug": "no such", "registration_number": "x"}}, "no known initiative"),
+        ({"initiative": {"slug": "unknown", "registration_number": "x"}}, "no known initiative"),
+        ({"checkpoint": {"origin": "o", "size": 1, "root": "AA=="}}, "another checkpoint"),
+        ({"member_state": "pl"}, "This is not a Quorum certificate."),
+    ],
+)
+def test_a_signed_but_malformed_certificate_is_refused_with_the_reason_for_its_field(
+    under_verification, keys, changes, reason
+) -> None:
+    body = {**certificate(under_verification, "PL", 39_000, keys["PL"])["certificate"], **changes}
+    document = sign_certificate(body, keys["PL"].signing_seed)
+    with pytest.raises(DomainError, match=reason):
+        certificate_import(document=document)
+    assert not Certificate.objects.exists()
+
+
+def test_a_certificate_without_a_signature_is_not_signed(under_verification, keys) -> None:
+    document = certificate(under_verification, "PL", 39_000, keys["PL"])
+    del document["signature"]
+    with pytest.raises(DomainError, match="not signed"):
+        certificate_import(document=document)
+
+
+def test_the_stored_document_is_the_certificate_as_signed(under_verification, keys) -> None:
+    document = certificate(under_verification, "PL", 39_000, keys["PL"])
+    stored = certificate_import(document=document)
+    stored.refresh_from_db()
+    assert stored.document == document
+    assert (stored.method, stored.certified_on) == ("full", date.today())
+    assert stored.statements_in_batch == document["certificate"]["statements_in_batch"]
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,11 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from quorum.proofs.auditor import http_fetch
-from quorum.proofs.count_certificate import verify_certificate
+from quorum.proofs.count_certificate import (
+    CertificateFormatError,
+    parse_certificate,
+    verify_certificate,
+)
 from quorum.proofs.crypto import (
     AuthorityKeys,
     CryptoError,
@@ -376,16 +380,20 @@ def cmd_check_certificate(args: argparse.Namespace) -> int:
         document = json.loads(args.certificate.read_text(encoding="utf-8"))
     except OSError as exc:
         raise UsageError(f"cannot read {args.certificate}: {exc.strerror or exc}") from exc
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise UsageError(f"{args.certificate} is not a JSON certificate") from exc
-    if not verify_certificate(document, key):
+    try:
+        cert = parse_certificate(document)
+    except CertificateFormatError as exc:
+        print(f"{args.certificate}: INVALID — not a well-formed certificate: {exc}")
+        return EXIT_ERROR
+    if not verify_certificate(cert, key):
         print(f"{args.certificate}: INVALID — not a certificate signed by this key")
         return EXIT_ERROR
-    cert = document["certificate"]
     print(
-        f"{args.certificate}: valid signature. {cert['member_state']} certifies "
-        f"{cert['valid_statements']:,} valid statements for "
-        f"{cert['initiative']['registration_number']} on {cert['date']}."
+        f"{args.certificate}: valid signature. {cert.member_state} certifies "
+        f"{cert.valid_statements:,} valid statements for "
+        f"{cert.registration_number} on {cert.date.isoformat()}."
     )
     return EXIT_OK
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from collections import Counter
 from collections.abc import Generator
@@ -32,7 +30,12 @@ from quorum.proofs.batch import (
     BatchInitiative,
     write_batch,
 )
-from quorum.proofs.count_certificate import verify_certificate
+from quorum.proofs.count_certificate import (
+    CertificateFormatError,
+    CountCertificate,
+    parse_certificate,
+    verify_certificate,
+)
 from quorum.proofs.crypto import CryptoError, decode_key
 from quorum.proofs.leaves import format_received_at
 from quorum.proofs.signed_note import NoteError, parse_checkpoint
@@ -170,97 +173,116 @@ def _refuse(message: Any) -> CertificateRefused:
     return CertificateRefused(message)
 
 
+_NOT_SIGNED = _(
+    "The certificate is not signed by the registered key of this Member State's authority."
+)
+_NO_INITIATIVE = _("The certificate names no known initiative.")
+_NO_KEY = _("No signing key is registered for the authority of this Member State.")
+_OTHER_CHECKPOINT = _("The certificate is for another checkpoint than the one at close.")
+_COUNT = _("The certified count is larger than the batch, or the batch size does not match.")
+#: A malformed field is refused as a wrong one would be, where the platform has a reason for
+#: that field; any other malformed certificate is simply not a Quorum certificate.
+_FORMAT_REFUSALS = {
+    "signature": _NOT_SIGNED,
+    "initiative": _NO_INITIATIVE,
+    "checkpoint": _OTHER_CHECKPOINT,
+    "statements_in_batch": _COUNT,
+    "valid_statements": _COUNT,
+    "date": _("The certificate has no valid date."),
+}
+
+
 @transaction.atomic
 def certificate_import(
     *, document: object, actor: Actor = None, actor_label: str = ""
 ) -> Certificate:
     """Accept a certificate only if the registered key of its Member State signed it, for this
     initiative and the checkpoint at close, with a count no larger than the batch."""
-    if not isinstance(document, dict):
-        raise _refuse(_("This is not a Quorum certificate."))
-    certificate = document.get("certificate")
-    if not isinstance(certificate, dict):
-        raise _refuse(_("This is not a Quorum certificate."))
-    initiative_info = certificate.get("initiative")
-    slug = initiative_info.get("slug") if isinstance(initiative_info, dict) else None
-    initiative = Initiative.objects.filter(slug=slug).first() if isinstance(slug, str) else None
-    if initiative is None:
-        raise _refuse(_("The certificate names no known initiative."))
-    if certificate.get("scheme") != initiative.scheme:
-        raise _refuse(_("The certificate is for another scheme."))
-    member_state = certificate.get("member_state")
-    if not isinstance(member_state, str):
-        raise _refuse(_("No signing key is registered for the authority of this Member State."))
-    authority = (
-        Authority.objects.filter(scheme=initiative.scheme, member_state=member_state)
-        .select_related("current_key")
-        .first()
-    )
-    if authority is None or authority.current_key is None:
-        raise _refuse(_("No signing key is registered for the authority of this Member State."))
     try:
-        # The current key only: a key the authority has rotated away from may be compromised.
-        key = decode_key(authority.current_key.signing_public_key)
-    except CryptoError as exc:
-        raise _refuse(
-            _("No signing key is registered for the authority of this Member State.")
-        ) from exc
-    if not verify_certificate(document, key):
-        raise _refuse(
-            _(
-                "The certificate is not signed by the registered key of this Member State's authority."
-            )
-        )
+        certificate = parse_certificate(document)
+    except CertificateFormatError as exc:
+        refusal = _FORMAT_REFUSALS.get(exc.field, _("This is not a Quorum certificate."))
+        raise _refuse(refusal) from exc
+    initiative = _initiative_of(certificate)
+    _check_signature(certificate, initiative)
     round_ = verification_round(initiative)
     if round_ is None or initiative.status != Initiative.Status.VERIFICATION:
         raise _refuse(_("This initiative is not under verification."))
-    checkpoint = certificate.get("checkpoint") or {}
-    try:
-        root = base64.b64decode(str(checkpoint.get("root", "")), validate=True)
-        expected = parse_checkpoint(round_.checkpoint_note.split("\n\n", 1)[0] + "\n")
-    except (binascii.Error, NoteError, ValueError) as exc:
-        raise _refuse(
-            _("The certificate is for another checkpoint than the one at close.")
-        ) from exc
-    if (
-        checkpoint.get("origin") != log_origin(initiative.slug)
-        or checkpoint.get("size") != round_.checkpoint_size
-        or root != bytes(round_.checkpoint_root)
-        or expected.root != root
-    ):
-        raise _refuse(_("The certificate is for another checkpoint than the one at close."))
-    in_batch = round_.statements.get(member_state, 0)
-    valid = certificate.get("valid_statements")
-    if (
-        certificate.get("statements_in_batch") != in_batch
-        or not isinstance(valid, int)
-        or not 0 <= valid <= in_batch
-    ):
-        raise _refuse(
-            _("The certified count is larger than the batch, or the batch size does not match.")
-        )
+    _check_against_round(certificate, initiative, round_)
+    member_state = certificate.member_state
     if Certificate.objects.filter(initiative=initiative, member_state=member_state).exists():
         raise _refuse(_("A certificate for this Member State was already accepted."))
-    try:
-        certified_on = date.fromisoformat(str(certificate.get("date")))
-    except ValueError as exc:
-        raise _refuse(_("The certificate has no valid date.")) from exc
     stored = Certificate.objects.create(
         initiative=initiative,
         member_state=member_state,
-        valid_statements=valid,
-        statements_in_batch=in_batch,
-        method=str(certificate.get("method", "")),
-        certified_on=certified_on,
-        document=document,
+        valid_statements=certificate.valid_statements,
+        statements_in_batch=certificate.statements_in_batch,
+        method=certificate.method,
+        certified_on=certificate.date,
+        document=certificate.document,
     )
     audit_log(
         action="quorum.verification.certificate_accepted",
         subject=initiative,
         actor=actor,
         actor_label=actor_label,
-        data={"member_state": member_state, "valid_statements": valid},
+        data={"member_state": member_state, "valid_statements": certificate.valid_statements},
     )
+    _conclude_when_decided(initiative, actor=actor, actor_label=actor_label)
+    return stored
+
+
+def _initiative_of(certificate: CountCertificate) -> Initiative:
+    initiative = Initiative.objects.filter(slug=certificate.initiative_slug).first()
+    if initiative is None:
+        raise _refuse(_NO_INITIATIVE)
+    if certificate.scheme != initiative.scheme:
+        raise _refuse(_("The certificate is for another scheme."))
+    return initiative
+
+
+def _check_signature(certificate: CountCertificate, initiative: Initiative) -> None:
+    """Signed by the current key of the authority of the Member State it names."""
+    authority = (
+        Authority.objects.filter(scheme=initiative.scheme, member_state=certificate.member_state)
+        .select_related("current_key")
+        .first()
+    )
+    if authority is None or authority.current_key is None:
+        raise _refuse(_NO_KEY)
+    try:
+        # The current key only: a key the authority has rotated away from may be compromised.
+        key = decode_key(authority.current_key.signing_public_key)
+    except CryptoError as exc:
+        raise _refuse(_NO_KEY) from exc
+    if not verify_certificate(certificate, key):
+        raise _refuse(_NOT_SIGNED)
+
+
+def _check_against_round(
+    certificate: CountCertificate, initiative: Initiative, round_: VerificationRound
+) -> None:
+    """For the checkpoint at close, and for as many statements as the batch held."""
+    try:
+        expected = parse_checkpoint(round_.checkpoint_note.split("\n\n", 1)[0] + "\n")
+    except (NoteError, ValueError) as exc:
+        raise _refuse(_OTHER_CHECKPOINT) from exc
+    root = certificate.checkpoint_root
+    if (
+        certificate.checkpoint_origin != log_origin(initiative.slug)
+        or certificate.checkpoint_size != round_.checkpoint_size
+        or root != bytes(round_.checkpoint_root)
+        or root != expected.root
+    ):
+        raise _refuse(_OTHER_CHECKPOINT)
+    # parse_certificate holds the valid count within statements_in_batch: this bounds it.
+    if certificate.statements_in_batch != round_.statements.get(certificate.member_state, 0):
+        raise _refuse(_COUNT)
+
+
+def _conclude_when_decided(initiative: Initiative, *, actor: Actor, actor_label: str) -> None:
+    """Verification ends once the certified counts succeed, or every state with statements
+    in the batch has certified."""
     counts = certified_counts(initiative)
     if counts.successful or counts.complete:
         initiative_conclude_verification(
@@ -269,7 +291,6 @@ def certificate_import(
             actor=actor,
             actor_label=actor_label,
         )
-    return stored
 
 
 def purge_expired(
