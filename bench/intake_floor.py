@@ -6,11 +6,8 @@ names), canonical plaintext, sealed box, SHA-256 + leaf hash — and their sum.
 
 Part 2 (with the real database and the group-commit intake writer, asyncio, 64 in flight):
   service  — `statement_submit()` called directly: validate + seal + durable group commit;
-  django   — the whole Django ASGI application called in-process (middleware, django-ninja,
-             the service), no socket and no HTTP server;
-  django, bench-async headers — the same with SecurityHeadersMiddleware replaced by an
-             async-capable copy defined here (what making it async-capable would give);
-  django, no middleware — the same with MIDDLEWARE = [] (an upper bound for trimming).
+  fast path — the ASGI application as served (body limit, fast path), called in-process;
+  Django   — the same with the fast path off: Django's middleware stack and django-ninja.
 CPU is process CPU (all threads) per statement; wall is statements/s in this one process.
 
     .venv/bin/python bench/intake_floor.py                 # ~40 s
@@ -168,41 +165,6 @@ def common_sha256(data: bytes) -> bytes:
 # --- part 2: with the database -------------------------------------------------------------
 
 
-class AsyncSecurityHeaders:
-    """Bench-only async-capable twin of quorum.core.middleware.SecurityHeadersMiddleware."""
-
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response) -> None:
-        from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-
-        from quorum.core import middleware
-
-        self.get_response = get_response
-        self.headers = {
-            "Content-Security-Policy": middleware.CONTENT_SECURITY_POLICY,
-            "Permissions-Policy": middleware.PERMISSIONS_POLICY,
-            "Cross-Origin-Opener-Policy": "same-origin",
-        }
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
-
-    def __call__(self, request):
-        if self.is_async:
-            return self._acall(request)
-        return self._add(self.get_response(request))
-
-    async def _acall(self, request):
-        return self._add(await self.get_response(request))
-
-    def _add(self, response):
-        for name, value in self.headers.items():
-            response.headers.setdefault(name, value)
-        return response
-
-
 def asgi_request(app, body: bytes):
     scope = {
         "type": "http",
@@ -299,32 +261,22 @@ def measure(label: str, make, bodies: list[bytes], conc: int, profile: bool = Fa
 
 def part_db(bodies: list[bytes], conc: int, profile: bool) -> None:
     from django.core.handlers.asgi import ASGIHandler
-    from django.test import override_settings
+
+    from quorum.core.limits import BodyLimitASGI
+    from quorum.fastpath.app import FastPath
 
     print(
         f"part 2: with SQLite group commit, {conc} in flight, one process (CPU incl. all threads)"
     )
-    chunk = len(bodies) // 4
-    parts = [bodies[i * chunk : (i + 1) * chunk] for i in range(4)]
+    chunk = len(bodies) // 3
+    parts = [bodies[i * chunk : (i + 1) * chunk] for i in range(3)]
     measure("service: statement_submit() direct", service_request, parts[0], conc)
-    app = ASGIHandler()
-    measure("django ASGI app, settings.MIDDLEWARE", lambda b: asgi_request(app, b), parts[1], conc,
+    fast = BodyLimitASGI(FastPath(ASGIHandler()))
+    measure("ASGI app as served (fast path)", lambda b: asgi_request(fast, b), parts[1], conc,
             profile)  # fmt: skip
-    from django.conf import settings
-
-    swapped = [
-        f"{__name__}.AsyncSecurityHeaders"
-        if m == "quorum.core.middleware.SecurityHeadersMiddleware"
-        else m
-        for m in settings.MIDDLEWARE
-    ]
-    with override_settings(MIDDLEWARE=swapped):
-        app2 = ASGIHandler()
-    measure("django, async-capable security headers", lambda b: asgi_request(app2, b), parts[2],
-            conc)  # fmt: skip
-    with override_settings(MIDDLEWARE=[]):
-        app3 = ASGIHandler()
-    measure("django, MIDDLEWARE = []", lambda b: asgi_request(app3, b), parts[3], conc)
+    django = BodyLimitASGI(ASGIHandler())
+    measure("ASGI app, fast path off (Django's stack)", lambda b: asgi_request(django, b),
+            parts[2], conc)  # fmt: skip
 
 
 def main() -> None:
@@ -332,7 +284,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=5000, help="bodies for part 1")
     parser.add_argument("--db-n", type=int, default=1500, help="statements per part 2 variant")
     parser.add_argument("--conc", type=int, default=64)
-    parser.add_argument("--profile", action="store_true", help="cProfile the Django variant")
+    parser.add_argument("--profile", action="store_true", help="cProfile the fast path")
     args = parser.parse_args()
     with common.bench_data_dir() as data_dir:
         print(common.machine_line(data_dir))
@@ -341,7 +293,7 @@ def main() -> None:
         common.django_setup(env)
         sys.modules.setdefault("intake_floor", sys.modules[__name__])
         part_pure(common.make_bodies(args.n))
-        part_db(common.make_bodies(4 * (args.db_n + 100), offset=10**6), args.conc, args.profile)
+        part_db(common.make_bodies(3 * (args.db_n + 100), offset=10**6), args.conc, args.profile)
         from quorum.ledger.intake import stop_intake_writer
 
         stop_intake_writer()

@@ -17,6 +17,7 @@ from django.db import OperationalError
 from django.test import Client
 
 from quorum.initiatives.models import Initiative
+from quorum.ledger.intake import IntakeWriter
 from quorum.ledger.models import Statement
 from quorum.signing.ratelimit import reset_rate_store
 from quorum.signing.replay import reset_replay_store
@@ -98,7 +99,7 @@ def database_locked(settings: Any, monkeypatch: pytest.MonkeyPatch) -> str:
     def locked(*args: object, **kwargs: object) -> None:
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(Statement.objects, "bulk_create", locked)
+    monkeypatch.setattr(IntakeWriter, "_insert_sql", locked)
     return "clean-air"
 
 

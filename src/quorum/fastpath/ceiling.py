@@ -8,7 +8,6 @@ sealing or framework at all. It exists only while ``QUORUM_BENCH_CEILING`` names
 
 from __future__ import annotations
 
-import asyncio
 import os
 from datetime import UTC, datetime
 
@@ -48,7 +47,7 @@ async def ceiling(scope: Scope, receive: Receive, send: Send, slug: str) -> None
         received_at=datetime.now(UTC).replace(microsecond=0),
     )
     try:
-        await asyncio.wrap_future(get_intake_writer().submit(row))
+        await get_intake_writer().write(row)
         status, body = 201, b'{"stored": true}'
     except IntakeUnavailable:
         status, body = 503, b'{"stored": false}'

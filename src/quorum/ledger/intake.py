@@ -11,6 +11,8 @@ which is what makes durability cheap: the cost of a commit is the fsync, not the
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -18,6 +20,7 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -42,7 +45,19 @@ class IntakeUnavailable(Exception):
     """The batch holding this row could not be committed; nothing of it was stored."""
 
 
-_Item = tuple[IntakeRow, Future]
+# A waiter is an asyncio future with its loop (async callers) or a concurrent future.
+_Waiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future[None]"] | Future
+_Item = tuple[IntakeRow, _Waiter]
+
+_COLUMNS = (
+    "initiative_id",
+    "member_state",
+    "ciphertext",
+    "ciphertext_sha256",
+    "leaf_hash",
+    "received_at",
+    "sealing_key_id",
+)
 
 
 class IntakeWriter:
@@ -50,6 +65,7 @@ class IntakeWriter:
         self.max_batch = max_batch
         self.max_wait = max_wait
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._sql: str | None = None
         self._thread = threading.Thread(target=self._run, name="quorum-intake-writer", daemon=True)
         self._thread.start()
 
@@ -58,6 +74,16 @@ class IntakeWriter:
         future: Future = Future()
         self._queue.put((row, future))
         return future
+
+    async def write(self, row: IntakeRow) -> None:
+        """Queue a row and return once it is durably committed; IntakeUnavailable if not.
+
+        The writer wakes the event loop once per batch, not once per row.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._queue.put((row, (loop, future)))
+        await future
 
     def stop(self, timeout: float = 5.0) -> None:
         self._queue.put(None)
@@ -92,23 +118,11 @@ class IntakeWriter:
         connection.close()
 
     def _commit(self, batch: list[_Item]) -> None:
-        rows = [
-            Statement(
-                initiative_id=row.initiative_id,
-                member_state=row.member_state,
-                ciphertext=row.ciphertext,
-                ciphertext_sha256=row.ciphertext_sha256,
-                leaf_hash=row.leaf_hash,
-                received_at=row.received_at,
-                sealing_key_id=row.sealing_key_id,
-            )
-            for row, _ in batch
-        ]
         try:
             # The writer keeps its connection between batches (reopening costs more than a
             # batch); a failed batch closes it below, and the next batch reconnects.
-            with transaction.atomic():
-                Statement.objects.bulk_create(rows)
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.executemany(self._insert_sql(), [self._values(row) for row, _ in batch])
         except Exception:
             # Logged without row content: the rows hold only ciphertext, but a log is no place
             # for any of it.
@@ -117,11 +131,58 @@ class IntakeWriter:
                 connection.close()
             except Exception:
                 logger.warning("could not close the intake connection after a failure")
-            for _, future in batch:
-                future.set_exception(IntakeUnavailable())
+            _resolve([waiter for _, waiter in batch], IntakeUnavailable)
             return
-        for _, future in batch:
+        _resolve([waiter for _, waiter in batch], None)
+
+    def _insert_sql(self) -> str:
+        if self._sql is None:
+            quote = connection.ops.quote_name
+            table = quote(Statement._meta.db_table)
+            columns = ", ".join(quote(name) for name in _COLUMNS)
+            marks = ", ".join(["%s"] * len(_COLUMNS))
+            self._sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"
+        return self._sql
+
+    @staticmethod
+    def _values(row: IntakeRow) -> tuple[Any, ...]:
+        # The database adapts datetimes and bytes as the ORM would for these column types.
+        received_at = connection.ops.adapt_datetimefield_value(row.received_at)
+        return (
+            row.initiative_id,
+            row.member_state,
+            row.ciphertext,
+            row.ciphertext_sha256,
+            row.leaf_hash,
+            received_at,
+            row.sealing_key_id,
+        )
+
+
+def _resolve(waiters: list[_Waiter], error: type[Exception] | None) -> None:
+    """Release every waiter of a batch: one wake-up per event loop, however many rows."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+    for waiter in waiters:
+        if isinstance(waiter, Future):
+            if error is None:
+                waiter.set_result(None)
+            else:
+                waiter.set_exception(error())
+        else:
+            by_loop.setdefault(waiter[0], []).append(waiter[1])
+    for loop, futures in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(_settle, futures, error)
+
+
+def _settle(futures: list[asyncio.Future[None]], error: type[Exception] | None) -> None:
+    for future in futures:
+        if future.done():  # the request was cancelled meanwhile
+            continue
+        if error is None:
             future.set_result(None)
+        else:
+            future.set_exception(error())
 
 
 _writer: IntakeWriter | None = None

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from dataclasses import dataclass
 from datetime import date
+
+from asgiref.sync import sync_to_async
 
 from quorum.authorities.selectors import SealingKey, authority_sealing_keys
 from quorum.initiatives.errors import InitiativeNotFound
@@ -72,3 +75,27 @@ def intake_target(*, slug: str) -> IntakeTarget | None:
 def forget_intake_targets() -> None:
     with _cache_lock:
         _cache.clear()
+
+
+_fills: dict[tuple[str, asyncio.AbstractEventLoop], asyncio.Future[IntakeTarget | None]] = {}
+
+
+async def intake_target_async(*, slug: str) -> IntakeTarget | None:
+    """:func:`intake_target` from async code: no thread while the cached one is fresh.
+
+    When it is not, one query refreshes it for every request of this event loop that asks
+    meanwhile (a crowd would otherwise send as many identical queries, every TTL).
+    """
+    with _cache_lock:
+        cached = _cache.get(slug)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    loop = asyncio.get_running_loop()
+    key = (slug, loop)
+    fill = _fills.get(key)
+    if fill is None:
+        fill = asyncio.ensure_future(sync_to_async(intake_target)(slug=slug))
+        _fills[key] = fill
+        fill.add_done_callback(lambda _: _fills.pop(key, None))
+    # Shielded: a request that gives up must not cancel the refresh the others wait for.
+    return await asyncio.shield(fill)

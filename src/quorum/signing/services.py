@@ -5,7 +5,6 @@ The same service serves the web form and the JSON API; both call `statement_subm
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import hashlib
 import hmac
@@ -29,7 +28,7 @@ from quorum.rules import scheme
 from quorum.signing import pow as proof_of_work
 from quorum.signing import ratelimit, replay
 from quorum.signing.content import StatementContent, canonical_json, statement_plaintext
-from quorum.signing.selectors import IntakeTarget, intake_target
+from quorum.signing.selectors import IntakeTarget, intake_target, intake_target_async
 from quorum.signing.validation import validate_fields
 
 STORE_ERRORS = (replay.ReplayStoreUnavailableError, ratelimit.RateStoreUnavailableError)
@@ -162,7 +161,7 @@ async def statement_submit(
     """
     moment = (now or datetime.now(UTC)).replace(microsecond=0)
     today = moment.date()
-    target = await sync_to_async(intake_target)(slug=slug)
+    target = await intake_target_async(slug=slug)
     if target is None:
         raise InitiativeNotFound()
     if not target.is_collecting(today):
@@ -235,7 +234,7 @@ async def _submit(
         sealing_key_id=sealing_key.key_id,
     )
     try:
-        await asyncio.wrap_future(get_intake_writer().submit(row))
+        await get_intake_writer().write(row)
     except IntakeUnavailable as exc:
         if solution_id is not None:
             await _off_loop(store, store.abandon, solution_id)

@@ -25,7 +25,7 @@ from quorum.proofs.key_certificate import format_fingerprint
 from quorum.rules import Scheme, scheme
 from quorum.signing.fields import ALL_FIELDS, FIELD_SPECS, fields_for
 from quorum.signing.labels import FIELD_HINTS, FIELD_LABELS, field_id
-from quorum.signing.selectors import intake_target
+from quorum.signing.selectors import intake_target_async
 from quorum.signing.services import StatementInvalid, statement_errors, statement_submit
 from quorum.signing.validation import PRIVACY_NOT_CONFIRMED
 
@@ -92,7 +92,7 @@ def _form_fields(
 
 async def _sealing_fingerprint(slug: str, member_state: str) -> str:
     """The fingerprint of the key this Member State's statements are sealed to, for the curious."""
-    target = await sync_to_async(intake_target)(slug=slug)
+    target = await intake_target_async(slug=slug)
     key = target.sealing_keys.get(member_state) if target is not None else None
     return format_fingerprint(key.fingerprint) if key is not None else ""
 
