@@ -16,13 +16,7 @@ rest of the machine, with server CPU ms per stored statement. Figures only, no v
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import os
-import resource
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,224 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 
 PATH = f"/api/v1/initiatives/{common.DEMO_SLUG}/statements"
-CLIENT_GRACE = 15.0  # seconds a client may overrun its duration before it is killed
-
-
-# --- the asyncio client (runs as its own process: --client-worker) --------------------------
-
-
-async def _client_main(
-    port: int, bodies_path: str, conc: int, duration: float, receipts_path: str
-) -> dict:
-    bodies = Path(bodies_path).read_bytes().splitlines()
-    head = (
-        f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-        "Content-Type: application/json\r\nContent-Length: "
-    ).encode()
-    state = {"next": 0, "wraps": 0}
-    statuses: dict[int, int] = {}
-    latencies: list[float] = []
-    receipts: list[bytes] = []
-    errors = 0
-    deadline = time.monotonic() + duration
-
-    async def one_connection() -> None:
-        nonlocal errors
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            while time.monotonic() < deadline:
-                i = state["next"]
-                state["next"] = i + 1
-                if i >= len(bodies):
-                    state["wraps"] += 1
-                body = bodies[i % len(bodies)]
-                start = time.perf_counter()
-                writer.write(head + str(len(body)).encode() + b"\r\n\r\n" + body)
-                header = await reader.readuntil(b"\r\n\r\n")
-                status = int(header[9:12])
-                length = 0
-                for line in header.split(b"\r\n"):
-                    if line[:15].lower() == b"content-length:":
-                        length = int(line[15:])
-                payload = await reader.readexactly(length)
-                latencies.append(time.perf_counter() - start)
-                statuses[status] = statuses.get(status, 0) + 1
-                if status == 201:
-                    receipts.append(json.loads(payload)["receipt"].encode())
-        except (OSError, asyncio.IncompleteReadError, ValueError):
-            errors += 1
-        finally:
-            writer.close()
-
-    started = time.perf_counter()
-    await asyncio.wait_for(
-        asyncio.gather(*(one_connection() for _ in range(conc))), duration + CLIENT_GRACE
-    )
-    elapsed = time.perf_counter() - started
-    Path(receipts_path).write_bytes(b"\n".join(receipts) + b"\n")
-    latencies.sort()
-    ms = [v * 1000 for v in latencies]
-    return {
-        "requests": len(latencies),
-        "duration_s": elapsed,
-        "s201": statuses.get(201, 0),
-        "s4xx": sum(n for s, n in statuses.items() if 400 <= s < 500),
-        "s5xx": sum(n for s, n in statuses.items() if s >= 500),
-        "sother": sum(n for s, n in statuses.items() if s < 400 and s != 201),
-        "wraps": state["wraps"],
-        "socket_errors": errors,
-        "timeouts": 0,
-        "p50_ms": common.percentile(ms, 0.50),
-        "p90_ms": common.percentile(ms, 0.90),
-        "p99_ms": common.percentile(ms, 0.99),
-        "max_ms": ms[-1] if ms else float("nan"),
-        "statuses": statuses,
-    }
-
-
-def client_worker(argv: list[str]) -> None:
-    port, bodies_path, conc, duration, receipts_path = argv
-    result = asyncio.run(
-        _client_main(int(port), bodies_path, int(conc), float(duration), receipts_path)
-    )
-    print("BENCH_JSON " + json.dumps(result))
-
-
-# --- running a client --------------------------------------------------------------------
-
-
-def run_client(
-    kind: str, port: int, bodies: Path, conc: int, duration: float, receipts: Path
-) -> tuple[dict, float]:
-    """Run one bounded load; returns (result, client CPU seconds)."""
-    if kind == "wrk":
-        prelude = receipts.with_suffix(".lua")
-        prelude.write_text(
-            f"BODIES = {json.dumps(str(bodies))}\nRECEIPTS = {json.dumps(str(receipts) + '.')}\n"
-            f"TARGET_PATH = {json.dumps(PATH)}\nNTHREADS = 2\n"
-            + (Path(__file__).parent / "wrk_intake.lua").read_text()
-        )
-        command = [
-            "wrk",
-            "-t2",
-            f"-c{conc}",
-            f"-d{duration:.0f}s",
-            "--timeout",
-            "10s",
-            "-s",
-            str(prelude),
-            f"http://127.0.0.1:{port}/",
-        ]
-    else:
-        command = [
-            common.PYTHON,
-            __file__,
-            "--client-worker",
-            str(port),
-            str(bodies),
-            str(conc),
-            str(duration),
-            str(receipts),
-        ]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        out, err = proc.communicate(timeout=duration + CLIENT_GRACE + 5)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    lines = [line for line in out.splitlines() if line.startswith("BENCH_JSON ")]
-    if not lines:
-        raise RuntimeError(f"client failed (rc={proc.returncode}): {err[-2000:]}")
-    result = json.loads(lines[-1].removeprefix("BENCH_JSON "))
-    if kind == "wrk":
-        acked = []
-        for part in sorted(receipts.parent.glob(receipts.name + ".*")):
-            if part.suffix != ".lua":
-                acked.append(part.read_text())
-        receipts.write_text("".join(acked))
-    return result, cpu
-
-
-# --- the server ----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("the server exited during start-up")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-                sock.sendall(b"GET /api/v1/pow/challenge HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-                if sock.recv(16).startswith(b"HTTP/1.1"):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the server did not answer in time")
-
-
-def stop_group(proc: subprocess.Popen) -> None:
-    """SIGTERM the server's process group (we started it as its own session), then SIGKILL."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
-    # Workers or the sequencer may outlive the main process: the group must be empty.
-    for _ in range(50):
-        if not common.group_pids(proc.pid):
-            break
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait(timeout=5)
 
 
 # --- database reads (Django in this process, after `quorum demo`) ---------------------------
-
-
-def stored_rows() -> int:
-    from quorum.ledger.models import Statement
-
-    return Statement.objects.count()
-
-
-def missing_receipts(receipts: list[str]) -> int:
-    from django.db import connection
-
-    from quorum.ledger.models import Statement
-
-    wanted = {bytes.fromhex(r) for r in receipts}
-    found = 0
-    chunk = list(wanted)
-    for i in range(0, len(chunk), 900):
-        part = chunk[i : i + 900]
-        found += len(
-            {
-                bytes(h)
-                for h in Statement.objects.filter(leaf_hash__in=part).values_list(
-                    "leaf_hash", flat=True
-                )
-            }
-        )
-    connection.close()
-    return len(wanted) - found
 
 
 def pg_cpu_pids() -> list[int]:
@@ -285,14 +64,15 @@ def run_level(args, kind: str, port: int, server: subprocess.Popen, conc: int, r
     postgres = args.postgres
     bodies = run_dir / f"bodies-c{conc}.jsonl"
     receipts = run_dir / f"receipts-c{conc}"
-    rows_before = stored_rows()
+    rows_before = common.stored_rows()
     pg_pids = pg_cpu_pids() if postgres else []
     wal_before, sessions_before = pg_counters() if postgres else (0, 0)
     server_before = common.group_cpu(server.pid)
     pg_before = common.alive_cpu(pg_pids)
     busy_before, _ = common.machine_busy()
     wall_start = time.perf_counter()
-    result, client_cpu = run_client(kind, port, bodies, conc, args.duration, receipts)
+    load = common.Load(port, PATH, bodies, conc, args.duration, receipts)
+    result, client_cpu = common.run_client(kind, load)
     time.sleep(0.5)  # let requests cut off by wrk's deadline reach their commit
     wall = time.perf_counter() - wall_start
     busy_after, _ = common.machine_busy()
@@ -301,14 +81,14 @@ def run_level(args, kind: str, port: int, server: subprocess.Popen, conc: int, r
     pg_after = common.alive_cpu(pg_pids)
     wal_after, sessions_after = pg_counters() if postgres else (0, 0)
     wal_syncs = wal_after - wal_before
-    rows = stored_rows() - rows_before
+    rows = common.stored_rows() - rows_before
     server_delta = common.CpuDelta(server_before, server_after)
     sequencer = {p for p in server_after if "quorum.cli sequencer" in common.cmdline(p)}
     server_cpu = server_delta.total()
     sequencer_cpu = server_delta.total(sequencer)
     pg_cpu = common.CpuDelta(pg_before, pg_after).total()
     machine = busy_after - busy_before
-    acked = [r for r in receipts.read_text().split() if r]
+    acked = [receipt for _, receipt in common.read_answers(receipts)]
     return {
         "conc": conc,
         **result,
@@ -362,9 +142,6 @@ def describe(level: dict) -> str:
 
 
 def main() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] == "--client-worker":
-        client_worker(sys.argv[2:])
-        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
     parser.add_argument(
@@ -398,11 +175,7 @@ def main() -> None:
     args = parser.parse_args()
     args.duration = min(max(args.duration, 1.0), 60.0)
     levels = [int(c) for c in args.conc.split(",")]
-    kind = args.client
-    if kind == "auto":
-        kind = "wrk" if shutil.which("wrk") else "python"
-    if kind == "wrk" and not shutil.which("wrk"):
-        sys.exit("wrk is not installed; use --client python")
+    kind = common.client_kind(args.client)
 
     with common.bench_data_dir(keep=args.keep) as data_dir:
         print(common.machine_line(data_dir))
@@ -416,10 +189,7 @@ def main() -> None:
 def run(args, kind: str, levels: list[int], data_dir: Path, database_url: str | None) -> None:
     env = common.base_env(data_dir, database_url)
     if args.redis:
-        import redis
-
-        redis.Redis.from_url(args.redis).flushdb()
-        env["REDIS_URL"] = args.redis
+        common.use_redis(env, args.redis)
     started = time.perf_counter()
     common.setup_demo(env)
     print(
@@ -442,39 +212,28 @@ def run(args, kind: str, levels: list[int], data_dir: Path, database_url: str | 
         path.write_bytes(b"\n".join(common.make_bodies(per_level, offset=offset)) + b"\n")
         offset += per_level
 
-    port = free_port()
     env["QUORUM_FAST_PATH"] = "1" if args.app == "fastpath" else "0"
-    command = [common.PYTHON, "-m", "quorum.cli", "serve", "--port", str(port)]
-    command += ["--workers", str(args.workers)]
-    if args.no_sequencer:
-        command.append("--no-sequencer")
-    log = (data_dir / "server.log").open("wb")
-    server = subprocess.Popen(
-        command, env=env, cwd=common.ROOT, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )  # fmt: skip
+    log = data_dir / "server.log"
+    server, port = common.start_server(
+        env, log, workers=args.workers, sequencer=not args.no_sequencer
+    )
     results = []
     all_receipts: list[str] = []
     try:
-        wait_ready(port, server)
-        # Warm-up: every worker process imports, connects and starts its intake writer.
-        warm_result, _ = run_client("python", port, warm, 8, 2.0, run_dir / "receipts-warmup")
-        all_receipts += (run_dir / "receipts-warmup").read_text().split()
-        print(f"warm-up: {warm_result['s201']} statements at c=8 in 2 s")
+        warm_receipts = common.warm_up(port, PATH, warm, run_dir / "receipts-warmup")
+        all_receipts += warm_receipts
+        print(f"warm-up: {len(warm_receipts)} statements at c=8 in 2 s")
         for conc in levels:
             level = run_level(args, kind, port, server, conc, run_dir)
             all_receipts += level.pop("receipts")
             results.append(level)
             print(describe(level), flush=True)
     finally:
-        stop_group(server)
-        log.close()
-        if server.returncode not in (0, -signal.SIGTERM, None):
-            print(f"server exit code {server.returncode}; log tail:")
-            print((data_dir / "server.log").read_text()[-2000:])
+        common.stop_server(server, log)
 
-    total_rows = stored_rows()
-    missing = missing_receipts(all_receipts)
+    total_rows = common.stored_rows()
+    counts = common.receipt_counts(all_receipts)
+    missing = sum(1 for n in counts.values() if n == 0)
     print(
         f"verification: {len(all_receipts)} receipts acknowledged (201), {total_rows} rows "
         f"stored, acknowledged but missing from the database: {missing}"
