@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
 import json
 import os
@@ -155,22 +154,9 @@ async def _fetch_challenges(port: int, count: int, conc: int = 8) -> list[dict]:
 
 def solve(challenge: dict) -> str:
     """The `altcha` field a browser would send for `challenge` (ALTCHA v1)."""
-    import altcha
+    from quorum.signing.pow import solve_challenge
 
-    solution = altcha.solve_challenge_v1(
-        challenge["challenge"], challenge["salt"], challenge["algorithm"], challenge["maxnumber"]
-    )
-    if solution is None:
-        raise RuntimeError("a challenge has no solution")
-    payload = {
-        "algorithm": challenge["algorithm"],
-        "challenge": challenge["challenge"],
-        "number": solution.number,
-        "salt": challenge["salt"],
-        "signature": challenge["signature"],
-        "took": 5,
-    }
-    return base64.b64encode(json.dumps(payload).encode()).decode()
+    return solve_challenge(challenge)
 
 
 def solved_payloads(port: int, count: int) -> list[str]:

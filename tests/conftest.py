@@ -16,6 +16,7 @@ from hypothesis import settings as hypothesis_settings
 
 from quorum.proofs.crypto import AuthorityKeys, generate_authority_keys
 from quorum.rules import scheme
+from quorum.signing.pow import solve_challenge
 
 # Hypothesis times each example against a deadline; on a shared two-core machine that measures
 # the neighbours, not the code (performance is measured in bench/, never in unit tests).
@@ -105,28 +106,6 @@ def data_dir(tmp_path: Path, settings) -> Path:
     return tmp_path
 
 
-def solve_pow_challenge(challenge: dict) -> str:
-    """Solve an ALTCHA challenge as a browser would, and encode the payload."""
-    import base64
-    import json
-
-    import altcha
-
-    solution = altcha.solve_challenge_v1(
-        challenge["challenge"], challenge["salt"], challenge["algorithm"], challenge["maxnumber"]
-    )
-    assert solution is not None
-    payload = {
-        "algorithm": challenge["algorithm"],
-        "challenge": challenge["challenge"],
-        "number": solution.number,
-        "salt": challenge["salt"],
-        "signature": challenge["signature"],
-        "took": 5,
-    }
-    return base64.b64encode(json.dumps(payload).encode()).decode()
-
-
 @pytest.fixture
 def pow_payload(client):
     """A fresh solved proof of work for a scope, fetched from the real challenge endpoint."""
@@ -134,7 +113,7 @@ def pow_payload(client):
     def make(scope: str) -> str:
         response = client.get("/api/v1/pow/challenge", {"scope": scope})
         assert response.status_code == 200
-        return solve_pow_challenge(response.json())
+        return solve_challenge(response.json())
 
     return make
 

@@ -8,7 +8,6 @@ initiative page follows the counts without a reload.
 
 from __future__ import annotations
 
-import base64
 import json
 import random
 import string
@@ -26,12 +25,12 @@ if TYPE_CHECKING:  # the fixtures' types; conftest is not importable as a module
 pytest.importorskip("playwright.sync_api")
 pytest.importorskip("axe_playwright_python.sync_playwright")
 
-import altcha
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from quorum.proofs import merkle
 from quorum.proofs.signed_note import parse_checkpoint, verify_note
+from quorum.signing.pow import solve_challenge
 
 CHROMIUM = Path("/usr/bin/chromium")
 DEMO_SLUG = "ban-biometric-mass-surveillance"
@@ -70,20 +69,7 @@ def http(server: QuorumServer, path: str, body: dict | None = None) -> tuple[int
 def solved_pow(server: QuorumServer) -> str:
     status, raw = http(server, f"/api/v1/pow/challenge?scope=statement:{DEMO_SLUG}")
     assert status == 200, raw
-    challenge = json.loads(raw)
-    solution = altcha.solve_challenge_v1(
-        challenge["challenge"], challenge["salt"], challenge["algorithm"], challenge["maxnumber"]
-    )
-    assert solution is not None
-    payload = {
-        "algorithm": challenge["algorithm"],
-        "challenge": challenge["challenge"],
-        "number": solution.number,
-        "salt": challenge["salt"],
-        "signature": challenge["signature"],
-        "took": 5,
-    }
-    return base64.b64encode(json.dumps(payload).encode()).decode()
+    return solve_challenge(json.loads(raw))
 
 
 def sign(server: QuorumServer) -> str:

@@ -11,7 +11,6 @@ a fresh PostgreSQL database of that server, dropped afterwards.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import http.client
 import itertools
@@ -33,6 +32,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+from quorum.signing.pow import solve_challenge
 
 DEMO_SLUG = "ban-biometric-mass-surveillance"
 STATEMENTS_PATH = f"/api/v1/initiatives/{DEMO_SLUG}/statements"
@@ -117,26 +118,9 @@ class HttpClient:
 
     def solved_pow(self, scope: str = POW_SCOPE) -> str:
         """A fresh challenge from this server, solved as a browser would, as the altcha field."""
-        import altcha
-
         status, _headers, challenge = self.request("GET", f"/api/v1/pow/challenge?scope={scope}")
         assert status == 200, challenge
-        solution = altcha.solve_challenge_v1(
-            challenge["challenge"],
-            challenge["salt"],
-            challenge["algorithm"],
-            challenge["maxnumber"],
-        )
-        assert solution is not None, "no solution within maxnumber"
-        payload = {
-            "algorithm": challenge["algorithm"],
-            "challenge": challenge["challenge"],
-            "number": solution.number,
-            "salt": challenge["salt"],
-            "signature": challenge["signature"],
-            "took": 5,
-        }
-        return base64.b64encode(json.dumps(payload).encode()).decode()
+        return solve_challenge(challenge)
 
     def close(self) -> None:
         self._connection.close()

@@ -28,6 +28,7 @@ import logging
 import re
 import time
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -117,6 +118,28 @@ def issue_challenge(*, scope: str) -> dict[str, Any]:
         "salt": challenge.salt,
         "signature": challenge.signature,
     }
+
+
+def solve_challenge(challenge: Mapping[str, Any]) -> str:
+    """The ``altcha`` field a browser sends for ``challenge``: the client's side, in Python.
+
+    For clients of the API that are not browsers, and for the tests and benchmarks that sign
+    as those clients would. Raises ValueError for a challenge with no solution.
+    """
+    solution = altcha.solve_challenge_v1(
+        challenge["challenge"], challenge["salt"], challenge["algorithm"], challenge["maxnumber"]
+    )
+    if solution is None:
+        raise ValueError("this challenge has no solution within its maxnumber")
+    payload = {
+        "algorithm": challenge["algorithm"],
+        "challenge": challenge["challenge"],
+        "number": solution.number,
+        "salt": challenge["salt"],
+        "signature": challenge["signature"],
+        "took": 5,
+    }
+    return base64.b64encode(json.dumps(payload).encode()).decode()
 
 
 def check_solution(payload: object, *, scope: str) -> PowCheck:
