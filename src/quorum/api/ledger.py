@@ -12,11 +12,14 @@ from quorum.api.public import (
     CONSISTENCY_QUERY,
     MAX_SIZE,
     TEXT_PLAIN,
+    checkpoint_etag,
+    not_modified,
     public_read,
     text_response,
     tree_sizes,
 )
 from quorum.api.schemas import ErrorsOut
+from quorum.core.caching import set_validators
 from quorum.core.errors import Invalid, NotFound
 from quorum.core.log_key import log_key
 from quorum.initiatives.models import Initiative
@@ -30,6 +33,7 @@ from quorum.ledger.selectors import (
     proof_consistency,
     proof_inclusion,
 )
+from quorum.rules import scheme
 
 router = Router(tags=["logs"])
 RECEIPT = re.compile(r"[0-9a-f]{64}")
@@ -89,10 +93,19 @@ def _initiative(slug: str) -> Initiative:
     return initiative_get_public(slug=slug)
 
 
+#: Counts and checkpoints answer If-None-Match and If-Modified-Since.
+CONDITIONAL = (
+    "Conditional: the answer has an `ETag` (from the checkpoint's size and root) and a "
+    "`Last-Modified` (when the checkpoint was signed); `If-None-Match` or `If-Modified-Since` "
+    "with a copy that is still current is answered 304 with no body."
+)
+
+
 @router.get(
     "/initiatives/{slug}/checkpoint",
-    response={404: ErrorsOut},
+    response={304: None, 404: ErrorsOut},
     summary="The latest signed checkpoint",
+    description=CONDITIONAL,
     openapi_extra=text_response(
         "The checkpoint as a C2SP signed note: origin, size and base64 root hash, a blank "
         "line, then one signature line per key."
@@ -103,17 +116,37 @@ def checkpoint(request: HttpRequest, slug: str) -> HttpResponse:
     latest = checkpoint_latest(initiative_id=_initiative(slug).pk)
     if latest is None:
         raise NotFound(_("The log has no checkpoint yet."))
-    return public_read(HttpResponse(latest.note, content_type=TEXT_PLAIN))
+    etag = checkpoint_etag(latest.size, bytes(latest.root))
+    early = not_modified(request, etag=etag, last_modified=latest.created_at)
+    if early is not None:
+        return early
+    response = HttpResponse(latest.note, content_type=TEXT_PLAIN)
+    return public_read(set_validators(response, etag=etag, last_modified=latest.created_at))
 
 
 @router.get(
     "/initiatives/{slug}/counts",
-    response={200: CountsOut, 404: ErrorsOut},
+    response={200: CountsOut, 304: None, 404: ErrorsOut},
     summary="Statements received per Member State",
+    description=CONDITIONAL,
 )
-def counts(request: HttpRequest, slug: str, response: HttpResponse) -> dict[str, object]:
-    result = initiative_counts(_initiative(slug))
-    public_read(response)
+def counts(
+    request: HttpRequest, slug: str, response: HttpResponse
+) -> dict[str, object] | HttpResponse:
+    initiative = _initiative(slug)
+    result = initiative_counts(initiative)
+    # The thresholds come from the rules' data as of the registration date.
+    etag = checkpoint_etag(
+        result.checkpoint_size,
+        result.checkpoint_root,
+        initiative.scheme,
+        scheme(initiative.scheme).version,
+        str(initiative.registration_date),
+    )
+    early = not_modified(request, etag=etag, last_modified=result.checkpoint_at)
+    if early is not None:
+        return early
+    public_read(set_validators(response, etag=etag, last_modified=result.checkpoint_at))
     return {
         "total": result.total,
         "by_member_state": {

@@ -3,12 +3,13 @@ the pieces of the logs' endpoints that both kinds of log (statements, keys) use.
 
 from __future__ import annotations
 
-import math
+import hashlib
+from datetime import datetime
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
+from quorum.core.caching import precondition_answer, public_cache
 from quorum.core.errors import Invalid, Message
 
 #: The largest tree size any query may name: far beyond any log, and within a signed 64 bits.
@@ -17,10 +18,30 @@ TEXT_PLAIN = "text/plain; charset=utf-8"
 
 
 def public_read(response: HttpResponse, *, max_age: int | None = None) -> HttpResponse:
-    age = max_age if max_age is not None else max(1, math.ceil(settings.QUORUM_SEQUENCER_INTERVAL))
     response["Access-Control-Allow-Origin"] = "*"
-    response["Cache-Control"] = f"public, max-age={age}, stale-while-revalidate={age * 10}"
-    return response
+    return public_cache(response, max_age=max_age)
+
+
+def checkpoint_etag(size: int, root: bytes, *more: str) -> str | None:
+    """The ETag of an answer made from a log's checkpoint; None while the log has none.
+
+    The size and root fix all that the log says; ``more`` names whatever else the answer is
+    made from (the rules that give the thresholds).
+    """
+    if size == 0:
+        return None
+    digest = hashlib.sha256("\n".join([root.hex(), *more]).encode()).hexdigest()[:16]
+    return f'"{size}-{digest}"'
+
+
+def not_modified(
+    request: HttpRequest, *, etag: str | None, last_modified: datetime | None
+) -> HttpResponse | None:
+    """A public read's 304 (or 412) when the request's conditions call for it, else None."""
+    answer = precondition_answer(request, etag=etag, last_modified=last_modified)
+    if answer is not None and answer.status_code == 304:
+        public_read(answer)
+    return answer
 
 
 def text_response(description: str) -> dict[str, object]:

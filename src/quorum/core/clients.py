@@ -14,6 +14,7 @@ import ipaddress
 from typing import Any
 
 import redis
+import redis.asyncio
 from django.conf import settings
 
 
@@ -46,8 +47,18 @@ def daily_keyed_hash(purpose: bytes, message: bytes, *, now: float) -> str:
     return hmac.new(daily_key, message, hashlib.sha256).hexdigest()
 
 
+REDIS_OPTIONS: dict[str, Any] = {
+    "socket_timeout": 2.0,
+    "socket_connect_timeout": 2.0,
+    "health_check_interval": 30,
+}
+
+
 def redis_client(url: str) -> redis.Redis:
     """A client with short timeouts: a stalled Redis must turn into a 503, not a hung worker."""
-    return redis.Redis.from_url(
-        url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=30
-    )
+    return redis.Redis.from_url(url, **REDIS_OPTIONS)
+
+
+def async_redis_client(url: str) -> redis.asyncio.Redis:
+    """The same for an event loop (one client per loop: its connections belong to it)."""
+    return redis.asyncio.Redis.from_url(url, **REDIS_OPTIONS)

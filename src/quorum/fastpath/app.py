@@ -5,8 +5,9 @@ authentication, CSRF, messages …), which a statement does not need, and throug
 each sync middleware. Here the two statement POSTs skip that: a request object is built from
 the scope, the checks that matter for them run (host, HTTPS redirect, body limits, language),
 the same view or API function Django would call answers, and the response gets the headers
-Django's stack would give it, from the same middleware code. Any other request, and any
-method but POST, goes to Django unchanged.
+Django's stack would give it, from the same middleware code. The GETs a watching crowd sends
+(counts, checkpoint, an initiative's page) are answered from copies of Django's own answers
+by ``quorum.fastpath.reads``. Any other request goes to Django unchanged.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from quorum.core.error_pages import domain_error_response, error_response
 from quorum.core.errors import DomainError
 from quorum.core.limits import ASGIApp, Receive, RequestLimitsMiddleware, Scope, Send
 from quorum.core.middleware import apply_security_headers
-from quorum.fastpath import ceiling
+from quorum.fastpath import ceiling, reads
 from quorum.signing.views import sign_form
 
 CONNECTION_CHECK_INTERVAL = 1.0
@@ -147,6 +148,7 @@ class FastPath:
         self.django = django
         self._sender = ASGIHandler()
         self._connections_checked = 0.0
+        self.reads = reads.Reads(django)
 
     async def _check_connections(self) -> None:
         """What Django does at every request, once a second: drop stale or broken connections.
@@ -162,6 +164,9 @@ class FastPath:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if settings.QUORUM_BENCH_CEILING and scope.get("path") == ceiling.PATH:
             await ceiling.ceiling(scope, receive, send, settings.QUORUM_BENCH_CEILING)
+            return
+        if reads.taken(scope):  # what a watching crowd reads, from memory
+            await self.reads(scope, receive, send)
             return
         found = route(scope)
         if found is None:

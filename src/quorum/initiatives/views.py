@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import get_language
 
+from quorum.core.caching import cached_page
 from quorum.initiatives.labels import DEADLINE_LABELS, TIMELINE_LABELS
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import (
@@ -43,6 +44,7 @@ def initiative_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@cached_page
 def initiative_detail(request: HttpRequest, slug: str) -> HttpResponse:
     initiative = initiative_get_public(slug=slug)
     language = get_language()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from quorum.initiatives.models import Initiative
 from quorum.ledger.models import Checkpoint, MemberStateCount, Statement
@@ -113,6 +113,9 @@ class StateCount:
 class InitiativeCounts:
     total: int
     checkpoint_size: int
+    #: The checkpoint the counts are as of: its root and when it was signed (b"", None: none yet).
+    checkpoint_root: bytes
+    checkpoint_at: datetime | None
     by_member_state: list[StateCount]
     states_reached: int
     states_needed: int
@@ -146,6 +149,8 @@ def initiative_counts(initiative: Initiative) -> InitiativeCounts:
     return InitiativeCounts(
         total=size,
         checkpoint_size=size,
+        checkpoint_root=bytes(latest.root) if latest is not None else b"",
+        checkpoint_at=latest.created_at if latest is not None else None,
         by_member_state=rows,
         states_reached=sum(row.reached for row in rows),
         states_needed=rules.success_rule.min_member_states,
