@@ -99,10 +99,18 @@ def proof_once_logged(server: QuorumServer, receipt: str) -> dict:
         time.sleep(0.2)
 
 
-def verified_checkpoint(server: QuorumServer):
+def verified_checkpoint(server: QuorumServer, *, at_least: int = 0):
+    """The published checkpoint, verified; asked again while it is smaller than ``at_least``
+    (the checkpoint is served from a cache that may lag one sequencer interval)."""
     verifier = http(server, "/api/v1/log-key")[1].decode().strip()
-    note = http(server, f"{API}/checkpoint")[1].decode()
-    return parse_checkpoint(verify_note(note, verifier))
+    deadline = time.monotonic() + SEQUENCED_WITHIN
+    while True:
+        note = http(server, f"{API}/checkpoint")[1].decode()
+        checkpoint = parse_checkpoint(verify_note(note, verifier))
+        if checkpoint.size >= at_least:
+            return checkpoint
+        assert time.monotonic() < deadline, f"the checkpoint stays below {at_least}"
+        time.sleep(0.2)
 
 
 def counts(server: QuorumServer) -> dict:
@@ -183,8 +191,8 @@ def test_the_browsers_inclusion_check_fails_for_any_tampering(
 ) -> None:
     server = quorum_server
     receipts = [sign(server), sign(server)]
-    proof_once_logged(server, receipts[1])
-    checkpoint = verified_checkpoint(server)
+    logged = proof_once_logged(server, receipts[1])
+    checkpoint = verified_checkpoint(server, at_least=logged["tree_size"])
     status, raw = http(
         server, f"{API}/proof/inclusion?receipt={receipts[0]}&size={checkpoint.size}"
     )

@@ -156,12 +156,29 @@
     output.textContent = text;
   }
 
+  // A statement joins the log at the next checkpoint, and a cache may hand out the previous
+  // one for a moment: "not there yet" and "could not reach" are asked again, a little later
+  // each time, for about a minute. A newer check replaces an older one.
+  var RETRY_DELAYS_MS = [1000, 2000, 3000, 5000, 8000, 13000, 21000];
+  var current = 0;
+
   async function run(form, output, receipt) {
+    var mine = ++current;
     say(output, "checking");
-    try {
-      say(output, "counted", await check(form, receipt));
-    } catch (e) {
-      say(output, e instanceof Failure ? e.kind : "failed");
+    for (var attempt = 0; ; attempt++) {
+      try {
+        var found = await check(form, receipt);
+        if (mine === current) say(output, "counted", found);
+        return;
+      } catch (e) {
+        if (mine !== current) return;
+        var kind = e instanceof Failure ? e.kind : "failed";
+        say(output, kind);
+        var again = (kind === "absent" || kind === "offline") && attempt < RETRY_DELAYS_MS.length;
+        if (!again) return;
+        await new Promise(function (resolve) { setTimeout(resolve, RETRY_DELAYS_MS[attempt]); });
+        if (mine !== current) return;
+      }
     }
   }
 
