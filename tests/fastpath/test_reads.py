@@ -536,6 +536,37 @@ def test_with_redis_a_copy_made_by_one_process_serves_the_others(
     assert one[0][0] == 200
 
 
+def test_with_redis_two_processes_whose_copies_go_stale_together_refresh_them_once(
+    django_app, signed, settings, monkeypatch, redis_url
+) -> None:
+    from quorum.ledger.selectors import initiative_counts
+
+    settings.REDIS_URL = redis_url
+    settings.QUORUM_SEQUENCER_INTERVAL = 0.3
+    monkeypatch.setattr(reads, "REDIS_PREFIX", f"quorum:reads:test:{uuid.uuid4().hex}:")
+    calls = []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return initiative_counts(*args, **kwargs)
+
+    monkeypatch.setattr("quorum.api.ledger.initiative_counts", counted)
+
+    async def two_processes() -> None:
+        first, second = FastPath(django_app), FastPath(django_app)
+        await gather_reads(first, 5, COUNTS)
+        await gather_reads(second, 5, COUNTS)  # the copy the first made
+        await asyncio.sleep(0.35)  # both stale now; each starts a refresh at its next reader
+        await asyncio.gather(gather_reads(first, 5, COUNTS), gather_reads(second, 5, COUNTS))
+        await asyncio.sleep(0.2)
+        for process in (first, second):
+            assert process.reads.shared is not None
+            await process.reads.shared.aclose()
+
+    asyncio.run(two_processes())
+    assert len(calls) == 2  # the first copy and one refresh
+
+
 def test_without_redis_answering_each_process_fills_its_own_copies(
     django_app, signed, settings, caplog
 ) -> None:

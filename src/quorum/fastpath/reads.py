@@ -68,6 +68,9 @@ UNKEPT_CONDITIONS = frozenset({b"if-match", b"if-unmodified-since", b"if-range"}
 MAX_COPIES = 1024
 MAX_LANGUAGE_CHOICES = 1024
 REDIS_PREFIX = "quorum:reads:"
+#: How long a process waits for the copy another process is making, and how often it looks.
+SHARED_WAIT_SECONDS = 2.0
+SHARED_POLL_SECONDS = 0.005
 
 #: (method, path, root path, scheme, language, headers sent to Django); then the condition
 #: (header, value) that asks Django for its 304, or None for the answer itself.
@@ -235,6 +238,11 @@ class Copies:
         if copy is not None:
             copy.fresh_until = min(self._clock() + self.fresh, copy.stale_until)
 
+    def current(self, key: CopyKey) -> Answer | None:
+        """The copy held now, fresh or stale."""
+        copy = self._copies.get(key)
+        return copy.answer if copy is not None else None
+
     def forget(self) -> None:
         self._copies.clear()
 
@@ -256,10 +264,17 @@ class _Read:
 
 
 class SharedCopies:
-    """The second level, in Redis: a copy made by one worker process serves the others."""
+    """The second level, in Redis: a copy made by one worker process serves the others.
+
+    The processes' copies of a key go stale together (a copy taken from Redis keeps the time
+    it was made), so each would start its own refresh at once. The first to claim the refresh
+    of that copy makes the next one; the others wait for it in Redis, a little, while their
+    readers are still served the old one.
+    """
 
     def __init__(self, url: str, *, seconds: float) -> None:
         self._url = url
+        self.seconds = seconds
         self._milliseconds = max(1, int(seconds * 1000))
         self._clients: dict[asyncio.AbstractEventLoop, redis.asyncio.Redis] = {}
         self._quiet_until = 0.0
@@ -289,6 +304,56 @@ class SharedCopies:
         except (redis.RedisError, OSError, ValueError, KeyError) as exc:
             self._complain(exc)
             return None
+
+    def _claim_name(self, key: CopyKey, replacing: Answer | None) -> str:
+        made = repr(replacing.made_at) if replacing is not None else "none"
+        return f"{self._name(key)}:after:{made}"
+
+    async def claim(self, key: CopyKey, replacing: Answer | None) -> bool:
+        """Whether this process makes the copy after ``replacing`` (yes, too, without Redis)."""
+        try:
+            claimed = await self._client().set(
+                self._claim_name(key, replacing), b"1", nx=True, px=int(SHARED_WAIT_SECONDS * 1000)
+            )
+        except (redis.RedisError, OSError) as exc:
+            self._complain(exc)
+            return True
+        return bool(claimed)
+
+    async def release(self, key: CopyKey, replacing: Answer | None) -> None:
+        try:
+            await self._client().delete(self._claim_name(key, replacing))
+        except (redis.RedisError, OSError) as exc:
+            self._complain(exc)
+
+    def _newer(self, found: Answer | None, than: Answer | None) -> Answer | None:
+        if found is None or time.time() - found.made_at >= self.seconds:
+            return None
+        if than is not None and found.made_at <= than.made_at:
+            return None
+        return found
+
+    async def newer(self, key: CopyKey, than: Answer | None) -> Answer | None:
+        """The copy in Redis if it was made after ``than`` and is still fresh."""
+        return self._newer(await self.get(key), than)
+
+    async def wait_for_newer(self, key: CopyKey, than: Answer | None) -> Answer | None:
+        """The copy the process that claimed the refresh makes; None once it gave up."""
+        deadline = time.monotonic() + SHARED_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            await asyncio.sleep(SHARED_POLL_SECONDS)
+            try:
+                async with self._client().pipeline(transaction=False) as pipe:
+                    pipe.get(self._name(key))
+                    pipe.exists(self._claim_name(key, than))
+                    raw, filling = await pipe.execute()
+                found = self._newer(Answer.from_json(raw) if raw is not None else None, than)
+            except (redis.RedisError, OSError, ValueError, KeyError) as exc:
+                self._complain(exc)
+                return None
+            if found is not None or not filling:
+                return found  # None: its answer was not one to keep (a 404); ask Django
+        return None
 
     async def put(self, key: CopyKey, answer: Answer) -> None:
         try:
@@ -461,13 +526,22 @@ class Reads:
         return conditional is not None and conditional.status_code == 304
 
     async def _fill(self, key: CopyKey) -> Answer:
-        if self.shared is not None:
-            shared = await self.shared.get(key)
-            if shared is not None:
-                return shared
-        answer = await self._ask_django(key)
-        if self.shared is not None and answer.kept:
-            await self.shared.put(key, answer)
+        if self.shared is None:
+            return await self._ask_django(key)
+        replacing = self.copies.current(key)
+        found = await self.shared.newer(key, replacing)
+        if found is not None:
+            return found
+        if not await self.shared.claim(key, replacing):
+            found = await self.shared.wait_for_newer(key, replacing)  # another process fills
+            if found is not None:
+                return found
+        try:
+            answer = await self._ask_django(key)
+            if answer.kept:
+                await self.shared.put(key, answer)
+        finally:
+            await self.shared.release(key, replacing)
         return answer
 
     async def _ask_django(self, copy_key: CopyKey) -> Answer:
