@@ -363,6 +363,29 @@ def profile(env: dict[str, str], requests: int = 20000) -> None:
         table = text.getvalue()
         print(f"profile {read.name}: {per:.1f} µs per request in process, from memory (no HTTP)")
         print("    " + "\n    ".join(table[table.index("ncalls") :].rstrip().splitlines()))
+        print(f"    {fill_cost(application, read, scope)}")
+
+
+def fill_cost(application, read: Read, scope: dict, fills: int = 20) -> str:
+    """What one copy costs: Django's answer to the key's request, as the fast path asks it."""
+    reads = application.app.reads
+    key = (reads._read(scope).key, None)
+
+    async def run() -> list[float]:
+        walls = []
+        for _ in range(fills):
+            started = time.perf_counter()
+            await reads._ask_django(key)
+            walls.append(time.perf_counter() - started)
+        return walls
+
+    cpu = time.process_time()
+    walls = sorted(asyncio.run(run()))
+    cpu_ms = (time.process_time() - cpu) / fills * 1000
+    return (
+        f"one fill of the {read.name} (Django's answer, once per interval per key and process): "
+        f"{cpu_ms:.1f} ms CPU, wall median {walls[fills // 2] * 1000:.1f} ms"
+    )
 
 
 # --- main ----------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import time
 import uuid
 from typing import Any
 
@@ -198,16 +197,17 @@ def test_a_reader_with_another_copy_gets_the_whole_answer_by_either_path(
 
 
 def test_after_a_new_checkpoint_the_next_interval_serves_the_new_counts(
-    django_app, signed, client, polish_citizen, settings
+    django_app, signed, client, polish_citizen
 ) -> None:
-    settings.QUORUM_SEQUENCER_INTERVAL = 0.05
     app = FastPath(django_app)
+    clock = FakeClock()
+    app.reads.copies._clock = clock
     [(_, before)] = asyncio.run(gather_reads(app, 1, COUNTS))
     add_statement(client, {**polish_citizen, "id_number": "44051401458"})
     sequence_all()
-    time.sleep(0.1)
 
     async def next_interval() -> tuple[bytes, bytes]:
+        clock.now += 1.5 * app.reads.copies.fresh  # stale, within one more interval
         [(_, stale)] = await gather_reads(app, 1, COUNTS)  # served at once; one task refreshes
         await asyncio.sleep(0.5)
         [(_, fresh)] = await gather_reads(app, 1, COUNTS)
@@ -216,6 +216,20 @@ def test_after_a_new_checkpoint_the_next_interval_serves_the_new_counts(
     stale, after = asyncio.run(next_interval())
     assert json.loads(before)["total"] == json.loads(stale)["total"] == 2
     assert json.loads(after)["total"] == 3
+
+
+def test_a_copy_older_than_two_intervals_is_not_served(
+    django_app, signed, client, polish_citizen
+) -> None:
+    app = FastPath(django_app)
+    clock = FakeClock()
+    app.reads.copies._clock = clock
+    asyncio.run(gather_reads(app, 1, COUNTS))
+    add_statement(client, {**polish_citizen, "id_number": "44051401458"})
+    sequence_all()
+    clock.now += 2.5 * app.reads.copies.fresh
+    [(_, late)] = asyncio.run(gather_reads(app, 1, COUNTS))
+    assert json.loads(late)["total"] == 3
 
 
 def test_a_reader_with_the_copy_of_an_older_checkpoint_gets_the_new_one(

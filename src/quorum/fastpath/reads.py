@@ -11,9 +11,9 @@ of Django's own answer:
   The language is chosen from the language cookie and ``Accept-Language`` by Django's own
   function, as LocaleMiddleware chooses it.
 * One copy per key per interval, however many readers ask at once: the first starts the fill,
-  the others wait for the same task (single flight). After the interval the old copy is still
-  served, for as long as the answer's ``stale-while-revalidate`` allows, while one task fetches
-  the new one.
+  the others wait for the same task (single flight). For one more interval the old copy is
+  still served while one task fetches the new one (stale-while-revalidate); a copy older than
+  that is not served: a read seldom asked for waits for its new copy.
 * A reader whose copy is current (``If-None-Match``, ``If-Modified-Since``) gets Django's 304,
   kept the same way.
 * With ``REDIS_URL`` the copies are also kept in Redis for one interval, so that the worker
@@ -53,7 +53,6 @@ from django.utils import translation
 from django.utils.cache import get_conditional_response
 from django.utils.http import parse_http_date_safe
 
-from quorum.core.caching import interval_max_age, stale_seconds
 from quorum.core.clients import async_redis_client
 from quorum.core.limits import ASGIApp, Receive, Scope, Send
 
@@ -424,7 +423,9 @@ class Reads:
         self.django = django
         self._in_one_go = _DjangoInOneGo()
         fresh = float(settings.QUORUM_SEQUENCER_INTERVAL)
-        self.copies = Copies(self._fill, fresh=fresh, stale=stale_seconds(interval_max_age()))
+        # Served stale for one interval more at most: a reader never sees counts older than
+        # two intervals here (downstream caches may keep them longer: Cache-Control).
+        self.copies = Copies(self._fill, fresh=fresh, stale=fresh)
         url = getattr(settings, "REDIS_URL", None)
         self.shared = SharedCopies(url, seconds=fresh) if url else None
         self._languages: dict[tuple[str | None, str], str] = {}
