@@ -139,6 +139,10 @@ _workers: _Workers | None = None
 _workers_lock = threading.Lock()
 
 
+def _in_callers_transaction() -> bool:
+    return connection.in_atomic_block
+
+
 async def run_in_worker(function: Callable[..., T], *args: Any) -> T:
     """``function(*args)`` on a shared-state worker thread, awaited without blocking the loop.
 
@@ -147,9 +151,9 @@ async def run_in_worker(function: Callable[..., T], *args: Any) -> T:
     ORM call there would: a worker's own connection could neither see it nor, on SQLite, get
     past its write lock.
     """
-    # Django keeps connections per context, not per thread: the event loop sees the very
-    # connection its thread-sensitive calls use, and reading a flag of it needs no thread.
-    if connection.in_atomic_block:
+    # Django's connections belong to threads: whether the caller's connection is in a
+    # transaction can only be read on the thread-sensitive thread that holds it.
+    if await sync_to_async(_in_callers_transaction)():
         return await sync_to_async(function)(*args)
     global _workers
     with _workers_lock:
