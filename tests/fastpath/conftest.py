@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
 
 
 @dataclass
@@ -70,6 +72,24 @@ async def _call(app: Any, scope: dict[str, Any], body: bytes) -> AsgiAnswer:
 
 
 AsgiCall = Callable[..., AsgiAnswer]
+
+
+@pytest.fixture(autouse=True)
+def _sync_thread_connections_closed() -> Iterator[None]:
+    """Close the database connections of asgiref's one thread for sync code after each test.
+
+    Outside Django's ASGI handler (the fast path, its copies), ``sync_to_async`` runs in one
+    thread for the whole process; its connections persist (CONN_MAX_AGE) and would keep a
+    PostgreSQL test database from being dropped.
+    """
+    yield
+
+    def close() -> None:
+        asyncio.run(sync_to_async(connections.close_all, thread_sensitive=True)())
+
+    thread = threading.Thread(target=close)
+    thread.start()
+    thread.join(30)
 
 
 @pytest.fixture
