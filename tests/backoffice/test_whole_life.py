@@ -129,11 +129,9 @@ def test_an_initiative_goes_from_draft_to_answered_through_the_web(
 
         # The Polish authority downloads its batch.
         polish = signed_in(staff["PL"])
-        batch = (
-            b"".join(polish.get("/manage/authority/PL/open-data/batch/").streaming_content)
-            if hasattr(polish.get("/manage/authority/PL/open-data/batch/"), "streaming_content")
-            else polish.get("/manage/authority/PL/open-data/batch/").content
-        )
+        download = polish.get("/manage/authority/PL/open-data/batch/")
+        # Reading the whole stream closes the response and its file, as a WSGI server would.
+        batch = b"".join(download.streaming_content)
         header = json.loads(batch.split(b"\n", 1)[0])
         assert header["member_state"] == "PL" and header["tree_size"] == 3
 

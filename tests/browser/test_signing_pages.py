@@ -12,7 +12,6 @@ import json
 import random
 import re
 import string
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -136,12 +135,7 @@ def test_a_german_citizen_signs_through_the_real_pages_and_only_the_german_key_o
 ) -> None:
     server = quorum_server
     page.goto(server.url(server.initiative_path))
-    support = page.get_by_role("link", name="Support this initiative")
-    if support.count():
-        support.click()
-    else:  # pragma: no cover - the initiative page had no sign link when these tests began
-        warnings.warn("the initiative page has no sign link", stacklevel=1)
-        page.goto(server.url(server.start_path))
+    page.get_by_role("link", name="Support this initiative").click()
     expect(page).to_have_url(server.url(server.start_path))
 
     page.select_option("#field-nationality", "DE")

@@ -171,6 +171,10 @@ def test_a_killed_sequencer_is_replaced_and_the_log_has_no_gap(database: Databas
         assert sorted(database.sequenced()) == list(range(35))
     finally:
         for process in (first, second):
-            if process is not None and process.poll() is None:
+            if process is None:
+                continue
+            if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(10)
+            if process.stdout is not None:
+                process.stdout.close()

@@ -70,6 +70,8 @@ def stop(process: subprocess.Popen) -> None:
     # A worker orphaned by a hard kill of the main process still sits in the group.
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 def test_the_demo_command_sets_up_and_serves_the_demo_initiative(tmp_path: Path) -> None:
