@@ -17,7 +17,6 @@ import logging
 import queue
 import threading
 import time
-from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,10 +44,11 @@ class IntakeUnavailable(Exception):
     """The batch holding this row could not be committed; nothing of it was stored."""
 
 
-# A waiter is an asyncio future with its loop (async callers) or a concurrent future.
-_Waiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future[None]"] | Future
+# Who waits for a row: the future of the request, with the event loop it belongs to.
+_Waiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future[None]"]
 _Item = tuple[IntakeRow, _Waiter]
 
+# The columns of a statement row, named as the fields of IntakeRow.
 _COLUMNS = (
     "initiative_id",
     "member_state",
@@ -68,12 +68,6 @@ class IntakeWriter:
         self._sql: str | None = None
         self._thread = threading.Thread(target=self._run, name="quorum-intake-writer", daemon=True)
         self._thread.start()
-
-    def submit(self, row: IntakeRow) -> Future:
-        """Queue a row; the future resolves (to None) once the row is durably committed."""
-        future: Future = Future()
-        self._queue.put((row, future))
-        return future
 
     async def write(self, row: IntakeRow) -> None:
         """Queue a row and return once it is durably committed; IntakeUnavailable if not.
@@ -146,30 +140,20 @@ class IntakeWriter:
 
     @staticmethod
     def _values(row: IntakeRow) -> tuple[Any, ...]:
-        # The database adapts datetimes and bytes as the ORM would for these column types.
-        received_at = connection.ops.adapt_datetimefield_value(row.received_at)
-        return (
-            row.initiative_id,
-            row.member_state,
-            row.ciphertext,
-            row.ciphertext_sha256,
-            row.leaf_hash,
-            received_at,
-            row.sealing_key_id,
+        # The one value the driver cannot take as it is: the ORM's form of a datetime.
+        return tuple(
+            connection.ops.adapt_datetimefield_value(row.received_at)
+            if name == "received_at"
+            else getattr(row, name)
+            for name in _COLUMNS
         )
 
 
 def _resolve(waiters: list[_Waiter], error: type[Exception] | None) -> None:
     """Release every waiter of a batch: one wake-up per event loop, however many rows."""
     by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
-    for waiter in waiters:
-        if isinstance(waiter, Future):
-            if error is None:
-                waiter.set_result(None)
-            else:
-                waiter.set_exception(error())
-        else:
-            by_loop.setdefault(waiter[0], []).append(waiter[1])
+    for loop, future in waiters:
+        by_loop.setdefault(loop, []).append(future)
     for loop, futures in by_loop.items():
         with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits any more
             loop.call_soon_threadsafe(_settle, futures, error)
