@@ -138,7 +138,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return error_response(request, 500)
 
 
-def domain_error_response(request: HttpRequest, exc: DomainError) -> HttpResponse:
+def domain_error_page(request: HttpRequest, exc: DomainError) -> HttpResponse:
     """The page (or API error) for a refusal of the rules: its status, message and retry time."""
     response = error_response(request, exc.status, message=exc.message)
     if exc.retry_after is not None:
@@ -155,5 +155,5 @@ class DomainErrorMiddleware(HybridMiddleware):
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, DomainError):
-            return domain_error_response(request, exception)
+            return domain_error_page(request, exception)
         return None

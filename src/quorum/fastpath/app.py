@@ -32,7 +32,7 @@ from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
 from quorum.api.statements import statement_post
-from quorum.core.error_pages import domain_error_response, error_response
+from quorum.core.error_pages import domain_error_page, error_response
 from quorum.core.errors import DomainError
 from quorum.core.limits import ASGIApp, Receive, RequestLimitsMiddleware, Scope, Send
 from quorum.core.middleware import apply_security_headers
@@ -135,7 +135,7 @@ async def _respond(request: HttpRequest, found: Route, kwargs: dict[str, str]) -
     except DisallowedHost:
         return error_response(request, 400)
     except DomainError as exc:
-        return domain_error_response(request, exc)
+        return domain_error_page(request, exc)
     except Exception as exc:
         # Http404, PermissionDenied …, and the 500 page with the error logged, as Django.
         return await sync_to_async(response_for_exception)(request, exc)
