@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import datetime
 import os
 import threading
@@ -19,6 +21,7 @@ from quorum.signing import ratelimit
 from quorum.signing.models import RateLog
 from quorum.signing.ratelimit import (
     DatabaseRateStore,
+    Hit,
     RateDecision,
     RateStoreUnavailableError,
     RedisRateStore,
@@ -27,6 +30,7 @@ from quorum.signing.ratelimit import (
     get_rate_store,
     rate_key,
     reset_rate_store,
+    store_hit,
 )
 
 REDIS_TEST_URL = os.environ.get("QUORUM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -229,10 +233,10 @@ def test_the_database_store_forgets_clients_whose_windows_have_passed() -> None:
     store = DatabaseRateStore()
     windows = [Window("b", 3, 60), Window("s", 5, 3600)]
     for i in range(50):
-        store.hit(f"client-{i}", windows, T0)
+        store_hit(store, f"client-{i}", windows, T0)
     assert RateLog.objects.count() == 50
 
-    store.hit("late", windows, T0 + 3601)
+    store_hit(store, "late", windows, T0 + 3601)
 
     assert list(RateLog.objects.values_list("key", flat=True)) == ["late"]
 
@@ -242,15 +246,15 @@ def test_a_very_high_limit_keeps_each_log_small_and_still_holds() -> None:
     store = DatabaseRateStore()
     windows = [Window("b", 1000, 60)]
     for i in range(1000):
-        assert store.hit("k", windows, T0 + i * 0.05).allowed
+        assert store_hit(store, "k", windows, T0 + i * 0.05).allowed
 
-    assert not store.hit("k", windows, T0 + 50).allowed  # 1,000 hits in the last minute
+    assert not store_hit(store, "k", windows, T0 + 50).allowed  # 1,000 hits in the last minute
     (hits,) = RateLog.objects.values_list("hits", flat=True)
     assert len(hits["b"]) <= 128
     assert sum(n for _t, n in hits["b"]) == 1000
     # Merged hit times are rounded up by at most 1/64 of the window, never down.
-    assert not store.hit("k", windows, T0 + 59).allowed
-    assert store.hit("k", windows, T0 + 49.95 + 60 + 1).allowed
+    assert not store_hit(store, "k", windows, T0 + 59).allowed
+    assert store_hit(store, "k", windows, T0 + 49.95 + 60 + 1).allowed
 
 
 @pytest.mark.django_db
@@ -273,10 +277,10 @@ def test_two_database_stores_share_the_counts(limits: Any) -> None:
     key = rate_key(ADDRESS, scope=SCOPE, now=T0)
     windows = [Window("b", 3, 60), Window("s", 5, 3600)]
 
-    assert first.hit(key, windows, T0).allowed
-    assert second.hit(key, windows, T0 + 1).allowed
-    assert first.hit(key, windows, T0 + 2).allowed
-    assert second.hit(key, windows, T0 + 3) == RateDecision(allowed=False, retry_after=57)
+    assert store_hit(first, key, windows, T0).allowed
+    assert store_hit(second, key, windows, T0 + 1).allowed
+    assert store_hit(first, key, windows, T0 + 2).allowed
+    assert store_hit(second, key, windows, T0 + 3) == RateDecision(allowed=False, retry_after=57)
 
 
 @pytest.mark.django_db
@@ -324,10 +328,10 @@ def test_two_redis_clients_with_separate_pools_share_the_counts(
     key = rate_key(ADDRESS, scope=SCOPE, now=T0)
     windows = [Window("b", 3, 60), Window("s", 5, 3600)]
 
-    assert first.hit(key, windows, T0).allowed
-    assert second.hit(key, windows, T0 + 1).allowed
-    assert first.hit(key, windows, T0 + 2).allowed
-    assert second.hit(key, windows, T0 + 3) == RateDecision(allowed=False, retry_after=57)
+    assert store_hit(first, key, windows, T0).allowed
+    assert store_hit(second, key, windows, T0 + 1).allowed
+    assert store_hit(first, key, windows, T0 + 2).allowed
+    assert store_hit(second, key, windows, T0 + 3) == RateDecision(allowed=False, retry_after=57)
 
 
 def test_redis_keeps_no_raw_address_and_expires_with_the_window(
@@ -375,3 +379,68 @@ def test_the_store_is_chosen_once_per_process(settings: Any) -> None:
         assert isinstance(get_rate_store(), RedisRateStore)
     finally:
         reset_rate_store()
+
+
+def test_a_batch_is_decided_in_its_order_exactly_as_one_hit_after_another(store: Any) -> None:
+    windows = (Window("b", 3, 60), Window("s", 5, 3600))
+    first, second = (
+        rate_key(ADDRESS, scope=SCOPE, now=T0),
+        rate_key("192.0.2.1", scope=SCOPE, now=T0),
+    )
+    batch = [Hit(k, windows, T0 + n) for n, k in enumerate([first, first, second, first, first])]
+
+    answers = store.hit_many(batch)  # the first client at T0, +1 and +3: free at T0 + 60
+
+    assert answers == [
+        RateDecision(allowed=True),
+        RateDecision(allowed=True),
+        RateDecision(allowed=True),
+        RateDecision(allowed=True),
+        RateDecision(allowed=False, retry_after=56),
+    ]
+    assert store_hit(store, second, windows, T0 + 5).allowed  # the other client has its own
+
+
+class CountingStore:
+    """A store that counts the batches it is handed."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.batches: list[int] = []
+
+    def hit_many(self, hits: Any) -> Any:
+        self.batches.append(len(hits))
+        return self.inner.hit_many(hits)
+
+    def purge(self, now: float) -> int:
+        return self.inner.purge(now)
+
+
+def _crowd(addresses: list[str]) -> list[RateDecision]:
+    async def all_at_once() -> list[RateDecision]:
+        return await asyncio.gather(
+            *(ratelimit.check_rate_async(a, scope=SCOPE, now=T0) for a in addresses)
+        )
+
+    # asyncio.run in a thread of its own: the test's thread may already run a loop.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, all_at_once()).result()
+
+
+def test_a_crowd_arriving_at_once_is_decided_in_a_few_batches(store: Any) -> None:
+    counting = CountingStore(store)
+    reset_rate_store(counting)
+    addresses = [f"198.51.100.{n}" for n in range(100)]
+
+    decisions = _crowd(addresses)
+
+    assert all(d.allowed for d in decisions)
+    assert sum(counting.batches) == 100
+    assert len(counting.batches) < 50, counting.batches
+
+
+def test_a_crowd_from_one_address_gets_exactly_the_limit(store: Any) -> None:
+    decisions = _crowd([ADDRESS] * 100)
+
+    assert [d.allowed for d in decisions].count(True) == 3
+    assert all(d.retry_after >= 1 for d in decisions if not d.allowed)

@@ -15,7 +15,10 @@ bucket. The operator must make the proxy hand the real client address to the app
 
 The logs are shared by every app process: in Redis (sorted sets, one Lua script per hit) when
 ``REDIS_URL`` is set, else in the database (one row per client and scope, updated under a row
-lock in one short transaction).
+lock). The hits of many requests at once go to the store together (a ``GroupCall``): one
+short transaction, or one pipelined round trip to Redis, decides a whole batch, each hit in
+turn, exactly as one by one. Made one by one, under a crowd, every statement queued for
+SQLite's one write lock.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import json
 import math
 import secrets
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +37,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 
 from quorum.core.clients import address_group, daily_keyed_hash
+from quorum.core.group_call import GroupCall
 from quorum.core.volatile import ExpiringRows, StoreChoice, stop_workers, utc, volatile_atomic
 from quorum.signing.models import RateLog
 
@@ -56,21 +61,36 @@ class Window:
     seconds: int
 
 
-class RateStore(Protocol):
-    # True: the store uses Django's database connection, so it must run on the request's
-    # own thread (sync_to_async with thread_sensitive=True), where Django closes it.
-    uses_database: bool
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One attempt of the client counted under ``key``, at ``now``."""
 
-    def hit(self, key: str, windows: Sequence[Window], now: float) -> RateDecision: ...
+    key: str
+    windows: tuple[Window, ...]
+    now: float
+
+
+#: What a store answers for each hit of a batch (the error when it cannot be reached).
+Answer = RateDecision | RateStoreUnavailableError
+
+
+class RateStore(Protocol):
+    def hit_many(self, hits: Sequence[Hit]) -> list[Answer]:
+        """Decide ``hits`` in their order, as if one by one; record each allowed one."""
+        ...
+
     def purge(self, now: float) -> int: ...
 
 
-def check_rate(client_address: str, *, scope: str, now: float | None = None) -> RateDecision:
-    """Count one attempt by ``client_address`` at ``scope`` (e.g. ``statement:<slug>``).
+def store_hit(store: RateStore, key: str, windows: Sequence[Window], now: float) -> RateDecision:
+    """One hit decided by ``store`` alone (as one app process would)."""
+    (answer,) = store.hit_many([Hit(key, tuple(windows), now)])
+    if isinstance(answer, RateStoreUnavailableError):
+        raise answer
+    return answer
 
-    An allowed attempt is recorded; a refused one is not, so ``retry_after`` is exact.
-    Raises :class:`RateStoreUnavailableError` when the store cannot be reached.
-    """
+
+def _hit(client_address: str, scope: str, now: float | None) -> Hit:
     when = time.time() if now is None else now
     windows = (
         Window("b", int(settings.QUORUM_RATE_BURST), int(settings.QUORUM_RATE_BURST_SECONDS)),
@@ -78,8 +98,24 @@ def check_rate(client_address: str, *, scope: str, now: float | None = None) -> 
             "s", int(settings.QUORUM_RATE_SUSTAINED), int(settings.QUORUM_RATE_SUSTAINED_SECONDS)
         ),
     )
-    key = rate_key(client_address, scope=scope, now=when)
-    return get_rate_store().hit(key, windows, when)
+    return Hit(rate_key(client_address, scope=scope, now=when), windows, when)
+
+
+def check_rate(client_address: str, *, scope: str, now: float | None = None) -> RateDecision:
+    """Count one attempt by ``client_address`` at ``scope`` (e.g. ``statement:<slug>``).
+
+    An allowed attempt is recorded; a refused one is not, so ``retry_after`` is exact.
+    Raises :class:`RateStoreUnavailableError` when the store cannot be reached. Blocking; an
+    event loop awaits :func:`check_rate_async` instead.
+    """
+    return _hits().call(_hit(client_address, scope, now))
+
+
+async def check_rate_async(
+    client_address: str, *, scope: str, now: float | None = None
+) -> RateDecision:
+    """:func:`check_rate` for an event loop: awaited in the next batch, never blocking it."""
+    return await _hits()(_hit(client_address, scope, now))
 
 
 def rate_key(client_address: str, *, scope: str, now: float) -> str:
@@ -164,40 +200,67 @@ class DatabaseRateStore:
     Each window keeps the times of its allowed hits: a refused hit is never recorded, so the
     log never holds more than the window's limit. Up to 128 hits per window the times are
     exact, as in Redis; above that (a limit set very high) they are kept to 1/64 of the window.
+    A batch is one transaction of three statements, however many hits and keys it holds.
     """
-
-    uses_database = True
 
     def __init__(self) -> None:
         self._expiring = ExpiringRows(RateLog)
 
-    def hit(self, key: str, windows: Sequence[Window], now: float) -> RateDecision:
-        longest = max(w.seconds for w in windows)
+    def hit_many(self, hits: Sequence[Hit]) -> list[Answer]:
+        if not hits:
+            return []
         try:
-            self._expiring.now_and_then(now)
+            self._expiring.now_and_then(max(hit.now for hit in hits))
             with volatile_atomic(), connection.cursor() as cursor:
-                # Plain SQL: this runs for every statement, and the ORM would triple its cost.
-                table = connection.ops.quote_name(RateLog._meta.db_table)
-                expires_at = connection.ops.adapt_datetimefield_value(utc(now + longest))
-                cursor.execute(
-                    f"INSERT INTO {table} (key, hits, expires_at) VALUES (%s, %s, %s) "
-                    "ON CONFLICT (key) DO NOTHING",
-                    [key, connection.ops.adapt_json_value({}, None), expires_at],
-                )
-                # The row lock (on SQLite the write lock) makes count-then-record one step.
-                lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-                cursor.execute(f"SELECT hits FROM {table} WHERE key = %s{lock}", [key])
-                (raw,) = cursor.fetchone()
-                decision, logs = _decide_and_record(_json(raw), windows, now)
-                if logs is not None:
-                    cursor.execute(
-                        f"UPDATE {table} SET hits = %s, expires_at = %s WHERE key = %s",
-                        [connection.ops.adapt_json_value(logs, None), expires_at, key],
-                    )
-        except DatabaseError as exc:
+                decisions = self._decide(cursor, hits)
+        except DatabaseError:
             # On SQLite this includes "database is locked" once the busy timeout has passed.
-            raise RateStoreUnavailableError("the rate-limit store cannot be written") from exc
-        return decision
+            return [
+                RateStoreUnavailableError("the rate-limit store cannot be written") for _ in hits
+            ]
+        return list(decisions)
+
+    @staticmethod
+    def _decide(cursor: Any, hits: Sequence[Hit]) -> list[RateDecision]:
+        # Plain SQL: this runs for every statement, and the ORM would triple its cost.
+        table = connection.ops.quote_name(RateLog._meta.db_table)
+        expiry: dict[str, Any] = {}
+        for hit in hits:
+            longest = max(w.seconds for w in hit.windows)
+            expiry[hit.key] = connection.ops.adapt_datetimefield_value(utc(hit.now + longest))
+        keys = sorted(expiry)  # one lock order for every process: no deadlock between batches
+        empty = connection.ops.adapt_json_value({}, None)
+        marks = ", ".join(["(%s, %s, %s)"] * len(keys))
+        cursor.execute(
+            f"INSERT INTO {table} (key, hits, expires_at) VALUES {marks} "
+            "ON CONFLICT (key) DO NOTHING",
+            [value for key in keys for value in (key, empty, expiry[key])],
+        )
+        # The row locks (on SQLite the write lock) make count-then-record one step.
+        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        cursor.execute(
+            f"SELECT key, hits FROM {table} WHERE key IN ({', '.join(['%s'] * len(keys))})"
+            f" ORDER BY key{lock}",
+            keys,
+        )
+        stored = {key: _json(raw) for key, raw in cursor.fetchall()}
+        changed: set[str] = set()
+        decisions = []
+        for hit in hits:
+            decision, logs = _decide_and_record(stored.get(hit.key, {}), hit.windows, hit.now)
+            if logs is not None:
+                stored[hit.key] = logs
+                changed.add(hit.key)
+            decisions.append(decision)
+        if changed:
+            cursor.executemany(
+                f"UPDATE {table} SET hits = %s, expires_at = %s WHERE key = %s",
+                [
+                    (connection.ops.adapt_json_value(stored[key], None), expiry[key], key)
+                    for key in sorted(changed)
+                ],
+            )
+        return decisions
 
     def purge(self, now: float) -> int:
         return self._expiring.purge(now)
@@ -231,25 +294,36 @@ return {1, '0'}
 
 
 class RedisRateStore:
-    """Shared by every process: sorted sets updated by one Lua script, expiring with the window."""
-
-    uses_database = False
+    """Shared by every process: sorted sets updated by one Lua script per hit, expiring with
+    the window; a batch's scripts go in one pipelined round trip."""
 
     def __init__(self, client: redis.Redis, *, prefix: str = "quorum:rate:") -> None:
+        self._client = client
         self._prefix = prefix
         self._script = client.register_script(_HIT_LUA)
 
-    def hit(self, key: str, windows: Sequence[Window], now: float) -> RateDecision:
-        # One hash tag for all windows of a key, so the script also runs on Redis Cluster.
-        keys = [f"{self._prefix}{{{key}}}:{w.name}" for w in windows]
-        # A random member: two hits in the same microsecond must both count.
-        args: list[Any] = [repr(now), f"{now!r}:{secrets.token_hex(6)}"]
-        for w in windows:
-            args += [w.limit, w.seconds]
+    def hit_many(self, hits: Sequence[Hit]) -> list[Answer]:
+        # Not a MULTI transaction: each script is atomic by itself, and they run in order.
+        pipe = self._client.pipeline(transaction=False)
+        for hit in hits:
+            # One hash tag for all windows of a key, so the script also runs on Redis Cluster.
+            keys = [f"{self._prefix}{{{hit.key}}}:{w.name}" for w in hit.windows]
+            # A random member: two hits in the same microsecond must both count.
+            args: list[Any] = [repr(hit.now), f"{hit.now!r}:{secrets.token_hex(6)}"]
+            for w in hit.windows:
+                args += [w.limit, w.seconds]
+            self._script(keys=keys, args=args, client=pipe)
         try:
-            allowed, wait = self._script(keys=keys, args=args)
-        except redis.RedisError as exc:
-            raise RateStoreUnavailableError("the rate-limit store cannot be reached") from exc
+            replies = pipe.execute()
+        except redis.RedisError:
+            return [
+                RateStoreUnavailableError("the rate-limit store cannot be reached") for _ in hits
+            ]
+        return [self._decision(reply) for reply in replies]
+
+    @staticmethod
+    def _decision(reply: Any) -> RateDecision:
+        allowed, wait = reply
         if int(allowed):
             return RateDecision(allowed=True)
         return RateDecision(allowed=False, retry_after=_retry_after(float(wait)))
@@ -260,6 +334,25 @@ class RedisRateStore:
 
 _store: StoreChoice[RateStore] = StoreChoice(RedisRateStore, DatabaseRateStore)
 
+# The hits of this process, gathered into batches (started on first use).
+_group: GroupCall[Hit, RateDecision] | None = None
+_group_lock = threading.Lock()
+
+#: At most this many hits in one transaction or pipeline.
+MAX_BATCH: Final = 256
+
+
+def _hit_many(hits: Sequence[Hit]) -> list[Answer]:
+    return get_rate_store().hit_many(hits)
+
+
+def _hits() -> GroupCall[Hit, RateDecision]:
+    global _group
+    with _group_lock:
+        if _group is None or not _group.alive:
+            _group = GroupCall(_hit_many, name="quorum-rate-limit", max_batch=MAX_BATCH)
+        return _group
+
 
 def get_rate_store() -> RateStore:
     """The store of this process, chosen once: Redis when ``REDIS_URL`` is set, else the database."""
@@ -269,8 +362,14 @@ def get_rate_store() -> RateStore:
 def reset_rate_store(store: RateStore | None = None) -> None:
     """For tests: forget the chosen store, or put ``store`` in its place.
 
-    Also stops the shared-state workers, which closes their database connections.
+    Also stops the batching thread and the shared-state workers, which closes their database
+    connections.
     """
+    global _group
+    with _group_lock:
+        group, _group = _group, None
+    if group is not None:
+        group.stop()
     _store.reset(store)
     stop_workers()
 

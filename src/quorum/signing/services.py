@@ -184,12 +184,7 @@ async def _submit(
     moment: datetime,
 ) -> Receipt:
     today = moment.date()
-    decision = await _off_loop(
-        ratelimit.get_rate_store(),
-        ratelimit.check_rate,
-        client_address,
-        scope=f"statement:{target.slug}",
-    )
+    decision = await ratelimit.check_rate_async(client_address, scope=f"statement:{target.slug}")
     if not decision.allowed:
         raise RateLimited(decision.retry_after)
 

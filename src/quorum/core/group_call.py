@@ -1,0 +1,185 @@
+"""Group calls: many requests' calls of one kind answered by one call on one thread.
+
+A statement needs a few short writes to shared state (its rate-limit hit, then its row). Made
+one by one, each takes the database's write lock (on SQLite there is one for the whole file) or
+a round trip to Redis, and under a crowd the requests queue behind each other for it. Gathered,
+the calls that arrive while one batch is being written go together in the next: one
+transaction, one fsync or one pipelined round trip for all of them, and each caller still gets
+its own answer, only once the batch is done. This is what the intake writer does for statement
+rows (group commit); the rate limit does the same for its hits.
+
+One thread per group call owns its database connection (kept between batches: reopening costs
+more than a batch) and wakes each waiting event loop once per batch, not once per call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Generic, TypeVar
+
+from asgiref.sync import sync_to_async
+from django.db import connection
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# Who waits for an item: an event loop's future, or a thread's (blocking callers).
+_AsyncWaiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future[R]"]
+_Waiter = _AsyncWaiter | Future
+_Item = tuple[T, _Waiter]
+
+
+def in_callers_transaction() -> bool:
+    """Whether the calling thread's connection is inside ``transaction.atomic()``."""
+    return connection.in_atomic_block
+
+
+class GroupCall(Generic[T, R]):
+    """``await group(item)`` or ``group.call(item)``: ``handle_many`` on a batch that holds it.
+
+    A batch is what has queued up while the previous one ran, waiting at most ``max_wait``
+    seconds for more (0: never wait, take what is there), up to ``max_batch`` items. When
+    ``handle_many`` raises, every item of the batch gets that exception and the thread's
+    connection is closed (the next batch reconnects).
+
+    With ``join_transaction``, a caller inside a transaction (a test's) gets its item handled
+    on its own thread, within that transaction, as any ORM call there would: another
+    connection could neither see what it has not committed nor, on SQLite, get past its write
+    lock. Without it (the intake writer: a statement is acknowledged only once it is committed
+    for good) every item goes to the thread.
+    """
+
+    def __init__(
+        self,
+        handle_many: Callable[[Sequence[T]], Sequence[R | BaseException]],
+        *,
+        name: str,
+        max_batch: int,
+        max_wait: float = 0.0,
+        join_transaction: bool = True,
+    ) -> None:
+        self.handle_many = handle_many
+        self.name = name
+        self.max_batch = max_batch
+        self.max_wait = max_wait
+        self.join_transaction = join_transaction
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    async def __call__(self, item: T) -> R:
+        # Django's connections belong to threads: whether the caller's is in a transaction can
+        # only be read on the thread-sensitive thread that holds it.
+        if self.join_transaction and await sync_to_async(in_callers_transaction)():
+            return await sync_to_async(self._one)(item)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
+        self._queue.put((item, (loop, future)))
+        return await future
+
+    def call(self, item: T) -> R:
+        """The blocking form, for code on a thread (a sync view, a command, a test)."""
+        if self.join_transaction and in_callers_transaction():
+            return self._one(item)
+        future: Future = Future()
+        self._queue.put((item, future))
+        return future.result()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Handle what is queued, then end the thread and close its connection."""
+        self._queue.put(None)
+        self._thread.join(timeout)
+
+    def _one(self, item: T) -> R:
+        (answer,) = self.handle_many([item])
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    def _gather(self, first: _Item) -> tuple[list[_Item], bool]:
+        batch = [first]
+        deadline = time.monotonic() + self.max_wait
+        while len(batch) < self.max_batch:
+            remaining = deadline - time.monotonic()
+            try:
+                item = (
+                    self._queue.get(timeout=remaining)
+                    if remaining > 0
+                    else self._queue.get_nowait()
+                )
+            except queue.Empty:
+                break
+            if item is None:
+                return batch, True
+            batch.append(item)
+        return batch, False
+
+    def _run(self) -> None:
+        stopping = False
+        try:
+            while not stopping:
+                first = self._queue.get()
+                if first is None:
+                    break
+                batch, stopping = self._gather(first)
+                _resolve(batch, self._answers(batch))
+        finally:
+            connection.close()
+
+    def _answers(self, batch: list[_Item]) -> Sequence[R | BaseException]:
+        try:
+            answers = self.handle_many([item for item, _waiter in batch])
+        except BaseException as exc:
+            # A failed batch may leave the connection broken or mid-transaction.
+            try:
+                connection.close()
+            except Exception:
+                logger.warning("%s: could not close its connection after a failure", self.name)
+            # Each waiter raises its own copy: one object raised in many tasks would gather
+            # all their tracebacks.
+            return [exc, *(copy.copy(exc) for _ in batch[1:])]
+        if len(answers) != len(batch):
+            error = RuntimeError(f"{self.name}: {len(answers)} answers for {len(batch)} calls")
+            return [error] * len(batch)
+        return answers
+
+
+def _resolve(batch: list[_Item], answers: Sequence[object]) -> None:
+    """Answer every waiter of a batch: one wake-up per event loop, however many calls."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, object]]] = {}
+    for (_item, waiter), answer in zip(batch, answers, strict=True):
+        if isinstance(waiter, Future):
+            if isinstance(answer, BaseException):
+                waiter.set_exception(answer)
+            else:
+                waiter.set_result(answer)
+            continue
+        loop, future = waiter
+        by_loop.setdefault(loop, []).append((future, answer))
+    for loop, settled in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(_settle, settled)
+
+
+def _settle(settled: list[tuple[asyncio.Future, object]]) -> None:
+    for future, answer in settled:
+        if future.done():  # the request was cancelled meanwhile
+            continue
+        if isinstance(answer, BaseException):
+            future.set_exception(answer)
+        else:
+            future.set_result(answer)
