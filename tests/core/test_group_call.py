@@ -109,22 +109,11 @@ def test_blocking_callers_on_threads_are_answered_too(doubler) -> None:
 
 
 @pytest.mark.django_db
-def test_a_caller_inside_a_transaction_is_handled_on_its_own_thread(doubler) -> None:
+def test_a_caller_inside_a_transaction_is_still_answered_on_the_group_thread(doubler) -> None:
     handler, group = doubler
 
     assert group.call(4) == 8
-    assert handler.threads == {threading.current_thread().name}
-
-
-@pytest.mark.django_db
-def test_without_joining_a_caller_inside_a_transaction_still_goes_to_the_thread() -> None:
-    handler = Doubler()
-    group = GroupCall(handler, name="test-own-thread", max_batch=5, join_transaction=False)
-    try:
-        assert group.call(4) == 8
-    finally:
-        group.stop()
-    assert handler.threads == {"test-own-thread"}
+    assert handler.threads == {"test-doubler"}
 
 
 def test_a_stopped_group_is_no_longer_alive(doubler) -> None:

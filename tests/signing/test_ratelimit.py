@@ -257,7 +257,7 @@ def test_a_very_high_limit_keeps_each_log_small_and_still_holds() -> None:
     assert store_hit(store, "k", windows, T0 + 49.95 + 60 + 1).allowed
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the batching thread commits on its own
 def test_expired_logs_are_purged_on_request(limits: Any) -> None:
     reset_rate_store(DatabaseRateStore())
     try:
@@ -283,7 +283,7 @@ def test_two_database_stores_share_the_counts(limits: Any) -> None:
     assert store_hit(second, key, windows, T0 + 3) == RateDecision(allowed=False, retry_after=57)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the batching thread commits on its own
 def test_the_database_keeps_no_raw_address_and_each_log_stays_within_its_limit(
     limits: Any,
 ) -> None:

@@ -25,7 +25,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Generic, TypeVar
 
-from asgiref.sync import sync_to_async
 from django.db import connection
 
 logger = logging.getLogger(__name__)
@@ -39,11 +38,6 @@ _Waiter = _AsyncWaiter | Future
 _Item = tuple[T, _Waiter]
 
 
-def in_callers_transaction() -> bool:
-    """Whether the calling thread's connection is inside ``transaction.atomic()``."""
-    return connection.in_atomic_block
-
-
 class GroupCall(Generic[T, R]):
     """``await group(item)`` or ``group.call(item)``: ``handle_many`` on a batch that holds it.
 
@@ -52,11 +46,10 @@ class GroupCall(Generic[T, R]):
     ``handle_many`` raises, every item of the batch gets that exception and the thread's
     connection is closed (the next batch reconnects).
 
-    With ``join_transaction``, a caller inside a transaction (a test's) gets its item handled
-    on its own thread, within that transaction, as any ORM call there would: another
-    connection could neither see what it has not committed nor, on SQLite, get past its write
-    lock. Without it (the intake writer: a statement is acknowledged only once it is committed
-    for good) every item goes to the thread.
+    Items are always handled on the group's own thread and connection, whatever transaction
+    the caller may be in: what is written there is committed when the caller is answered (a
+    statement is acknowledged only once it is committed for good). Tests that look at such
+    writes therefore run without a test transaction.
     """
 
     def __init__(
@@ -66,13 +59,11 @@ class GroupCall(Generic[T, R]):
         name: str,
         max_batch: int,
         max_wait: float = 0.0,
-        join_transaction: bool = True,
     ) -> None:
         self.handle_many = handle_many
         self.name = name
         self.max_batch = max_batch
         self.max_wait = max_wait
-        self.join_transaction = join_transaction
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -82,10 +73,6 @@ class GroupCall(Generic[T, R]):
         return self._thread.is_alive()
 
     async def __call__(self, item: T) -> R:
-        # Django's connections belong to threads: whether the caller's is in a transaction can
-        # only be read on the thread-sensitive thread that holds it.
-        if self.join_transaction and await sync_to_async(in_callers_transaction)():
-            return await sync_to_async(self._one)(item)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[R] = loop.create_future()
         self._queue.put((item, (loop, future)))
@@ -93,8 +80,6 @@ class GroupCall(Generic[T, R]):
 
     def call(self, item: T) -> R:
         """The blocking form, for code on a thread (a sync view, a command, a test)."""
-        if self.join_transaction and in_callers_transaction():
-            return self._one(item)
         future: Future = Future()
         self._queue.put((item, future))
         return future.result()
@@ -103,12 +88,6 @@ class GroupCall(Generic[T, R]):
         """Handle what is queued, then end the thread and close its connection."""
         self._queue.put(None)
         self._thread.join(timeout)
-
-    def _one(self, item: T) -> R:
-        (answer,) = self.handle_many([item])
-        if isinstance(answer, BaseException):
-            raise answer
-        return answer
 
     def _gather(self, first: _Item) -> tuple[list[_Item], bool]:
         batch = [first]

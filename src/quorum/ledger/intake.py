@@ -62,7 +62,6 @@ class IntakeWriter:
             name="quorum-intake-writer",
             max_batch=max_batch,
             max_wait=max_wait,
-            join_transaction=False,
         )
 
     @property
