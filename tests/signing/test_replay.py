@@ -396,3 +396,68 @@ def test_the_module_functions_use_the_chosen_store() -> None:
         assert replay.claim("88" * 32, DIGEST).is_new
     finally:
         reset_replay_store()
+
+
+def test_a_batch_of_claims_is_decided_in_its_order_as_one_by_one(make_store: StoreFactory) -> None:
+    store = make_store()
+    store.claim("aa" * 32, DIGEST)
+    store.complete("aa" * 32, DIGEST, "receipt-a")
+
+    answers = store.try_claim_many(
+        [
+            (SOLUTION, DIGEST),  # fresh
+            (SOLUTION, DIGEST),  # the same form again in the same batch: still pending
+            (SOLUTION, OTHER_DIGEST),  # the same solution for other content
+            ("aa" * 32, DIGEST),  # a completed one sent again
+        ]
+    )
+
+    assert answers == [Claim.new(), None, Claim.replay(), Claim.duplicate("receipt-a")]
+
+
+def test_a_batch_of_completions_records_each_receipt(make_store: StoreFactory) -> None:
+    store = make_store()
+    solutions = [f"{n:02x}" * 32 for n in range(5)]
+    for solution in solutions:
+        assert store.claim(solution, DIGEST).is_new
+
+    assert store.complete_many([(s, DIGEST, f"receipt-{s[:2]}") for s in solutions]) == [None] * 5
+
+    for solution in solutions:
+        assert store.claim(solution, DIGEST) == Claim.duplicate(f"receipt-{solution[:2]}")
+
+
+def test_a_crowd_of_fresh_claims_goes_to_the_store_in_a_few_batches(
+    make_store: StoreFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = make_store()
+    batches: list[int] = []
+    original = store.try_claim_many
+
+    def counting(attempts: Any) -> Any:
+        batches.append(len(attempts))
+        return original(attempts)
+
+    monkeypatch.setattr(store, "try_claim_many", counting)
+    solutions = [f"{n:04x}" * 16 for n in range(100)]
+
+    async def crowd() -> list[Claim]:
+        return await asyncio.gather(
+            *(replay.claim_without_blocking(s, DIGEST, store=store) for s in solutions)
+        )
+
+    assert async_to_sync(crowd)() == [Claim.new()] * 100
+    assert sum(batches) == 100 and len(batches) < 50, batches
+
+
+def test_a_store_that_cannot_be_reached_fails_each_claim_of_the_batch() -> None:
+    store = RedisReplayStore(
+        redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2), secret=SECRET
+    )
+
+    answers = store.try_claim_many([(SOLUTION, DIGEST), ("aa" * 32, DIGEST)])
+
+    assert all(isinstance(a, ReplayStoreUnavailableError) for a in answers)
+    assert answers[0] is not answers[1]
+    with pytest.raises(ReplayStoreUnavailableError):
+        async_to_sync(replay.complete_without_blocking)(SOLUTION, DIGEST, "r", store=store)

@@ -26,28 +26,23 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, Literal, Protocol
+from typing import Any, Final, Literal, Protocol, TypeVar
 
 import redis
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, connection
 
-from quorum.core.volatile import (
-    ExpiringRows,
-    StoreChoice,
-    run_in_worker,
-    stop_workers,
-    utc,
-    volatile_atomic,
-)
+from quorum.core.group_call import GroupCall
+from quorum.core.volatile import ExpiringRows, StoreChoice, stop_workers, utc, volatile_atomic
 from quorum.signing.models import SingleUseClaim
 
 ClaimKind = Literal["new", "duplicate", "replay"]
+T = TypeVar("T")
 
 # How long a second request with the same solution and content waits for the first one to
 # finish storing before it is refused. The intake writer commits within milliseconds.
@@ -96,6 +91,12 @@ class Claim:
         return self.kind == "replay"
 
 
+#: (solution id, content digest) of one claim attempt.
+ClaimAttempt = tuple[str, bytes]
+#: (solution id, content digest, receipt) of one completion.
+Completion = tuple[str, bytes, str]
+
+
 class ReplayStore(Protocol):
     # True: the store uses Django's database connection, so it must run on the request's
     # own thread (sync_to_async with thread_sensitive=True), where Django closes it.
@@ -103,14 +104,30 @@ class ReplayStore(Protocol):
     # How long a duplicate waits for a pending first request before it is a replay.
     pending_wait: float
 
-    def try_claim(self, solution_id: str, content_digest: bytes) -> Claim | None:
-        """One attempt, without waiting: None while the first request is still pending."""
+    def try_claim_many(
+        self, attempts: Sequence[ClaimAttempt]
+    ) -> list[Claim | ReplayStoreUnavailableError | None]:
+        """One attempt each, in order, without waiting: None while the first request of that
+        solution is still pending. One transaction, or one pipelined round trip."""
         ...
 
+    def complete_many(
+        self, completions: Sequence[Completion]
+    ) -> list[ReplayStoreUnavailableError | None]: ...
+
+    def try_claim(self, solution_id: str, content_digest: bytes) -> Claim | None: ...
     def claim(self, solution_id: str, content_digest: bytes) -> Claim: ...
     def complete(self, solution_id: str, content_digest: bytes, receipt: str) -> None: ...
     def abandon(self, solution_id: str) -> None: ...
     def purge(self, now: float) -> int: ...
+
+
+def _only(answers: Sequence[T | ReplayStoreUnavailableError]) -> T:
+    """The one answer of a batch of one, raised if it is the store's error."""
+    (answer,) = answers
+    if isinstance(answer, ReplayStoreUnavailableError):
+        raise answer
+    return answer
 
 
 class _Tags:
@@ -170,25 +187,81 @@ def _claim_waiting(store: ReplayStore, solution_id: str, content_digest: bytes) 
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _try_claims(items: Sequence[tuple[ReplayStore, ClaimAttempt]]) -> list[Any]:
+    return _by_store(items, lambda store, batch: store.try_claim_many(batch))
+
+
+def _completions(items: Sequence[tuple[ReplayStore, Completion]]) -> list[Any]:
+    return _by_store(items, lambda store, batch: store.complete_many(batch))
+
+
+def _by_store(
+    items: Sequence[tuple[ReplayStore, Any]],
+    handle: Callable[[ReplayStore, list[Any]], Sequence[object]],
+) -> list[Any]:
+    """Each store's share of a group call's batch, handled in one go (in practice one store)."""
+    answers: list[Any] = [None] * len(items)
+    by_store: dict[int, tuple[ReplayStore, list[int]]] = {}
+    for index, (store, _args) in enumerate(items):
+        by_store.setdefault(id(store), (store, []))[1].append(index)
+    for store, indexes in by_store.values():
+        for index, answer in zip(
+            indexes, handle(store, [items[i][1] for i in indexes]), strict=True
+        ):
+            answers[index] = answer
+    return answers
+
+
+class _Groups:
+    """This process's group calls for claims and completions, started on first use."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._claims: GroupCall[tuple[ReplayStore, ClaimAttempt], Claim | None] | None = None
+        self._completions: GroupCall[tuple[ReplayStore, Completion], None] | None = None
+
+    def claims(self) -> GroupCall[tuple[ReplayStore, ClaimAttempt], Claim | None]:
+        with self._lock:
+            if self._claims is None or not self._claims.alive:
+                self._claims = GroupCall(
+                    _try_claims, name="quorum-single-use-claims", max_batch=MAX_BATCH
+                )
+            return self._claims
+
+    def completions(self) -> GroupCall[tuple[ReplayStore, Completion], None]:
+        with self._lock:
+            if self._completions is None or not self._completions.alive:
+                self._completions = GroupCall(
+                    _completions, name="quorum-single-use-completions", max_batch=MAX_BATCH
+                )
+            return self._completions
+
+    def stop(self) -> None:
+        with self._lock:
+            groups, self._claims, self._completions = (self._claims, self._completions), None, None
+        for group in groups:
+            if group is not None:
+                group.stop()
+
+
+#: At most this many claims (or completions) in one transaction or pipeline.
+MAX_BATCH: Final = 256
+_groups = _Groups()
+
+
 async def claim_without_blocking(
     solution_id: str, content_digest: bytes, *, store: ReplayStore | None = None
 ) -> Claim:
-    """:func:`claim` for the event loop: attempts run on a thread, waits hold none.
+    """:func:`claim` for the event loop: attempts go in the next batch, waits hold no thread.
 
     A crowd of double submissions waiting on worker threads would starve the very thread
     that completes the first one, and every other request's store calls with it.
     """
     chosen = store if store is not None else get_replay_store()
-    if chosen.uses_database:
-
-        async def attempt(solution_id: str, content_digest: bytes) -> Claim | None:
-            return await run_in_worker(chosen.try_claim, solution_id, content_digest)
-
-    else:
-        attempt = sync_to_async(chosen.try_claim, thread_sensitive=False)
+    claims = _groups.claims()
     deadline = time.monotonic() + chosen.pending_wait
     for pause in _pauses():
-        decided = await attempt(solution_id, content_digest)
+        decided = await claims((chosen, (solution_id, content_digest)))
         if decided is not None:
             return decided
         remaining = deadline - time.monotonic()
@@ -196,6 +269,14 @@ async def claim_without_blocking(
             return Claim.replay()
         await asyncio.sleep(min(pause, remaining))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def complete_without_blocking(
+    solution_id: str, content_digest: bytes, receipt: str, *, store: ReplayStore | None = None
+) -> None:
+    """:func:`complete` for the event loop, in the next batch of completions."""
+    chosen = store if store is not None else get_replay_store()
+    await _groups.completions()((chosen, (solution_id, content_digest, receipt)))
 
 
 def _claims_table() -> str:
@@ -237,55 +318,78 @@ class DatabaseReplayStore:
         return _claim_waiting(self, solution_id, content_digest)
 
     def try_claim(self, solution_id: str, content_digest: bytes) -> Claim | None:
-        slot = self._tags.slot(solution_id)
-        content_tag = self._tags.content(solution_id, content_digest)
+        return _only(self.try_claim_many([(solution_id, content_digest)]))
+
+    def complete(self, solution_id: str, content_digest: bytes, receipt: str) -> None:
+        _only(self.complete_many([(solution_id, content_digest, receipt)]))
+
+    def try_claim_many(
+        self, attempts: Sequence[ClaimAttempt]
+    ) -> list[Claim | ReplayStoreUnavailableError | None]:
         now = self._clock()
-        with _unavailable_on_database_error():
+        try:
             self._expiring.now_and_then(now)
             # Plain SQL: this runs for every statement, and the ORM would triple its cost.
             with volatile_atomic(), connection.cursor() as cursor:
-                table = _claims_table()
-                cursor.execute(
-                    f"DELETE FROM {table} WHERE slot = %s AND expires_at <= %s",
-                    [slot, _db_time(now)],
-                )
-                cursor.execute(
-                    f"INSERT INTO {table} (slot, content_tag, receipt, expires_at) "
-                    "VALUES (%s, %s, '', %s) ON CONFLICT (slot) DO NOTHING",
-                    [slot, content_tag, _db_time(now + self._ttl)],
-                )
-                if cursor.rowcount == 1:
-                    return Claim.new()
-                cursor.execute(f"SELECT content_tag, receipt FROM {table} WHERE slot = %s", [slot])
-                row = cursor.fetchone()
+                return [self._try_claim(cursor, *attempt, now=now) for attempt in attempts]
+        except DatabaseError:
+            # On SQLite this includes "database is locked" once the busy timeout has passed.
+            return [
+                ReplayStoreUnavailableError("the replay store cannot be written") for _ in attempts
+            ]
+
+    def _try_claim(
+        self, cursor: Any, solution_id: str, content_digest: bytes, *, now: float
+    ) -> Claim | None:
+        slot = self._tags.slot(solution_id)
+        content_tag = self._tags.content(solution_id, content_digest)
+        table = _claims_table()
+        cursor.execute(
+            f"DELETE FROM {table} WHERE slot = %s AND expires_at <= %s", [slot, _db_time(now)]
+        )
+        cursor.execute(
+            f"INSERT INTO {table} (slot, content_tag, receipt, expires_at) "
+            "VALUES (%s, %s, '', %s) ON CONFLICT (slot) DO NOTHING",
+            [slot, content_tag, _db_time(now + self._ttl)],
+        )
+        if cursor.rowcount == 1:
+            return Claim.new()
+        cursor.execute(f"SELECT content_tag, receipt FROM {table} WHERE slot = %s", [slot])
+        row = cursor.fetchone()
         if row is None:
             return None  # abandoned in between: the caller tries again after a pause
         stored_tag, receipt = row
         state = _DONE if receipt else _PENDING
         return _decide(f"{state}:{stored_tag}:{receipt}", content_tag)
 
-    def complete(self, solution_id: str, content_digest: bytes, receipt: str) -> None:
-        slot = self._tags.slot(solution_id)
-        content_tag = self._tags.content(solution_id, content_digest)
+    def complete_many(
+        self, completions: Sequence[Completion]
+    ) -> list[ReplayStoreUnavailableError | None]:
         expires_at = _db_time(self._clock() + self._ttl)
-        with (
-            _unavailable_on_database_error(),
-            volatile_atomic(),
-            connection.cursor() as cursor,
-        ):
-            table = _claims_table()
-            # Only over our own pending claim, or over nothing if the claim already expired.
-            cursor.execute(
-                f"UPDATE {table} SET receipt = %s, expires_at = %s "
-                "WHERE slot = %s AND content_tag = %s AND receipt = ''",
-                [receipt, expires_at, slot, content_tag],
-            )
-            if cursor.rowcount == 0:
-                cursor.execute(
-                    f"INSERT INTO {table} (slot, content_tag, receipt, expires_at) "
-                    "VALUES (%s, %s, %s, %s) ON CONFLICT (slot) DO NOTHING",
-                    [slot, content_tag, receipt, expires_at],
-                )
+        table = _claims_table()
+        try:
+            with volatile_atomic(), connection.cursor() as cursor:
+                for solution_id, content_digest, receipt in completions:
+                    slot = self._tags.slot(solution_id)
+                    content_tag = self._tags.content(solution_id, content_digest)
+                    # Only over our own pending claim, or over nothing if it already expired.
+                    cursor.execute(
+                        f"UPDATE {table} SET receipt = %s, expires_at = %s "
+                        "WHERE slot = %s AND content_tag = %s AND receipt = ''",
+                        [receipt, expires_at, slot, content_tag],
+                    )
+                    if cursor.rowcount == 0:
+                        cursor.execute(
+                            f"INSERT INTO {table} (slot, content_tag, receipt, expires_at) "
+                            "VALUES (%s, %s, %s, %s) ON CONFLICT (slot) DO NOTHING",
+                            [slot, content_tag, receipt, expires_at],
+                        )
+        except DatabaseError:
+            return [
+                ReplayStoreUnavailableError("the replay store cannot be written")
+                for _ in completions
+            ]
+        return [None] * len(completions)
 
     def abandon(self, solution_id: str) -> None:
         slot = self._tags.slot(solution_id)
@@ -297,6 +401,13 @@ class DatabaseReplayStore:
         return self._expiring.purge(now)
 
 
+# claim: the slot if it is free, else what it holds (nil if it expired in between).
+_CLAIM_LUA: Final = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+  return 1
+end
+return redis.call('GET', KEYS[1])
+"""
 # complete: only over our own pending marker, or over nothing if the claim already expired.
 _COMPLETE_LUA: Final = """
 local current = redis.call('GET', KEYS[1])
@@ -335,6 +446,7 @@ class RedisReplayStore:
         self._tags = _Tags(secret if secret is not None else str(settings.SECRET_KEY))
         self._ttl = ttl_seconds if ttl_seconds is not None else _default_ttl()
         self.pending_wait = pending_wait
+        self._claim = client.register_script(_CLAIM_LUA)
         self._complete = client.register_script(_COMPLETE_LUA)
         self._abandon = client.register_script(_ABANDON_LUA)
 
@@ -342,26 +454,49 @@ class RedisReplayStore:
         return _claim_waiting(self, solution_id, content_digest)
 
     def try_claim(self, solution_id: str, content_digest: bytes) -> Claim | None:
-        key = self._prefix + self._tags.slot(solution_id)
-        content_tag = self._tags.content(solution_id, content_digest)
-        with _unavailable_on_redis_error():
-            if self._client.set(key, f"{_PENDING}:{content_tag}", nx=True, ex=self._ttl):
-                return Claim.new()
-            value = self._client.get(key)
-        if value is None:
-            # Expired or abandoned in between: the caller tries again after a pause (and
-            # after its deadline check, so that even a flapping key cannot keep it looping).
-            return None
-        return _decide(_text(value), content_tag)
+        return _only(self.try_claim_many([(solution_id, content_digest)]))
 
     def complete(self, solution_id: str, content_digest: bytes, receipt: str) -> None:
-        key = self._prefix + self._tags.slot(solution_id)
-        content_tag = self._tags.content(solution_id, content_digest)
-        with _unavailable_on_redis_error():
-            self._complete(
-                keys=[key],
-                args=[f"{_PENDING}:{content_tag}", f"{_DONE}:{content_tag}:{receipt}", self._ttl],
+        _only(self.complete_many([(solution_id, content_digest, receipt)]))
+
+    def try_claim_many(
+        self, attempts: Sequence[ClaimAttempt]
+    ) -> list[Claim | ReplayStoreUnavailableError | None]:
+        tags = [self._tags.content(solution_id, digest) for solution_id, digest in attempts]
+        pipe = self._client.pipeline(transaction=False)  # each script is atomic by itself
+        for (solution_id, _digest), tag in zip(attempts, tags, strict=True):
+            self._claim(
+                keys=[self._prefix + self._tags.slot(solution_id)],
+                args=[f"{_PENDING}:{tag}", self._ttl],
+                client=pipe,
             )
+        try:
+            replies = pipe.execute()
+        except redis.RedisError:
+            return [
+                ReplayStoreUnavailableError("the replay store cannot be reached") for _ in attempts
+            ]
+        return [_claimed(reply, tag) for reply, tag in zip(replies, tags, strict=True)]
+
+    def complete_many(
+        self, completions: Sequence[Completion]
+    ) -> list[ReplayStoreUnavailableError | None]:
+        pipe = self._client.pipeline(transaction=False)
+        for solution_id, content_digest, receipt in completions:
+            tag = self._tags.content(solution_id, content_digest)
+            self._complete(
+                keys=[self._prefix + self._tags.slot(solution_id)],
+                args=[f"{_PENDING}:{tag}", f"{_DONE}:{tag}:{receipt}", self._ttl],
+                client=pipe,
+            )
+        try:
+            pipe.execute()
+        except redis.RedisError:
+            return [
+                ReplayStoreUnavailableError("the replay store cannot be reached")
+                for _ in completions
+            ]
+        return [None] * len(completions)
 
     def abandon(self, solution_id: str) -> None:
         key = self._prefix + self._tags.slot(solution_id)
@@ -372,8 +507,14 @@ class RedisReplayStore:
         return 0  # Redis expires the keys itself
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+def _claimed(reply: Any, content_tag: str) -> Claim | None:
+    if reply == 1:
+        return Claim.new()
+    if reply is None:
+        # Expired or abandoned in between: the caller tries again after a pause (and after
+        # its deadline check, so that even a flapping key cannot keep it looping).
+        return None
+    return _decide(reply.decode() if isinstance(reply, bytes) else reply, content_tag)
 
 
 @contextlib.contextmanager
@@ -404,8 +545,10 @@ def get_replay_store() -> ReplayStore:
 def reset_replay_store(store: ReplayStore | None = None) -> None:
     """For tests: forget the chosen store, or put ``store`` in its place.
 
-    Also stops the shared-state workers, which closes their database connections.
+    Also stops the group calls and the shared-state workers, which closes their database
+    connections.
     """
+    _groups.stop()
     _store.reset(store)
     stop_workers()
 

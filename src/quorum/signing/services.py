@@ -237,7 +237,7 @@ async def _submit(
     receipt = leaf.hex()
     if solution_id is not None:
         try:
-            await _off_loop(store, store.complete, solution_id, digest, receipt)
+            await replay.complete_without_blocking(solution_id, digest, receipt, store=store)
         except STORE_ERRORS:
             # The statement is durably stored: the signatory gets the receipt. Only a later
             # double submission of this very form will now be refused instead of answered.
