@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
@@ -76,7 +76,18 @@ def initiative_get_public(*, slug: str) -> Initiative:
     return initiative
 
 
-def initiative_is_collecting(initiative: Initiative, *, today: date | None = None) -> bool:
+class CollectionPeriod(Protocol):
+    """What tells whether statements are collected: an Initiative, or a copy of its fields."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def collection_start(self) -> date | None: ...
+    @property
+    def collection_end(self) -> date | None: ...
+
+
+def initiative_is_collecting(initiative: CollectionPeriod, *, today: date | None = None) -> bool:
     day = today or timezone.localdate()
     return (
         initiative.status == Initiative.Status.COLLECTING

@@ -10,7 +10,6 @@ from asgiref.sync import sync_to_async
 
 from quorum.authorities.selectors import SealingKey, authority_sealing_keys
 from quorum.initiatives.errors import InitiativeNotFound
-from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import initiative_get_public, initiative_is_collecting
 
 # Short enough that a closed collection or a new key takes effect within seconds; long enough
@@ -33,12 +32,7 @@ class IntakeTarget:
     sealing_keys: dict[str, SealingKey]
 
     def is_collecting(self, today: date) -> bool:
-        probe = Initiative(
-            status=self.status,
-            collection_start=self.collection_start,
-            collection_end=self.collection_end,
-        )
-        return initiative_is_collecting(probe, today=today)
+        return initiative_is_collecting(self, today=today)
 
 
 _cache: dict[str, tuple[float, IntakeTarget | None]] = {}
