@@ -256,7 +256,8 @@ def measure(label: str, make, bodies: list[bytes], conc: int, profile: bool = Fa
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out)
         stats.sort_stats("tottime").print_stats(25)
-        print("\n".join(out.getvalue().splitlines()[:45]))
+        stats.sort_stats("cumulative").print_stats("quorum|ninja|django/(http|core|utils)", 40)
+        print("\n".join(line for line in out.getvalue().splitlines() if line.strip()))
 
 
 def part_db(bodies: list[bytes], conc: int, profile: bool) -> None:
