@@ -164,8 +164,7 @@ def _check_id(rules: Scheme, member_state: str, checked: Checked, *, today: date
     checked.values["id_number"] = result.compact or number
     if result.birth_date is not None:
         checked.birth_date = result.birth_date
-        too_young = rules.check_age(
-            member_state, on=today, id_type=id_type, id_number=checked.values["id_number"]
-        )
+        # The birth date the number holds, not the number again: one validation is enough.
+        too_young = rules.check_age(member_state, on=today, date_of_birth=result.birth_date)
         if too_young:
             checked.fail("id_number", too_young)
