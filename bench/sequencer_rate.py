@@ -174,8 +174,8 @@ def run(args, data_dir: Path, database_url: str | None) -> None:
     from django.db import connection
     from django.db.models import QuerySet
 
-    from quorum.core import selectors, sequencer
     from quorum.initiatives.models import Initiative
+    from quorum.ledger import selectors, sequencer
     from quorum.ledger.store import DatabaseNodeStore
     from quorum.proofs import merkle
 

@@ -10,6 +10,7 @@ no per-signature update of a shared row (the e-petitions lesson).
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass
 
@@ -25,7 +26,13 @@ from quorum.proofs.signed_note import format_checkpoint, sign_note
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 10_000
+# Each batch is one transaction, and on SQLite it holds the one write lock that the intake
+# writer needs: at ~25 µs per leaf, 2,000 leaves keep it for about 50 ms
+# (bench/sequencer_rate.py), and the writer's next batch goes in between two of them.
+BATCH_SIZE = 2_000
+# Between two full batches: a writer waiting for the lock polls for it (SQLite's busy handler
+# sleeps between tries), and would otherwise find it taken again at once.
+BATCH_PAUSE_SECONDS = 0.01
 
 
 @dataclass(frozen=True)
@@ -68,20 +75,21 @@ def sequence_initiative(
         state, _ = LogState.objects.select_for_update().get_or_create(
             initiative_id=initiative_id, defaults={"size": 0, "root": merkle.EMPTY_ROOT}
         )
-        pending = list(
+        # Tuples, not model instances: building 2,000 models took most of a batch's time.
+        pending: list[tuple[int, str, bytes]] = list(
             Statement.objects.filter(initiative_id=initiative_id, leaf_index__isnull=True)
             .order_by("id")
-            .only("id", "member_state", "leaf_hash")[:batch_size]
+            .values_list("id", "member_state", "leaf_hash")[:batch_size]
         )
         has_checkpoint = Checkpoint.objects.filter(initiative_id=initiative_id).exists()
         if not pending and has_checkpoint:
             return None
         size = state.size
-        _assign_indices([(size + offset, s.pk) for offset, s in enumerate(pending)])
+        _assign_indices([(size + offset, pk) for offset, (pk, _ms, _leaf) in enumerate(pending)])
         store = DatabaseNodeStore(initiative_id)
-        merkle.append(store, size, [bytes(s.leaf_hash) for s in pending])
+        merkle.append(store, size, [bytes(leaf) for _pk, _ms, leaf in pending])
         new_size = size + len(pending)
-        for member_state, added in Counter(s.member_state for s in pending).items():
+        for member_state, added in Counter(ms for _pk, ms, _leaf in pending).items():
             updated = MemberStateCount.objects.filter(
                 initiative_id=initiative_id, member_state=member_state
             ).update(count=F("count") + added)
@@ -110,4 +118,5 @@ def sequence_all(*, batch_size: int = BATCH_SIZE) -> list[Sequenced]:
             done.append(result)
             if result.appended < batch_size:
                 break
+            time.sleep(BATCH_PAUSE_SECONDS)
     return done
