@@ -76,7 +76,7 @@ def sequence_initiative(
             initiative_id=initiative_id, defaults={"size": 0, "root": merkle.EMPTY_ROOT}
         )
         # Tuples, not model instances: building 2,000 models took most of a batch's time.
-        pending: list[tuple[int, str, bytes]] = list(
+        pending: list[tuple[int, str, bytes | memoryview]] = list(
             Statement.objects.filter(initiative_id=initiative_id, leaf_index__isnull=True)
             .order_by("id")
             .values_list("id", "member_state", "leaf_hash")[:batch_size]
