@@ -45,7 +45,8 @@ def test_a_statement_claiming_five_gigabytes_is_refused_with_413_in_the_api_erro
     assert "Content-Security-Policy" in response
 
 
-@pytest.mark.django_db
+# Without a test transaction: the intake's shared-state and writer threads commit on their own.
+@pytest.mark.django_db(transaction=True)
 def test_a_statement_one_byte_over_the_limit_is_refused_and_one_at_the_limit_is_read(
     client, settings, collecting_initiative, authority_keys
 ) -> None:

@@ -41,6 +41,25 @@ T = TypeVar("T")
 WORKER_THREADS: Final = 4
 
 
+# SQLite has one write lock per file, and a connection that finds it taken sleeps and tries
+# again (its busy handler: 1, 2, 5, 10 … ms), so two threads of one process that write in turn
+# would often both sleep while the lock is free. Within a process they queue here instead,
+# handed the lock the moment it is released; only other processes still meet the busy handler.
+_sqlite_writers = threading.RLock()
+
+
+@contextlib.contextmanager
+def write_transaction() -> Iterator[None]:
+    """``transaction.atomic()`` for a short write outside any other transaction: on SQLite,
+    in turn with this process's other writers (the intake writer, the shared stores)."""
+    if connection.vendor == "sqlite":
+        with _sqlite_writers, transaction.atomic():
+            yield
+        return
+    with transaction.atomic():
+        yield
+
+
 @contextlib.contextmanager
 def volatile_atomic() -> Iterator[None]:
     """``transaction.atomic()`` whose commit may return before it is on disk (see above).
@@ -52,7 +71,7 @@ def volatile_atomic() -> Iterator[None]:
             yield
         return
     if connection.vendor == "sqlite":
-        with _sqlite_synchronous_normal(), transaction.atomic():
+        with _sqlite_writers, _sqlite_synchronous_normal(), transaction.atomic():
             yield
         return
     with transaction.atomic():

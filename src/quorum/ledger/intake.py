@@ -19,9 +19,10 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 
 from quorum.core.group_call import GroupCall
+from quorum.core.volatile import write_transaction
 from quorum.ledger.models import Statement
 
 logger = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ class IntakeWriter:
 
     def _commit(self, batch: Sequence[IntakeRow]) -> list[IntakeUnavailable | None]:
         try:
-            with transaction.atomic(), connection.cursor() as cursor:
+            with write_transaction(), connection.cursor() as cursor:
                 cursor.executemany(self._insert_sql(), [self._values(row) for row in batch])
         except Exception:
             # Logged without row content: the rows hold only ciphertext, but a log is no place
