@@ -12,6 +12,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from quorum.core.datadir import default_data_dir, make_private_directory, open_private_file
 from quorum.core.env import (
+    DATABASE_POOL_MAX_SIZE,
+    DATABASE_POOL_MIN_SIZE,
     EnvError,
     check_hsts,
     database_from_url,
@@ -182,7 +184,17 @@ TEMPLATES = [
 
 if _database_url:
     try:
-        DATABASES = {"default": database_from_url(_database_url)}
+        DATABASES = {
+            "default": database_from_url(
+                _database_url,
+                pool_min_size=env_int(
+                    "QUORUM_DATABASE_POOL_MIN_SIZE", DATABASE_POOL_MIN_SIZE, minimum=0
+                ),
+                pool_max_size=env_int(
+                    "QUORUM_DATABASE_POOL_MAX_SIZE", DATABASE_POOL_MAX_SIZE, minimum=1
+                ),
+            )
+        }
     except EnvError as exc:
         raise ImproperlyConfigured(str(exc)) from exc
 else:

@@ -24,3 +24,13 @@ def test_every_model_change_has_its_migration() -> None:
     from django.core.management import call_command
 
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+@pytest.mark.django_db
+def test_on_postgresql_the_connection_comes_from_the_pool() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no pool: each thread opens its own file connection")
+    assert connection.settings_dict["CONN_MAX_AGE"] == 0
+    connection.ensure_connection()
+    assert connection.pool is not None
+    assert connection.connection._pool is connection.pool

@@ -1,10 +1,20 @@
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from quorum.core import volatile
 from quorum.core.env import (
+    DATABASE_POOL_HELD,
+    DATABASE_POOL_MAX_SIZE,
+    DATABASE_POOL_MIN_SIZE,
     EnvError,
     database_from_url,
     env_bool,
@@ -61,6 +71,85 @@ def test_a_postgres_url_becomes_a_durable_database_setting() -> None:
     )
     assert "synchronous_commit=on" in db["OPTIONS"]["options"]
     assert db["OPTIONS"]["sslmode"] == "require"
+
+
+def test_a_postgres_database_takes_its_connections_from_a_pool_and_keeps_none_itself() -> None:
+    # Under ASGI a persistent connection outlives the request's thread; Django also refuses a
+    # pool beside CONN_MAX_AGE > 0.
+    db = database_from_url("postgres://quorum@db.example/quorum")
+    assert db["CONN_MAX_AGE"] == 0
+    assert db["OPTIONS"]["pool"] == {
+        "min_size": DATABASE_POOL_MIN_SIZE,
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        "timeout": pytest.approx(10.0),
+    }
+
+
+def test_the_pool_leaves_room_for_requests_beside_the_connections_held_for_good() -> None:
+    # One each for the shared-state workers, the intake writer, the group calls (rate limit,
+    # single-use claims and completions) and the fast path's thread. A new thread that keeps a
+    # connection belongs in this count.
+    assert DATABASE_POOL_HELD == volatile.WORKER_THREADS + 1 + 3 + 1
+    assert DATABASE_POOL_MAX_SIZE - DATABASE_POOL_HELD >= 10
+    assert DATABASE_POOL_MIN_SIZE <= DATABASE_POOL_MAX_SIZE
+
+
+def test_the_pool_sizes_can_be_chosen() -> None:
+    db = database_from_url("postgres://h/db", pool_min_size=0, pool_max_size=40)
+    assert (db["OPTIONS"]["pool"]["min_size"], db["OPTIONS"]["pool"]["max_size"]) == (0, 40)
+
+
+@pytest.mark.parametrize(("min_size", "max_size"), [(2, DATABASE_POOL_HELD), (2, 1), (30, 20)])
+def test_a_pool_too_small_for_an_app_process_or_below_its_minimum_is_refused(
+    min_size: int, max_size: int
+) -> None:
+    with pytest.raises(EnvError, match="QUORUM_DATABASE_POOL_MAX_SIZE"):
+        database_from_url("postgres://h/db", pool_min_size=min_size, pool_max_size=max_size)
+
+
+def _settings_pool(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The pool options the settings module makes of this environment, read in a fresh process."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("QUORUM_", "DATABASE_URL"))}
+    clean.update(
+        DJANGO_SETTINGS_MODULE="quorum.settings",
+        QUORUM_DATA_DIR=str(tmp_path),
+        DATABASE_URL="postgres://quorum@db.example/quorum",  # never connected to
+        **env,
+    )
+    probe = (
+        "import json; from django.conf import settings; "
+        "print(json.dumps(settings.DATABASES['default']['OPTIONS']['pool']))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", probe], env=clean, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_the_pool_sizes_come_from_the_environment(tmp_path: Path) -> None:
+    result = _settings_pool(
+        tmp_path, QUORUM_DATABASE_POOL_MIN_SIZE="4", QUORUM_DATABASE_POOL_MAX_SIZE="32"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    pool = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (pool["min_size"], pool["max_size"]) == (4, 32)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("QUORUM_DATABASE_POOL_MIN_SIZE", "two"),
+        ("QUORUM_DATABASE_POOL_MIN_SIZE", "-1"),
+        ("QUORUM_DATABASE_POOL_MAX_SIZE", "5"),
+        ("QUORUM_DATABASE_POOL_MAX_SIZE", "20.5"),
+    ],
+)
+def test_a_malformed_pool_size_stops_the_process_with_its_name(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    result = _settings_pool(tmp_path, **{variable: value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert variable in result.stderr
 
 
 @pytest.mark.parametrize(

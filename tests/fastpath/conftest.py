@@ -79,8 +79,8 @@ def _sync_thread_connections_closed() -> Iterator[None]:
     """Close the database connections of asgiref's one thread for sync code after each test.
 
     Outside Django's ASGI handler (the fast path, its copies), ``sync_to_async`` runs in one
-    thread for the whole process; its connections persist (CONN_MAX_AGE) and would keep a
-    PostgreSQL test database from being dropped.
+    thread for the whole process; no request's end closes its connection there (on PostgreSQL
+    it stays out of the pool), and it would keep the test database from being dropped.
     """
     yield
 

@@ -125,7 +125,34 @@ def env_choice(
     return value
 
 
-def database_from_url(url: str) -> dict[str, object]:
+# Django's connection pool for PostgreSQL, one per process. Under ASGI each request's sync code
+# runs on a thread of its own: a persistent connection (CONN_MAX_AGE > 0) stays open after that
+# thread is gone, until the garbage collector finds it. With the pool a request takes a
+# connection and gives it back when it finishes (CONN_MAX_AGE 0; Django refuses a pool beside
+# persistent connections).
+#
+# What an app process holds for as long as it runs, each a thread that keeps its connection
+# between calls: the shared-state workers (quorum.core.volatile.WORKER_THREADS, four), the
+# intake writer, and the group calls of the rate limit and of single use (claims, completions);
+# the fast path's thread for sync code takes one more and gives it back once a second. The rest
+# of the pool is for Django's requests, one each while it runs: too small a pool makes a request
+# wait DATABASE_POOL_TIMEOUT_SECONDS for a connection and then fail.
+DATABASE_POOL_HELD = 9
+# What a process opens at its start: a command or the sequencer needs one or two; an app
+# process grows to what it uses, and connections above this close after ten minutes unused.
+DATABASE_POOL_MIN_SIZE = 2
+# Nine held, eleven for requests at once. With PostgreSQL's default max_connections (100),
+# four app processes, the sequencer and a command fit.
+DATABASE_POOL_MAX_SIZE = 20
+DATABASE_POOL_TIMEOUT_SECONDS = 10.0
+
+
+def database_from_url(
+    url: str,
+    *,
+    pool_min_size: int = DATABASE_POOL_MIN_SIZE,
+    pool_max_size: int = DATABASE_POOL_MAX_SIZE,
+) -> dict[str, object]:
     """Django DATABASES entry for a postgres:// URL (the only server database we support)."""
     parts = urlsplit(url)
     if parts.scheme not in ("postgres", "postgresql"):
@@ -140,6 +167,12 @@ def database_from_url(url: str) -> dict[str, object]:
         port = parts.port
     except ValueError as exc:
         raise EnvError(f"DATABASE_URL has a bad port: {exc}") from exc
+    if pool_max_size < max(pool_min_size, DATABASE_POOL_HELD + 1):
+        raise EnvError(
+            f"QUORUM_DATABASE_POOL_MAX_SIZE must be at least QUORUM_DATABASE_POOL_MIN_SIZE "
+            f"({pool_min_size}) and more than the {DATABASE_POOL_HELD} connections an app "
+            f"process holds; got {pool_max_size}"
+        )
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": name,
@@ -147,12 +180,19 @@ def database_from_url(url: str) -> dict[str, object]:
         "PASSWORD": unquote(parts.password or ""),
         "HOST": parts.hostname or "",
         "PORT": str(port or ""),
-        "CONN_MAX_AGE": 60,
+        # Connections come from the pool and go back to it at the end of each request.
+        "CONN_MAX_AGE": 0,
+        # The pool checks a connection before it hands it out.
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {
             # A statement is acknowledged only once its commit is on disk.
             "options": "-c synchronous_commit=on",
             **({"sslmode": options["sslmode"]} if "sslmode" in options else {}),
+            "pool": {
+                "min_size": pool_min_size,
+                "max_size": pool_max_size,
+                "timeout": DATABASE_POOL_TIMEOUT_SECONDS,
+            },
         },
     }
 
