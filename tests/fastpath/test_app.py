@@ -24,6 +24,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 API = "/api/v1/initiatives/clean-air/statements"
 FORM = "/i/clean-air/sign/pl/"
+CHALLENGE = "/api/v1/pow/challenge"
 JSON = {"content-type": "application/json"}
 FORM_ENCODED = {"content-type": "application/x-www-form-urlencoded"}
 POLISH = {
@@ -226,9 +227,13 @@ def test_a_host_that_is_not_allowed_is_refused_by_either_path(
         ("POST", API + "/", False),
         ("POST", "/api/v1/initiatives/clean-air/statements/extra", False),
         ("POST", "/manage/login/", False),
+        ("GET", CHALLENGE, True),
+        ("HEAD", CHALLENGE, False),
+        ("POST", CHALLENGE, False),
+        ("GET", CHALLENGE + "/", False),
     ],
 )
-def test_only_the_two_statement_posts_take_the_fast_path(
+def test_only_the_statement_posts_and_the_challenge_take_the_fast_path(
     method: str, path: str, taken: bool
 ) -> None:
     assert (route({"type": "http", "method": method, "path": path}) is not None) == taken
@@ -266,3 +271,59 @@ def test_the_benchmark_ceiling_stores_one_statement_sized_row_durably(
     row = Statement.objects.get()
     assert len(bytes(row.ciphertext)) == ceiling.CIPHERTEXT_BYTES
     ceiling._initiative_id = None
+
+
+@pytest.mark.parametrize("query", ["", "scope=statement:clean-air", "scope=statement"])
+def test_a_challenge_has_the_same_shape_and_headers_by_either_path(
+    asgi_call, applications, ready, query: str
+) -> None:
+    fast, django = both(asgi_call, applications, "GET", CHALLENGE, query=query)
+
+    assert fast.status == django.status == 200
+    fast_body, django_body = json.loads(fast.body), json.loads(django.body)
+    assert (
+        set(fast_body)
+        == set(django_body)
+        == {
+            "algorithm",
+            "challenge",
+            "maxnumber",
+            "salt",
+            "signature",
+        }
+    )
+    assert fast_body["challenge"] != django_body["challenge"]  # each a fresh one
+    assert_same_headers(fast, django)
+    assert fast.headers["cache-control"] == "no-store"
+
+
+def test_a_challenge_from_the_fast_path_is_accepted_with_a_statement(
+    asgi_call, applications, ready, settings
+) -> None:
+    from quorum.signing.pow import solve_challenge
+
+    settings.QUORUM_POW = True
+    settings.QUORUM_POW_MAX_NUMBER = 1000
+    answer = asgi_call(applications["fast"], "GET", CHALLENGE, query="scope=statement:clean-air")
+    altcha = solve_challenge(json.loads(answer.body))
+
+    stored = asgi_call(
+        applications["fast"], "POST", API, headers=JSON,
+        body=json.dumps({**POLISH, "altcha": altcha}).encode(),
+    )  # fmt: skip
+    assert stored.status == 201, stored.body
+
+
+@pytest.mark.parametrize("query", ["scope=", "scope=nonsense%00", "scope=" + "x" * 500])
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_a_bad_challenge_scope_is_the_same_400_by_either_path(
+    asgi_call, applications, ready, query: str, language: str
+) -> None:
+    fast, django = both(
+        asgi_call, applications, "GET", CHALLENGE, query=query,
+        headers={"accept-language": language},
+    )  # fmt: skip
+
+    assert fast.status == django.status == 400
+    assert fast.body == django.body
+    assert_same_headers(fast, django)

@@ -8,13 +8,13 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Query, Schema
 
 from quorum.api.authorities import router as authorities_router
-from quorum.api.errors import install_error_handlers
+from quorum.api.errors import domain_error_response, install_error_handlers, json_response
 from quorum.api.initiatives import router as initiatives_router
 from quorum.api.ledger import router as ledger_router
 from quorum.api.schemas import ChallengeOut, ErrorsOut
 from quorum.api.statements import router as statements_router
 from quorum.api.verification import router as verification_router
-from quorum.core.errors import BadRequest
+from quorum.core.errors import BadRequest, DomainError
 from quorum.signing import pow as proof_of_work
 
 api = NinjaAPI(
@@ -52,9 +52,25 @@ class ChallengeQuery(Schema):
 def pow_challenge(
     request: HttpRequest, query: Query[ChallengeQuery], response: HttpResponse
 ) -> dict[str, object]:
+    response["Cache-Control"] = "no-store"
+    return challenge_for(query.scope)
+
+
+def challenge_for(scope: str) -> dict[str, object]:
+    """A fresh challenge for ``scope``; BadRequest for a scope that is not one."""
     try:
-        challenge = proof_of_work.issue_challenge(scope=query.scope)
+        return proof_of_work.issue_challenge(scope=scope)
     except ValueError as exc:
         raise BadRequest(_("This value is not valid."), field="scope") from exc
-    response["Cache-Control"] = "no-store"
-    return challenge
+
+
+async def pow_challenge_get(request: HttpRequest) -> HttpResponse:
+    """The challenge GET from the raw request, for the fast path: each signatory fetches one
+    before signing, so a crowd sends as many of them as statements."""
+    try:
+        challenge = challenge_for(request.GET.get("scope", ChallengeQuery().scope))
+    except DomainError as exc:
+        return domain_error_response(request, exc)
+    answer = json_response(challenge, 200)
+    answer["Cache-Control"] = "no-store"
+    return answer

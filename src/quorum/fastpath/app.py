@@ -2,9 +2,9 @@
 
 Django's ASGI handler runs every request through the whole middleware stack (sessions,
 authentication, CSRF, messages …), which a statement does not need, and through a thread for
-each sync middleware. Here the two statement POSTs skip that: a request object is built from
-the scope, the checks that matter for them run (host, HTTPS redirect, body limits, language),
-the same view or API function Django would call answers, and the response gets the headers
+each sync middleware. Here the two statement POSTs, and the proof-of-work challenge each
+signatory fetches first, skip that: a request object is built from the scope, the checks that
+matter for them run (host, HTTPS redirect, body limits, language), the same view or API function Django would call answers, and the response gets the headers
 Django's stack would give it, from the same middleware code. The GETs a watching crowd sends
 (counts, checkpoint, an initiative's page) are answered from copies of Django's own answers
 by ``quorum.fastpath.reads``. Any other request goes to Django unchanged.
@@ -32,6 +32,7 @@ from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
 from quorum.api.statements import statement_post
+from quorum.api.v1 import pow_challenge_get
 from quorum.core.error_pages import domain_error_page, error_response
 from quorum.core.errors import DomainError
 from quorum.core.limits import ASGIApp, Receive, RequestLimitsMiddleware, Scope, Send
@@ -46,6 +47,7 @@ Handler = Callable[..., Awaitable[HttpResponse]]
 
 @dataclass(frozen=True)
 class Route:
+    method: str
     pattern: re.Pattern[str]
     handler: Handler
     #: A page shows whether someone is signed in (Django then reads the session): it varies
@@ -56,13 +58,19 @@ class Route:
 #: path → the function Django's URLconf maps it to (the same converters).
 ROUTES = (
     Route(
+        "POST",
         re.compile(r"/api/v1/initiatives/(?P<slug>[-a-zA-Z0-9_]+)/statements"),
         statement_post,
         False,
     ),
     Route(
-        re.compile(r"/i/(?P<slug>[-a-zA-Z0-9_]+)/sign/(?P<member_state>[^/]+)/"), sign_form, True
+        "POST",
+        re.compile(r"/i/(?P<slug>[-a-zA-Z0-9_]+)/sign/(?P<member_state>[^/]+)/"),
+        sign_form,
+        True,
     ),
+    # What every signatory asks for just before signing, with proof of work on.
+    Route("GET", re.compile(r"/api/v1/pow/challenge"), pow_challenge_get, False),
 )
 
 
@@ -83,11 +91,14 @@ def _has_session(scope: Scope) -> bool:
 
 
 def route(scope: Scope) -> tuple[Route, dict[str, str]] | None:
-    """The route of a statement POST from someone not signed in; None sends it to Django."""
-    if scope.get("type") != "http" or scope.get("method") != "POST" or _has_session(scope):
+    """The route of a statement POST (or a challenge) from someone not signed in; None sends
+    it to Django."""
+    if scope.get("type") != "http" or _has_session(scope):
         return None
-    path = scope.get("path", "")
+    method, path = scope.get("method"), scope.get("path", "")
     for candidate in ROUTES:
+        if candidate.method != method:
+            continue
         match = candidate.pattern.fullmatch(path)
         if match is not None:
             return candidate, match.groupdict()
