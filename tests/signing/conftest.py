@@ -372,13 +372,18 @@ def polish_signatories() -> Callable[[str], Callable[[], dict[str, str]]]:
 
 
 @pytest.fixture
-def table_locked_elsewhere(transactional_db) -> Callable[[str], Any]:
+def table_locked_elsewhere(transactional_db, monkeypatch) -> Callable[[str], Any]:
     """``with table_locked_elsewhere(table):`` another connection holds a write lock on it.
 
-    Meanwhile this thread's connection gives up after 0.1 s (SQLite: "database is locked";
-    PostgreSQL: a lock timeout), and it is reopened with its usual settings afterwards.
+    Meanwhile this thread's connection, and every shared-state transaction on any thread,
+    gives up after 0.1 s (SQLite: "database is locked"; PostgreSQL: a lock timeout); this
+    thread's connection is reopened with its usual settings afterwards.
     """
     from django.db import connection
+
+    from quorum.core import volatile
+
+    monkeypatch.setattr(volatile, "LOCK_WAIT_SECONDS", 0.1)
 
     @contextlib.contextmanager
     def hold(table: str) -> Iterator[None]:

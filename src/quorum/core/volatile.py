@@ -36,6 +36,10 @@ from quorum.core.clients import redis_client
 
 T = TypeVar("T")
 
+#: How long a shared-state transaction waits for a lock before it fails closed (the request
+#: is then answered 503): a store stuck behind a lock must not hold every statement with it.
+LOCK_WAIT_SECONDS: float = 5.0
+
 # Threads per process for shared-state calls from async code. On SQLite they take turns at
 # the write lock anyway; on PostgreSQL each holds one connection.
 WORKER_THREADS: Final = 4
@@ -71,14 +75,34 @@ def volatile_atomic() -> Iterator[None]:
             yield
         return
     if connection.vendor == "sqlite":
-        with _sqlite_writers, _sqlite_synchronous_normal(), transaction.atomic():
+        with (
+            _sqlite_writers,
+            _sqlite_synchronous_normal(),
+            _sqlite_busy_timeout(LOCK_WAIT_SECONDS),
+            transaction.atomic(),
+        ):
             yield
         return
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit = off")
+                cursor.execute(f"SET LOCAL lock_timeout = {int(LOCK_WAIT_SECONDS * 1000):d}")
         yield
+
+
+@contextlib.contextmanager
+def _sqlite_busy_timeout(seconds: float) -> Iterator[None]:
+    # The connection's own timeout (its OPTIONS) is for durable writes; this one is for the
+    # transaction inside only.
+    usual = int(float(connection.settings_dict.get("OPTIONS", {}).get("timeout", 5)) * 1000)
+    with connection.cursor() as cursor:
+        cursor.execute(f"PRAGMA busy_timeout = {int(seconds * 1000):d}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA busy_timeout = {usual:d}")
 
 
 @contextlib.contextmanager
