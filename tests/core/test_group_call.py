@@ -121,3 +121,13 @@ def test_a_stopped_group_is_no_longer_alive(doubler) -> None:
     assert group.alive
     group.stop()
     assert not group.alive
+
+
+def test_a_call_after_stop_raises_instead_of_waiting_for_ever(doubler) -> None:
+    _handler, group = doubler
+    group.stop()
+
+    with pytest.raises(RuntimeError, match="stopped"):
+        group.call(1)
+    with pytest.raises(RuntimeError, match="stopped"):
+        run(group(1))

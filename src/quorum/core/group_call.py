@@ -65,6 +65,7 @@ class GroupCall(Generic[T, R]):
         self.max_batch = max_batch
         self.max_wait = max_wait
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._stopped = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -73,6 +74,7 @@ class GroupCall(Generic[T, R]):
         return self._thread.is_alive()
 
     async def __call__(self, item: T) -> R:
+        self._refuse_if_stopped()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[R] = loop.create_future()
         self._queue.put((item, (loop, future)))
@@ -80,14 +82,21 @@ class GroupCall(Generic[T, R]):
 
     def call(self, item: T) -> R:
         """The blocking form, for code on a thread (a sync view, a command, a test)."""
+        self._refuse_if_stopped()
         future: Future = Future()
         self._queue.put((item, future))
         return future.result()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Handle what is queued, then end the thread and close its connection."""
+        """Handle what is queued, then end the thread and close its connection. A call after
+        this raises instead of waiting for a thread that is gone."""
+        self._stopped = True
         self._queue.put(None)
         self._thread.join(timeout)
+
+    def _refuse_if_stopped(self) -> None:
+        if self._stopped:
+            raise RuntimeError(f"{self.name} has stopped")
 
     def _gather(self, first: _Item) -> tuple[list[_Item], bool]:
         batch = [first]
@@ -118,6 +127,21 @@ class GroupCall(Generic[T, R]):
                 _resolve(batch, self._answers(batch))
         finally:
             connection.close()
+            self._stopped = True
+            self._refuse_left_over()
+
+    def _refuse_left_over(self) -> None:
+        # Calls queued while the thread was ending: answered, never left waiting.
+        left: list[_Item] = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                left.append(item)
+        if left:
+            _resolve(left, [RuntimeError(f"{self.name} has stopped") for _ in left])
 
     def _answers(self, batch: list[_Item]) -> Sequence[R | BaseException]:
         try:
