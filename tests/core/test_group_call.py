@@ -131,3 +131,19 @@ def test_a_call_after_stop_raises_instead_of_waiting_for_ever(doubler) -> None:
         group.call(1)
     with pytest.raises(RuntimeError, match="stopped"):
         run(group(1))
+
+
+def test_an_on_demand_group_call_starts_once_and_again_after_stop() -> None:
+    from quorum.core.group_call import OnDemandGroupCall
+
+    on_demand = OnDemandGroupCall(Doubler(), name="test-on-demand", max_batch=5)
+    first = on_demand.get()
+    try:
+        assert on_demand.get() is first
+        assert first.call(2) == 4
+        on_demand.stop()
+        assert not first.alive
+        again = on_demand.get()
+        assert again is not first and again.call(3) == 6
+    finally:
+        on_demand.stop()

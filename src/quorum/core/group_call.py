@@ -161,6 +161,43 @@ class GroupCall(Generic[T, R]):
         return answers
 
 
+class OnDemandGroupCall(Generic[T, R]):
+    """A process's group call, started at its first use (again if its thread has ended) and
+    stopped by :meth:`stop` (tests, when they put another store in place)."""
+
+    def __init__(
+        self,
+        handle_many: Callable[[Sequence[T]], Sequence[R | BaseException]],
+        *,
+        name: str,
+        max_batch: int,
+        max_wait: float = 0.0,
+    ) -> None:
+        self._handle_many = handle_many
+        self._name = name
+        self._max_batch = max_batch
+        self._max_wait = max_wait
+        self._lock = threading.Lock()
+        self._group: GroupCall[T, R] | None = None
+
+    def get(self) -> GroupCall[T, R]:
+        with self._lock:
+            if self._group is None or not self._group.alive:
+                self._group = GroupCall(
+                    self._handle_many,
+                    name=self._name,
+                    max_batch=self._max_batch,
+                    max_wait=self._max_wait,
+                )
+            return self._group
+
+    def stop(self) -> None:
+        with self._lock:
+            group, self._group = self._group, None
+        if group is not None:
+            group.stop()
+
+
 def _resolve(batch: list[_Item], answers: Sequence[object]) -> None:
     """Answer every waiter of a batch: one wake-up per event loop, however many calls."""
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, object]]] = {}

@@ -4,10 +4,11 @@ Django's ASGI handler runs every request through the whole middleware stack (ses
 authentication, CSRF, messages …), which a statement does not need, and through a thread for
 each sync middleware. Here the two statement POSTs, and the proof-of-work challenge each
 signatory fetches first, skip that: a request object is built from the scope, the checks that
-matter for them run (host, HTTPS redirect, body limits, language), the same view or API function Django would call answers, and the response gets the headers
-Django's stack would give it, from the same middleware code. The GETs a watching crowd sends
-(counts, checkpoint, an initiative's page) are answered from copies of Django's own answers
-by ``quorum.fastpath.reads``. Any other request goes to Django unchanged.
+matter for them run (host, HTTPS redirect, body limits, language), the same view or API
+function Django would call answers, and the response gets the headers Django's stack would
+give it, from the same middleware code. The GETs a watching crowd sends (counts, checkpoint,
+an initiative's page) are answered from copies of Django's own answers by
+``quorum.fastpath.reads``. Any other request goes to Django unchanged.
 """
 
 from __future__ import annotations

@@ -2,11 +2,11 @@
 
 One writer thread per process (a ``GroupCall``) owns a database connection. Requests hand it
 rows and wait; it gathers rows for up to QUORUM_INTAKE_MAX_WAIT_MS or QUORUM_INTAKE_MAX_BATCH
-rows, inserts them in one transaction and commits durably (SQLite WAL synchronous=FULL, PostgreSQL
-synchronous_commit=on). Only after the commit are the waiting requests released: what a
-signatory is told is recorded, is on disk, never only in memory. One fsync then covers many rows,
-which is what makes durability cheap: the cost of a commit is the fsync, not the row
-(the figures are in docs/performance.md).
+rows, inserts them in one transaction and commits durably (SQLite WAL synchronous=FULL,
+PostgreSQL synchronous_commit=on). Only after the commit are the waiting requests released:
+what a signatory is told is recorded, is on disk, never only in memory. One fsync then covers
+many rows, which is what makes durability cheap: the cost of a commit is the fsync, not the
+row (the figures are in docs/performance.md).
 """
 
 from __future__ import annotations

@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import math
 import secrets
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 
 from quorum.core.clients import address_group, daily_keyed_hash
-from quorum.core.group_call import GroupCall
+from quorum.core.group_call import OnDemandGroupCall
 from quorum.core.volatile import ExpiringRows, StoreChoice, stop_workers, utc, volatile_atomic
 from quorum.signing.models import RateLog
 
@@ -108,14 +107,14 @@ def check_rate(client_address: str, *, scope: str, now: float | None = None) -> 
     Raises :class:`RateStoreUnavailableError` when the store cannot be reached. Blocking; an
     event loop awaits :func:`check_rate_async` instead.
     """
-    return _hits().call(_hit(client_address, scope, now))
+    return _hits.get().call(_hit(client_address, scope, now))
 
 
 async def check_rate_async(
     client_address: str, *, scope: str, now: float | None = None
 ) -> RateDecision:
     """:func:`check_rate` for an event loop: awaited in the next batch, never blocking it."""
-    return await _hits()(_hit(client_address, scope, now))
+    return await _hits.get()(_hit(client_address, scope, now))
 
 
 def rate_key(client_address: str, *, scope: str, now: float) -> str:
@@ -334,10 +333,6 @@ class RedisRateStore:
 
 _store: StoreChoice[RateStore] = StoreChoice(RedisRateStore, DatabaseRateStore)
 
-# The hits of this process, gathered into batches (started on first use).
-_group: GroupCall[Hit, RateDecision] | None = None
-_group_lock = threading.Lock()
-
 #: At most this many hits in one transaction or pipeline.
 MAX_BATCH: Final = 256
 
@@ -346,12 +341,10 @@ def _hit_many(hits: Sequence[Hit]) -> list[Answer]:
     return get_rate_store().hit_many(hits)
 
 
-def _hits() -> GroupCall[Hit, RateDecision]:
-    global _group
-    with _group_lock:
-        if _group is None or not _group.alive:
-            _group = GroupCall(_hit_many, name="quorum-rate-limit", max_batch=MAX_BATCH)
-        return _group
+# The hits of this process, gathered into batches.
+_hits: OnDemandGroupCall[Hit, RateDecision] = OnDemandGroupCall(
+    _hit_many, name="quorum-rate-limit", max_batch=MAX_BATCH
+)
 
 
 def get_rate_store() -> RateStore:
@@ -365,11 +358,7 @@ def reset_rate_store(store: RateStore | None = None) -> None:
     Also stops the batching thread and the shared-state workers, which closes their database
     connections.
     """
-    global _group
-    with _group_lock:
-        group, _group = _group, None
-    if group is not None:
-        group.stop()
+    _hits.stop()
     _store.reset(store)
     stop_workers()
 

@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ import redis
 from django.conf import settings
 from django.db import DatabaseError, connection
 
-from quorum.core.group_call import GroupCall
+from quorum.core.group_call import OnDemandGroupCall
 from quorum.core.volatile import ExpiringRows, StoreChoice, stop_workers, utc, volatile_atomic
 from quorum.signing.models import SingleUseClaim
 
@@ -191,7 +190,7 @@ def _try_claims(items: Sequence[tuple[ReplayStore, ClaimAttempt]]) -> list[Any]:
     return _by_store(items, lambda store, batch: store.try_claim_many(batch))
 
 
-def _completions(items: Sequence[tuple[ReplayStore, Completion]]) -> list[Any]:
+def _completions_of(items: Sequence[tuple[ReplayStore, Completion]]) -> list[Any]:
     return _by_store(items, lambda store, batch: store.complete_many(batch))
 
 
@@ -212,41 +211,15 @@ def _by_store(
     return answers
 
 
-class _Groups:
-    """This process's group calls for claims and completions, started on first use."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._claims: GroupCall[tuple[ReplayStore, ClaimAttempt], Claim | None] | None = None
-        self._completions: GroupCall[tuple[ReplayStore, Completion], None] | None = None
-
-    def claims(self) -> GroupCall[tuple[ReplayStore, ClaimAttempt], Claim | None]:
-        with self._lock:
-            if self._claims is None or not self._claims.alive:
-                self._claims = GroupCall(
-                    _try_claims, name="quorum-single-use-claims", max_batch=MAX_BATCH
-                )
-            return self._claims
-
-    def completions(self) -> GroupCall[tuple[ReplayStore, Completion], None]:
-        with self._lock:
-            if self._completions is None or not self._completions.alive:
-                self._completions = GroupCall(
-                    _completions, name="quorum-single-use-completions", max_batch=MAX_BATCH
-                )
-            return self._completions
-
-    def stop(self) -> None:
-        with self._lock:
-            groups, self._claims, self._completions = (self._claims, self._completions), None, None
-        for group in groups:
-            if group is not None:
-                group.stop()
-
-
 #: At most this many claims (or completions) in one transaction or pipeline.
 MAX_BATCH: Final = 256
-_groups = _Groups()
+# This process's claims and completions, each gathered into batches.
+_claims: OnDemandGroupCall[tuple[ReplayStore, ClaimAttempt], Claim | None] = OnDemandGroupCall(
+    _try_claims, name="quorum-single-use-claims", max_batch=MAX_BATCH
+)
+_completions: OnDemandGroupCall[tuple[ReplayStore, Completion], None] = OnDemandGroupCall(
+    _completions_of, name="quorum-single-use-completions", max_batch=MAX_BATCH
+)
 
 
 async def claim_without_blocking(
@@ -258,7 +231,7 @@ async def claim_without_blocking(
     that completes the first one, and every other request's store calls with it.
     """
     chosen = store if store is not None else get_replay_store()
-    claims = _groups.claims()
+    claims = _claims.get()
     deadline = time.monotonic() + chosen.pending_wait
     for pause in _pauses():
         decided = await claims((chosen, (solution_id, content_digest)))
@@ -276,7 +249,7 @@ async def complete_without_blocking(
 ) -> None:
     """:func:`complete` for the event loop, in the next batch of completions."""
     chosen = store if store is not None else get_replay_store()
-    await _groups.completions()((chosen, (solution_id, content_digest, receipt)))
+    await _completions.get()((chosen, (solution_id, content_digest, receipt)))
 
 
 def _claims_table() -> str:
@@ -291,7 +264,20 @@ def _db_time(timestamp: float) -> str | datetime | None:
     return connection.ops.adapt_datetimefield_value(utc(timestamp))
 
 
-class DatabaseReplayStore:
+class _OneByOne:
+    """A store's single calls, each a batch of one of its ``*_many`` calls."""
+
+    def claim(self: ReplayStore, solution_id: str, content_digest: bytes) -> Claim:
+        return _claim_waiting(self, solution_id, content_digest)
+
+    def try_claim(self: ReplayStore, solution_id: str, content_digest: bytes) -> Claim | None:
+        return _only(self.try_claim_many([(solution_id, content_digest)]))
+
+    def complete(self: ReplayStore, solution_id: str, content_digest: bytes, receipt: str) -> None:
+        _only(self.complete_many([(solution_id, content_digest, receipt)]))
+
+
+class DatabaseReplayStore(_OneByOne):
     """Shared by every process through the database: the primary key claims the slot.
 
     A second request for a pending slot polls (backing off) within the bounded wait, as with
@@ -313,15 +299,6 @@ class DatabaseReplayStore:
         self.pending_wait = pending_wait
         self._clock = clock
         self._expiring = ExpiringRows(SingleUseClaim)
-
-    def claim(self, solution_id: str, content_digest: bytes) -> Claim:
-        return _claim_waiting(self, solution_id, content_digest)
-
-    def try_claim(self, solution_id: str, content_digest: bytes) -> Claim | None:
-        return _only(self.try_claim_many([(solution_id, content_digest)]))
-
-    def complete(self, solution_id: str, content_digest: bytes, receipt: str) -> None:
-        _only(self.complete_many([(solution_id, content_digest, receipt)]))
 
     def try_claim_many(
         self, attempts: Sequence[ClaimAttempt]
@@ -427,7 +404,7 @@ return 0
 """
 
 
-class RedisReplayStore:
+class RedisReplayStore(_OneByOne):
     """Shared by every process: ``SET NX EX`` claims the slot atomically."""
 
     uses_database = False
@@ -449,15 +426,6 @@ class RedisReplayStore:
         self._claim = client.register_script(_CLAIM_LUA)
         self._complete = client.register_script(_COMPLETE_LUA)
         self._abandon = client.register_script(_ABANDON_LUA)
-
-    def claim(self, solution_id: str, content_digest: bytes) -> Claim:
-        return _claim_waiting(self, solution_id, content_digest)
-
-    def try_claim(self, solution_id: str, content_digest: bytes) -> Claim | None:
-        return _only(self.try_claim_many([(solution_id, content_digest)]))
-
-    def complete(self, solution_id: str, content_digest: bytes, receipt: str) -> None:
-        _only(self.complete_many([(solution_id, content_digest, receipt)]))
 
     def try_claim_many(
         self, attempts: Sequence[ClaimAttempt]
@@ -548,7 +516,8 @@ def reset_replay_store(store: ReplayStore | None = None) -> None:
     Also stops the group calls and the shared-state workers, which closes their database
     connections.
     """
-    _groups.stop()
+    _claims.stop()
+    _completions.stop()
     _store.reset(store)
     stop_workers()
 
