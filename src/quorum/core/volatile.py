@@ -22,10 +22,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import fcntl
+import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any, Final, Generic, TypeVar
 
 from asgiref.sync import sync_to_async
@@ -33,6 +36,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 
 from quorum.core.clients import redis_client
+from quorum.core.datadir import open_private_file
 
 T = TypeVar("T")
 
@@ -46,21 +50,66 @@ WORKER_THREADS: Final = 4
 
 
 # SQLite has one write lock per file, and a connection that finds it taken sleeps and tries
-# again (its busy handler: 1, 2, 5, 10 … ms), so two threads of one process that write in turn
-# would often both sleep while the lock is free. Within a process they queue here instead,
-# handed the lock the moment it is released; only other processes still meet the busy handler.
-_sqlite_writers = threading.RLock()
+# again (its busy handler: 1, 2, 5, 10 … ms), so writers that take turns would often all sleep
+# while the lock is free, and a batch of statements would wait tens of milliseconds for nothing.
+# The writers of every process on this machine (the intake writers, the shared stores, the
+# sequencer) therefore queue for it first: within a process on a lock, between processes on a
+# lock file beside the database (flock, which the kernel hands on the moment it is released).
+# A writer that does not queue (an ordinary request's write) still meets the busy handler.
+class SQLiteWriteQueue:
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._depth = 0  # changed only by the thread holding _lock
+        self._files: dict[str, int] = {}
+        self._pid = os.getpid()
+
+    @contextlib.contextmanager
+    def turn(self, database: str) -> Iterator[None]:
+        """Hold the queue for ``database`` (a file path); re-entrant within a thread."""
+        with self._lock:
+            descriptor = self._descriptor(database) if self._depth == 0 else None
+            if descriptor is not None:
+                fcntl.flock(descriptor, fcntl.LOCK_EX)  # releases the GIL while it waits
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if descriptor is not None:
+                    fcntl.flock(descriptor, fcntl.LOCK_UN)
+
+    def _descriptor(self, database: str) -> int | None:
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return None  # a database in memory belongs to this process alone
+        if self._pid != os.getpid():
+            # A forked worker must not share its parent's open lock file: a flock belongs to
+            # the open file, and parent and child would hold it together.
+            self._files, self._pid = {}, os.getpid()
+        descriptor = self._files.get(database)
+        if descriptor is None:
+            descriptor = open_private_file(Path(f"{database}.write-queue"), os.O_RDWR)
+            self._files[database] = descriptor
+        return descriptor
+
+
+_sqlite_writers = SQLiteWriteQueue()
+
+
+@contextlib.contextmanager
+def sqlite_write_turn() -> Iterator[None]:
+    """This connection's turn at SQLite's write lock (nothing on PostgreSQL)."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with _sqlite_writers.turn(str(connection.settings_dict["NAME"])):
+        yield
 
 
 @contextlib.contextmanager
 def write_transaction() -> Iterator[None]:
     """``transaction.atomic()`` for a short write outside any other transaction: on SQLite,
-    in turn with this process's other writers (the intake writer, the shared stores)."""
-    if connection.vendor == "sqlite":
-        with _sqlite_writers, transaction.atomic():
-            yield
-        return
-    with transaction.atomic():
+    in turn with the other writers of every process (see SQLiteWriteQueue)."""
+    with sqlite_write_turn(), transaction.atomic():
         yield
 
 
@@ -76,7 +125,7 @@ def volatile_atomic() -> Iterator[None]:
         return
     if connection.vendor == "sqlite":
         with (
-            _sqlite_writers,
+            sqlite_write_turn(),
             _sqlite_synchronous_normal(),
             _sqlite_busy_timeout(LOCK_WAIT_SECONDS),
             transaction.atomic(),

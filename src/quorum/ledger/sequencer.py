@@ -14,10 +14,11 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F
 
 from quorum.core.log_key import log_key, log_origin
+from quorum.core.volatile import write_transaction
 from quorum.initiatives.models import Initiative
 from quorum.ledger.models import Checkpoint, LogState, MemberStateCount, Statement
 from quorum.ledger.store import DatabaseNodeStore
@@ -30,8 +31,8 @@ logger = logging.getLogger(__name__)
 # writer needs: at ~25 µs per leaf, 2,000 leaves keep it for about 50 ms
 # (bench/sequencer_rate.py), and the writer's next batch goes in between two of them.
 BATCH_SIZE = 2_000
-# Between two full batches: a writer waiting for the lock polls for it (SQLite's busy handler
-# sleeps between tries), and would otherwise find it taken again at once.
+# Between two full batches, so that the writers queued for the lock (SQLiteWriteQueue) get it
+# before the next batch takes it again.
 BATCH_PAUSE_SECONDS = 0.01
 
 
@@ -71,7 +72,7 @@ def sequence_initiative(
     initiative_id: int, slug: str, *, batch_size: int = BATCH_SIZE
 ) -> Sequenced | None:
     """Append up to `batch_size` new statements; None if there was nothing to do."""
-    with transaction.atomic():
+    with write_transaction():
         state, _ = LogState.objects.select_for_update().get_or_create(
             initiative_id=initiative_id, defaults={"size": 0, "root": merkle.EMPTY_ROOT}
         )

@@ -23,6 +23,7 @@ SQLite's one write lock.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import secrets
@@ -133,33 +134,48 @@ _MAX_PAIRS: Final = 128
 _BUCKETS_PER_WINDOW: Final = 64
 
 
-def _log_count(log: list[list[float]]) -> int:
-    return int(sum(n for _t, n in log))
+@dataclass(slots=True)
+class _Log:
+    """One window's allowed hits for one key, oldest first, as two parallel lists (read from
+    the row once per batch, however many of the batch's hits are this key's)."""
 
+    times: list[float]
+    counts: list[int]
 
-def _log_edge(log: list[list[float]], position: int) -> float:
-    """The time of the hit at ``position`` (0 = the oldest) of the log."""
-    seen = 0
-    for t, n in log:
-        seen += int(n)
-        if seen > position:
-            return t
-    raise IndexError(position)
+    @classmethod
+    def parse(cls, pairs: Any) -> _Log:
+        ordered = sorted((float(t), int(n)) for t, n in pairs) if isinstance(pairs, list) else []
+        return cls([t for t, _n in ordered], [n for _t, n in ordered])
 
+    def stored(self) -> list[list[float]]:
+        return [[t, n] for t, n in zip(self.times, self.counts, strict=True)]
 
-def _log_record(log: list[list[float]], now: float, window: Window) -> list[list[float]]:
-    """``log`` with one more hit at ``now``, kept within ``_MAX_PAIRS`` pairs."""
-    log = [*log, [now, 1]]
-    if len(log) <= _MAX_PAIRS:
-        return log
-    # Only when the limit is above _MAX_PAIRS. Rounded up: a merged hit leaves its window a
-    # little late, never early, so the limit still holds.
-    step = window.seconds / _BUCKETS_PER_WINDOW
-    buckets: dict[float, int] = {}
-    for t, n in log:
-        edge = math.ceil(t / step) * step
-        buckets[edge] = buckets.get(edge, 0) + int(n)
-    return [[t, n] for t, n in sorted(buckets.items())]
+    def edge(self, start: int, position: int) -> float:
+        """The time of the hit at ``position`` (0 = the oldest) from index ``start`` on."""
+        seen = 0
+        for index in range(start, len(self.times)):
+            seen += self.counts[index]
+            if seen > position:
+                return self.times[index]
+        raise IndexError(position)
+
+    def record(self, start: int, now: float, window: Window) -> None:
+        """Keep only the hits from ``start`` on, and one more at ``now``, within _MAX_PAIRS."""
+        del self.times[:start], self.counts[:start]
+        at = bisect.bisect_right(self.times, now)
+        self.times.insert(at, now)
+        self.counts.insert(at, 1)
+        if len(self.times) <= _MAX_PAIRS:
+            return
+        # Only when the limit is above _MAX_PAIRS. Rounded up: a merged hit leaves its window a
+        # little late, never early, so the limit still holds.
+        step = window.seconds / _BUCKETS_PER_WINDOW
+        buckets: dict[float, int] = {}
+        for t, n in zip(self.times, self.counts, strict=True):
+            edge = math.ceil(t / step) * step
+            buckets[edge] = buckets.get(edge, 0) + n
+        self.times = sorted(buckets)
+        self.counts = [buckets[t] for t in self.times]
 
 
 def _json(raw: Any) -> dict[str, Any]:
@@ -168,29 +184,28 @@ def _json(raw: Any) -> dict[str, Any]:
 
 
 def _decide_and_record(
-    stored: dict[str, Any], windows: Sequence[Window], now: float
-) -> tuple[RateDecision, dict[str, list[list[float]]] | None]:
-    """The decision for one more hit, and the logs to store (None when refused)."""
-    logs: dict[str, list[list[float]]] = {}
+    logs: dict[str, _Log], windows: Sequence[Window], now: float
+) -> RateDecision:
+    """The decision for one more hit on a key's ``logs`` (window name → log), recorded in them
+    when allowed; a refused hit leaves them as they were."""
+    starts: list[int] = []
     wait = 0.0
     refused = False
     for window in windows:
-        log = sorted(
-            [float(t), int(n)]
-            for t, n in stored.get(window.name, [])
-            if float(t) > now - window.seconds
-        )
-        count = _log_count(log)
+        log = logs.setdefault(window.name, _Log([], []))
+        # Hits at or before the window's start have left it.
+        start = bisect.bisect_right(log.times, now - window.seconds)
+        count = sum(log.counts[start:])
         if count >= window.limit:
             refused = True
             # Free again when the oldest hit that keeps the count at the limit leaves.
-            edge = _log_edge(log, count - window.limit)
-            wait = max(wait, edge + window.seconds - now)
-        logs[window.name] = log
+            wait = max(wait, log.edge(start, count - window.limit) + window.seconds - now)
+        starts.append(start)
     if refused:
-        return RateDecision(allowed=False, retry_after=_retry_after(wait)), None
-    recorded = {w.name: _log_record(logs[w.name], now, w) for w in windows}
-    return RateDecision(allowed=True), recorded
+        return RateDecision(allowed=False, retry_after=_retry_after(wait))
+    for window, start in zip(windows, starts, strict=True):
+        logs[window.name].record(start, now, window)
+    return RateDecision(allowed=True)
 
 
 class DatabaseRateStore:
@@ -242,20 +257,28 @@ class DatabaseRateStore:
             f" ORDER BY key{lock}",
             keys,
         )
-        stored = {key: _json(raw) for key, raw in cursor.fetchall()}
+        stored = {
+            key: {name: _Log.parse(pairs) for name, pairs in _json(raw).items()}
+            for key, raw in cursor.fetchall()
+        }
         changed: set[str] = set()
         decisions = []
         for hit in hits:
-            decision, logs = _decide_and_record(stored.get(hit.key, {}), hit.windows, hit.now)
-            if logs is not None:
-                stored[hit.key] = logs
+            decision = _decide_and_record(stored.setdefault(hit.key, {}), hit.windows, hit.now)
+            if decision.allowed:
                 changed.add(hit.key)
             decisions.append(decision)
         if changed:
             cursor.executemany(
                 f"UPDATE {table} SET hits = %s, expires_at = %s WHERE key = %s",
                 [
-                    (connection.ops.adapt_json_value(stored[key], None), expiry[key], key)
+                    (
+                        connection.ops.adapt_json_value(
+                            {name: log.stored() for name, log in stored[key].items()}, None
+                        ),
+                        expiry[key],
+                        key,
+                    )
                     for key in sorted(changed)
                 ],
             )
