@@ -23,6 +23,7 @@ from quorum.core.env import (
     env_header_name,
     env_int,
     env_list,
+    env_networks,
     env_optional,
     env_str,
     header_meta_key,
@@ -117,6 +118,19 @@ try:
         preload=QUORUM_HSTS_PRELOAD,
     )
     QUORUM_PROXY_TLS_HEADER = env_header_name("QUORUM_PROXY_TLS_HEADER")
+    # The reverse proxies whose connections may say who the client is and whether it came by
+    # HTTPS (quorum.core.proxies); none by default: the connection's peer is the client.
+    QUORUM_TRUSTED_PROXIES = env_networks("QUORUM_TRUSTED_PROXIES")
+    # The one header they name the client in: X-Forwarded-For, or RFC 7239 Forwarded.
+    QUORUM_FORWARDED_HEADER = {"x-forwarded-for": "X-Forwarded-For", "forwarded": "Forwarded"}[
+        env_choice("QUORUM_FORWARDED_HEADER", "x-forwarded-for", ("x-forwarded-for", "forwarded"))
+    ]
+    if QUORUM_PROXY_TLS_HEADER and not QUORUM_TRUSTED_PROXIES:
+        # The header counts only from a trusted proxy: without one it would never count.
+        raise EnvError(
+            "QUORUM_PROXY_TLS_HEADER needs QUORUM_TRUSTED_PROXIES: the addresses of the proxies "
+            "that set it (from any other client it is ignored)"
+        )
 except EnvError as exc:
     raise ImproperlyConfigured(str(exc)) from exc
 
@@ -142,6 +156,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the proxy headers of a peer that is not a trusted proxy are gone before anything
+    # reads them (HTTPS, the client address).
+    "quorum.core.proxies.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "quorum.core.middleware.SecurityHeadersMiddleware",
     # Before anything reads a body: 413 over the limit, 400 for a form not in UTF-8.
@@ -255,7 +272,8 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = not DEBUG and env_bool("QUORUM_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
-# Strict-Transport-Security on HTTPS responses; HTTPS as the proxy reports it (see .env.example).
+# Strict-Transport-Security on HTTPS responses; HTTPS as a trusted proxy reports it (see
+# .env.example): TrustedProxyMiddleware removes the header from every other client.
 SECURE_HSTS_SECONDS = QUORUM_HSTS_SECONDS
 SECURE_HSTS_INCLUDE_SUBDOMAINS = QUORUM_HSTS_INCLUDE_SUBDOMAINS
 SECURE_HSTS_PRELOAD = QUORUM_HSTS_PRELOAD

@@ -129,6 +129,21 @@ def test_an_accepted_api_statement_gets_a_receipt_with_the_same_headers(
     assert receipts == {bytes(s.leaf_hash).hex() for s in Statement.objects.all()}
 
 
+def test_answers_of_one_shape_keep_the_headers_of_their_language(
+    asgi_call, applications, ready
+) -> None:
+    # The fast path works the middleware's headers out once per shape of answer: the second
+    # answer of a shape must still get what Django's stack gives it, never another's.
+    body = json.dumps(POLISH).encode()
+    for language in ("en", "de", "en", "pl", "de"):
+        headers = {**JSON, "accept-language": language}
+        fast, django = both(asgi_call, applications, "POST", API, headers=headers, body=body)
+
+        assert fast.status == django.status == 201
+        assert fast.headers["content-language"] == language
+        assert_same_headers(fast, django)
+
+
 def test_the_form_gets_the_same_page_by_either_path_when_refused(
     asgi_call, applications, ready
 ) -> None:

@@ -38,6 +38,7 @@ from quorum.core.error_pages import domain_error_page, error_response
 from quorum.core.errors import DomainError
 from quorum.core.limits import ASGIApp, Receive, RequestLimitsMiddleware, Scope, Send
 from quorum.core.middleware import apply_security_headers
+from quorum.core.proxies import forget_untrusted_headers
 from quorum.fastpath import ceiling, reads
 from quorum.signing.views import sign_form
 
@@ -138,6 +139,7 @@ async def answer(request: HttpRequest, found: Route, kwargs: dict[str, str]) -> 
 
 
 async def _respond(request: HttpRequest, found: Route, kwargs: dict[str, str]) -> HttpResponse:
+    forget_untrusted_headers(request.META)  # what TrustedProxyMiddleware does, first
     early = _security.process_request(request) or _limits.before(request)
     if early is not None:
         return early
