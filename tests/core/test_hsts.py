@@ -1,4 +1,4 @@
-"""HSTS and the proxy's TLS header come from the environment, strictly parsed.
+"""HSTS, the proxy's TLS header and the trusted proxies come from the environment, strictly parsed.
 
 The settings module reads the environment once, so each case runs it in a fresh process.
 """
@@ -62,11 +62,30 @@ def test_with_hsts_on_an_https_request_via_the_proxy_carries_strict_transport_se
         QUORUM_HSTS_INCLUDE_SUBDOMAINS="on",
         QUORUM_HSTS_PRELOAD="on",
         QUORUM_PROXY_TLS_HEADER="X-Forwarded-Proto",
+        QUORUM_TRUSTED_PROXIES="127.0.0.1",  # the test client's address
     )
     assert seen["proxy_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]
     assert seen["secure_cookies"] is True
     assert seen["tls"] == "max-age=31536000; includeSubDomains; preload"
     assert seen["plain"] is None
+
+
+def test_the_tls_header_from_a_client_that_is_not_a_trusted_proxy_gets_no_hsts(tmp_path) -> None:
+    seen = probe(
+        tmp_path,
+        QUORUM_HSTS_SECONDS="31536000",
+        QUORUM_PROXY_TLS_HEADER="X-Forwarded-Proto",
+        QUORUM_TRUSTED_PROXIES="10.0.0.0/8, fd00::/8",
+    )
+    assert seen["proxy_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert seen["tls"] is None
+    assert seen["plain"] is None
+
+
+def test_the_tls_header_without_trusted_proxies_stops_the_process(tmp_path) -> None:
+    result = run_settings(tmp_path, QUORUM_PROXY_TLS_HEADER="X-Forwarded-Proto")
+    assert result.returncode != 0
+    assert "QUORUM_PROXY_TLS_HEADER needs QUORUM_TRUSTED_PROXIES" in result.stderr
 
 
 def test_by_default_there_is_no_hsts_and_no_proxy_header_is_trusted(tmp_path) -> None:
@@ -81,6 +100,9 @@ def test_by_default_there_is_no_hsts_and_no_proxy_header_is_trusted(tmp_path) ->
         ("QUORUM_HSTS_SECONDS", "-1"),
         ("QUORUM_HSTS_INCLUDE_SUBDOMAINS", "sometimes"),
         ("QUORUM_PROXY_TLS_HEADER", "X-Forwarded-Proto: https"),
+        ("QUORUM_TRUSTED_PROXIES", "10.0.0.1/8"),
+        ("QUORUM_TRUSTED_PROXIES", "nginx"),
+        ("QUORUM_FORWARDED_HEADER", "X-Real-IP"),
     ],
 )
 def test_a_malformed_https_setting_stops_the_process_with_its_name(

@@ -23,7 +23,13 @@ class AsgiAnswer:
         return self.body.decode()
 
 
-def _scope(method: str, path: str, headers: dict[str, str], query: str) -> dict[str, Any]:
+def _scope(
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    query: str,
+    client: tuple[str, int] | None = ("203.0.113.7", 50000),
+) -> dict[str, Any]:
     return {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -35,7 +41,7 @@ def _scope(method: str, path: str, headers: dict[str, str], query: str) -> dict[
         "query_string": query.encode(),
         "root_path": "",
         "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()],
-        "client": ("203.0.113.7", 50000),
+        "client": client,
         "server": ("127.0.0.1", 8000),
     }
 
@@ -96,6 +102,8 @@ def _sync_thread_connections_closed() -> Iterator[None]:
 def asgi_call() -> AsgiCall:
     """``asgi_call(app, "POST", path, headers={...}, body=b"...")`` → the answer.
 
+    ``client=("10.0.0.1", 4711)`` is the connection's peer (``203.0.113.7`` by default).
+
     Each call runs in its own thread with its own event loop: the browser tests keep one
     running in the main thread for the whole session.
     """
@@ -108,6 +116,7 @@ def asgi_call() -> AsgiCall:
         headers: dict[str, str] | None = None,
         body: bytes = b"",
         query: str = "",
+        client: tuple[str, int] | None = ("203.0.113.7", 50000),
     ) -> AsgiAnswer:
         result: list[AsgiAnswer] = []
         errors: list[BaseException] = []
@@ -118,7 +127,7 @@ def asgi_call() -> AsgiCall:
         def run() -> None:
             try:
                 result.append(
-                    asyncio.run(_call(app, _scope(method, path, all_headers, query), body))
+                    asyncio.run(_call(app, _scope(method, path, all_headers, query, client), body))
                 )
             except BaseException as exc:  # re-raised in the test's thread
                 errors.append(exc)

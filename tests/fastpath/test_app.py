@@ -342,3 +342,115 @@ def test_a_bad_challenge_scope_is_the_same_400_by_either_path(
     assert fast.status == django.status == 400
     assert fast.body == django.body
     assert_same_headers(fast, django)
+
+
+# --- behind reverse proxies -------------------------------------------------------------------
+
+PROXY = ("10.0.0.1", 4711)
+OUTSIDER = ("203.0.113.7", 50000)
+
+
+@pytest.fixture
+def behind_proxy(ready, settings, monkeypatch) -> dict[str, Any]:
+    """Both doors as served behind a trusted proxy (10.0.0.0/8) that says HTTPS, HSTS on."""
+    from django.middleware.security import SecurityMiddleware
+
+    from quorum.core.env import env_networks
+    from quorum.fastpath import app as fastpath_app
+
+    settings.QUORUM_TRUSTED_PROXIES = env_networks("P", environ={"P": "10.0.0.0/8"})
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.SECURE_HSTS_SECONDS = 3600
+    # Django's middleware reads its settings when it is made: make it again under these.
+    monkeypatch.setattr(fastpath_app, "_security", SecurityMiddleware(fastpath_app._no_view))
+    django = get_asgi_application()
+    return {"fast": BodyLimitASGI(FastPath(django)), "django": BodyLimitASGI(django)}
+
+
+def statement(asgi_call, app, peer, **headers: str):
+    body = json.dumps(POLISH).encode()
+    return asgi_call(app, "POST", API, headers={**JSON, **headers}, body=body, client=peer)
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_limit_by_either_path(
+    asgi_call, behind_proxy, settings
+) -> None:
+    settings.QUORUM_RATE_BURST = 1
+    https = {"x-forwarded-proto": "https"}
+    answers = {}
+    for door, client, other in [
+        ("fast", "198.51.100.7", "198.51.100.8"),
+        ("django", "198.51.100.17", "198.51.100.18"),
+    ]:
+        app = behind_proxy[door]
+        # What the client wrote itself is left of the address the proxy appended.
+        first = statement(asgi_call, app, PROXY, **{"x-forwarded-for": client}, **https)
+        again = statement(
+            asgi_call, app, PROXY, **{"x-forwarded-for": f"192.0.2.1, {client}"}, **https
+        )
+        another = statement(asgi_call, app, PROXY, **{"x-forwarded-for": other}, **https)
+        assert [first.status, again.status, another.status] == [201, 429, 201], door
+        assert first.headers["strict-transport-security"] == "max-age=3600"
+        assert again.headers["strict-transport-security"] == "max-age=3600"
+        answers[door] = (first, again)
+    fast_first, fast_again = answers["fast"]
+    django_first, django_again = answers["django"]
+    assert_same_headers(fast_first, django_first)
+    assert (fast_again.status, fast_again.body) == (django_again.status, django_again.body)
+    assert_same_headers(fast_again, django_again)
+    assert Statement.objects.count() == 4
+
+
+def test_a_client_that_is_no_proxy_cannot_choose_its_address_or_https_by_either_path(
+    asgi_call, behind_proxy, settings
+) -> None:
+    settings.QUORUM_RATE_BURST = 1
+    answers = {}
+    for door, peer in [("fast", OUTSIDER), ("django", ("203.0.113.8", 50000))]:
+        app = behind_proxy[door]
+        spoofed = [
+            statement(
+                asgi_call,
+                app,
+                peer,
+                **{"x-forwarded-for": address, "forwarded": f"for={address}"},
+                **{"x-forwarded-proto": "https"},
+            )
+            for address in ("198.51.100.30", "198.51.100.31")
+        ]
+        assert [a.status for a in spoofed] == [201, 429], door
+        assert all("strict-transport-security" not in a.headers for a in spoofed)
+        answers[door] = spoofed
+    assert_same_headers(answers["fast"][0], answers["django"][0])
+    assert answers["fast"][1].body == answers["django"][1].body
+    assert_same_headers(answers["fast"][1], answers["django"][1])
+
+
+def test_a_lookalike_header_with_underscores_adds_no_hop_by_either_path(
+    asgi_call, behind_proxy, settings
+) -> None:
+    # Were "x_forwarded_for" read as X-Forwarded-For, it would be joined after the proxy's
+    # (Django's ASGI request drops header names with underscores).
+    settings.QUORUM_RATE_BURST = 1
+    for door, client in [("fast", "198.51.100.40"), ("django", "198.51.100.41")]:
+        app = behind_proxy[door]
+        statuses = [
+            statement(
+                asgi_call, app, PROXY, **{"x-forwarded-for": client, "x_forwarded_for": spoof}
+            ).status
+            for spoof in ("192.0.2.66", "192.0.2.67")
+        ]
+        assert statuses == [201, 429], door
+
+
+@pytest.mark.parametrize(("peer", "hsts"), [(PROXY, True), (OUTSIDER, False)])
+def test_a_challenge_says_https_only_from_a_trusted_proxy_by_either_path(
+    asgi_call, behind_proxy, peer, hsts: bool
+) -> None:
+    fast, django = both(
+        asgi_call, behind_proxy, "GET", CHALLENGE, headers={"x-forwarded-proto": "https"},
+        client=peer,
+    )  # fmt: skip
+    assert fast.status == django.status == 200
+    assert_same_headers(fast, django)
+    assert ("strict-transport-security" in fast.headers) is hsts

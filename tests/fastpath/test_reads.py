@@ -297,6 +297,56 @@ def test_someone_signed_in_gets_their_own_page_from_django(
     assert kept_copies(applications) == 0
 
 
+PROXY = ("10.0.0.1", 4711)
+OUTSIDER = ("203.0.113.7", 50000)
+
+
+@pytest.fixture
+def behind_proxy(settings) -> dict[str, Any]:
+    """Both doors behind a trusted proxy (10.0.0.0/8) that says HTTPS, with HSTS on."""
+    from quorum.core.env import env_networks
+
+    settings.REDIS_URL = None
+    settings.QUORUM_TRUSTED_PROXIES = env_networks("P", environ={"P": "10.0.0.0/8"})
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.SECURE_HSTS_SECONDS = 3600
+    django = get_asgi_application()  # its middleware reads these settings as it is made
+    fast = FastPath(django)
+    return {"fast": BodyLimitASGI(fast), "django": BodyLimitASGI(django), "reads": fast.reads}
+
+
+@pytest.mark.parametrize("path", READS)
+def test_https_from_a_trusted_proxy_gets_its_own_copy_with_hsts_by_either_path(
+    asgi_call, behind_proxy, signed, path: str
+) -> None:
+    https = {"x-forwarded-proto": "https"}
+    fast, django = both(asgi_call, behind_proxy, "GET", path, headers=https, client=PROXY)
+    again = asgi_call(behind_proxy["fast"], "GET", path, headers=https, client=PROXY)
+    plain = asgi_call(behind_proxy["fast"], "GET", path, client=PROXY)
+
+    assert fast.status == 200
+    assert_same(fast, django)
+    assert_same(again, django)
+    assert fast.headers["strict-transport-security"] == "max-age=3600"
+    assert "strict-transport-security" not in plain.headers
+    assert kept_copies(behind_proxy) == 2
+
+
+@pytest.mark.parametrize("path", READS)
+def test_https_claimed_by_a_client_that_is_no_proxy_gets_the_plain_copy_by_either_path(
+    asgi_call, behind_proxy, signed, path: str
+) -> None:
+    spoofed = {"x-forwarded-proto": "https"}
+    plain = asgi_call(behind_proxy["fast"], "GET", path, client=OUTSIDER)
+    fast, django = both(asgi_call, behind_proxy, "GET", path, headers=spoofed, client=OUTSIDER)
+
+    assert fast.status == 200
+    assert_same(fast, django)
+    assert_same(plain, django)
+    assert "strict-transport-security" not in fast.headers
+    assert kept_copies(behind_proxy) == 1
+
+
 def scope(path: str = COUNTS, method: str = "GET", query: bytes = b"", **headers: str) -> dict:
     return {
         "type": "http",

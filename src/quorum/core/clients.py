@@ -18,11 +18,21 @@ import redis
 import redis.asyncio
 from django.conf import settings
 
+from quorum.core.proxies import FORWARDED, forwarded_client
+
 
 def client_address(request: Any) -> str:
-    """``REMOTE_ADDR`` only: any client can write ``X-Forwarded-For`` (see the operator guide)."""
+    """The connection's peer (``REMOTE_ADDR``), or, when that is a trusted proxy, the client it
+    names in ``QUORUM_FORWARDED_HEADER`` (``quorum.core.proxies``). Never stored or logged."""
     meta = getattr(request, "META", None) or {}
-    return str(meta.get("REMOTE_ADDR") or "")
+    peer = str(meta.get("REMOTE_ADDR") or "")
+    networks = settings.QUORUM_TRUSTED_PROXIES
+    if not networks:
+        return peer
+    header = settings.QUORUM_FORWARDED_HEADER
+    if header == FORWARDED:
+        return forwarded_client(peer, meta.get("HTTP_FORWARDED"), networks=networks, rfc7239=True)
+    return forwarded_client(peer, meta.get("HTTP_X_FORWARDED_FOR"), networks=networks)
 
 
 def address_group(address: str) -> str:

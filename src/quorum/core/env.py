@@ -7,6 +7,7 @@ to start.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -195,6 +196,44 @@ def database_from_url(
             },
         },
     }
+
+
+_IPV4_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+
+
+def env_networks(
+    name: str, *, environ: Mapping[str, str] | None = None
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated addresses and CIDR networks, IPv4 or IPv6; unset or empty = none.
+
+    ``10.0.0.1`` is ``10.0.0.1/32``. A network with host bits set (``10.0.0.1/8``) is refused
+    rather than guessed, and so is a network of every address (``/0``): trusting it would let
+    any client choose the address it is counted as.
+    """
+    value = _raw(name, environ)
+    if value is None or value.strip() == "":
+        return ()
+    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for item in value.split(","):
+        text = item.strip()
+        if not text:
+            raise EnvError(f"{name} has an empty entry; got {value!r}")
+        try:
+            network = ipaddress.ip_network(text, strict=True)
+        except ValueError as exc:
+            raise EnvError(
+                f"{name} must be IP addresses or networks such as 10.0.0.0/8 or fd00::/8, "
+                f"separated by commas; {text!r}: {exc}"
+            ) from exc
+        if network.prefixlen == 0:
+            raise EnvError(f"{name} must not trust every address ({text!r})")
+        if "%" in text:
+            raise EnvError(f"{name} must not name an interface (zone id); got {text!r}")
+        if isinstance(network, ipaddress.IPv6Network) and network.subnet_of(_IPV4_MAPPED):
+            raise EnvError(f"{name} must write IPv4-mapped addresses as IPv4; got {text!r}")
+        if network not in networks:
+            networks.append(network)
+    return tuple(networks)
 
 
 _HEADER_NAME = re.compile(r"[A-Za-z0-9]+(-[A-Za-z0-9]+)*")

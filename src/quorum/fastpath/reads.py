@@ -8,6 +8,9 @@ of Django's own answer:
 * The copy is Django's answer to the request reduced to what the answer can depend on (the
   key): method, path, language, scheme, ``Host`` and the headers a proxy sets for them. It is
   made by sending Django exactly that request, so body and headers are Django's, byte for byte.
+  The scheme is the one Django would see: the proxy's TLS header counts only from a trusted
+  proxy (``quorum.core.proxies``), so a client that claims HTTPS itself shares the copy of
+  plain HTTP, and the copy's request carries the scheme instead of the header.
   The language is chosen from the language cookie and ``Accept-Language`` by Django's own
   function, as LocaleMiddleware chooses it.
 * One copy per key per interval, however many readers ask at once: the first starts the fill,
@@ -55,6 +58,7 @@ from django.utils.http import parse_http_date_safe
 
 from quorum.core.clients import async_redis_client
 from quorum.core.limits import ASGIApp, Receive, Scope, Send
+from quorum.core.proxies import peer_is_trusted, says_https
 
 logger = logging.getLogger("quorum.fastpath")
 
@@ -429,11 +433,13 @@ class Reads:
         url = getattr(settings, "REDIS_URL", None)
         self.shared = SharedCopies(url, seconds=fresh) if url else None
         self._languages: dict[tuple[str | None, str], str] = {}
-        #: Headers that change Django's answer besides Host: how a proxy says HTTPS, host, port.
-        forwarded: list[bytes] = []
+        #: How a proxy says HTTPS: it makes the key's scheme, when the proxy is trusted.
+        self._tls_header: bytes | None = None
         if settings.SECURE_PROXY_SSL_HEADER:
             meta_name = settings.SECURE_PROXY_SSL_HEADER[0]
-            forwarded.append(meta_name.removeprefix("HTTP_").replace("_", "-").lower().encode())
+            self._tls_header = meta_name.removeprefix("HTTP_").replace("_", "-").lower().encode()
+        #: Headers that change Django's answer besides Host: how a proxy says host and port.
+        forwarded: list[bytes] = []
         if settings.USE_X_FORWARDED_HOST:
             forwarded.append(b"x-forwarded-host")
         if settings.USE_X_FORWARDED_PORT:
@@ -468,6 +474,7 @@ class Reads:
         cookies: list[bytes] = []
         conditions: dict[str, str] = {}
         forwarded: list[tuple[bytes, bytes]] = []
+        tls: list[bytes] = []
         for name, value in scope.get("headers", ()):
             if name == b"host":
                 host = value
@@ -481,10 +488,18 @@ class Reads:
                 conditions["HTTP_IF_MODIFIED_SINCE"] = value.decode("latin-1")
             elif name in UNKEPT_CONDITIONS:
                 return None
+            elif name == self._tls_header:
+                tls.append(value)
             elif name in self._forwarded:
                 forwarded.append((name, value))
         if host is None:
             return None
+        scheme = scope.get("scheme", "http")
+        if tls:
+            client = scope.get("client")
+            if peer_is_trusted(client[0] if client else "", settings.QUORUM_TRUSTED_PROXIES):
+                # As Django reads the header once TrustedProxyMiddleware has left it there.
+                scheme = "https" if says_https(b",".join(tls).decode("latin-1")) else "http"
         language = self._language(cookies, b",".join(languages))
         if language is None:
             return None
@@ -494,7 +509,7 @@ class Reads:
             method,
             scope["path"],
             scope.get("root_path", ""),
-            scope.get("scheme", "http"),
+            scheme,
             language,
             headers,
         )
