@@ -219,3 +219,30 @@ def test_an_unreachable_redis_refuses_sign_in(client, registrar, cast_password) 
         throttle.reset_throttle_store()
     assert response.status_code == 503
     assert SESSION_KEY not in client.session
+
+
+def test_a_refused_sign_in_is_counted_in_the_metrics_without_username_or_address(
+    client, registrar
+) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from quorum.core.metrics import exposition
+
+    def refusals() -> float:
+        for family in text_string_to_metric_families(exposition().decode()):
+            for sample in family.samples:
+                if sample.name == "quorum_rate_limit_refusals_total" and sample.labels == {
+                    "limit": "sign_in"
+                }:
+                    return sample.value
+        raise AssertionError("no sign-in refusals in the metrics")
+
+    before = refusals()
+    for _ in range(5):
+        assert _fail(client, "registrar", ADDRESS_A).status_code == 422
+    assert refusals() == before
+    assert _fail(client, "registrar", ADDRESS_A).status_code == 429
+    assert refusals() == before + 1
+    text = exposition().decode()
+    assert "registrar" not in text
+    assert ADDRESS_A not in text

@@ -34,6 +34,7 @@ from django.db import DatabaseError
 from django.db.models import F
 
 from quorum.core.clients import address_group, client_address, daily_keyed_hash
+from quorum.core.metrics import sign_in_rate_limited
 from quorum.core.models import SignInCounter
 from quorum.core.volatile import ExpiringRows, StoreChoice, utc, volatile_atomic
 
@@ -220,6 +221,7 @@ def reserve(username: str, request: Any) -> Attempt:
             if wait is not None:
                 for taken in held:
                     store.release(taken)
+                sign_in_rate_limited()
                 # Rounded first: a window computed from float seconds must not gain a second.
                 return Attempt(allowed=False, retry_after=max(1, math.ceil(round(wait, 3))))
             held.append(key)

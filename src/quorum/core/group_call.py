@@ -27,6 +27,8 @@ from typing import Generic, TypeVar
 
 from django.db import connection
 
+from quorum.core.metrics import observe_batch
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -124,6 +126,7 @@ class GroupCall(Generic[T, R]):
                 if first is None:
                     break
                 batch, stopping = self._gather(first)
+                observe_batch(self.name, len(batch))
                 _resolve(batch, self._answers(batch))
         finally:
             connection.close()
