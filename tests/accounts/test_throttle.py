@@ -127,6 +127,35 @@ def test_an_ipv6_network_counts_as_one_client(settings, make_user, cast_password
     assert _try(Client(), "victim", cast_password, "2001:db8:1:3::1").status_code == 302
 
 
+def test_behind_a_trusted_proxy_each_client_is_counted_and_a_spoofed_header_is_not(
+    settings, make_user, cast_password
+) -> None:
+    from quorum.core.env import env_networks
+
+    settings.QUORUM_TRUSTED_PROXIES = env_networks("P", environ={"P": "10.0.0.0/8"})
+    settings.QUORUM_LOGIN_MAX_FAILURES_PER_ADDRESS = 2
+    make_user("victim")
+
+    def sign_in(password: str, peer: str, forwarded_for: str, username: str = "victim"):
+        return Client().post(
+            LOGIN,
+            {"username": username, "password": password},
+            REMOTE_ADDR=peer,
+            HTTP_X_FORWARDED_FOR=forwarded_for,
+        )
+
+    for number in range(2):  # through one proxy, then another of the same chain
+        sign_in("wrong password", "10.0.0.1", ADDRESS_A, f"guess-{number}")
+    assert sign_in(cast_password, "10.0.0.2", ADDRESS_A).status_code == 429
+    assert sign_in(cast_password, "10.0.0.1", ADDRESS_B).status_code == 302
+
+    # Not a proxy: what it writes in the header is not who it is counted as.
+    outsider = "192.0.2.50"
+    for number in range(2):
+        sign_in("wrong password", outsider, f"192.0.2.{60 + number}", f"other-{number}")
+    assert sign_in(cast_password, outsider, "192.0.2.99").status_code == 429
+
+
 def test_wrong_codes_count_towards_the_same_limit(
     client, registrar, cast_password, code, time_machine
 ) -> None:

@@ -113,6 +113,29 @@ def test_another_client_is_not_held_back(client, ready, polish_citizen, settings
     assert post(client, polish_citizen, REMOTE_ADDR="192.0.2.77").status_code == 201
 
 
+def test_behind_a_trusted_proxy_each_client_has_its_own_limit_and_spoofing_is_ignored(
+    client, ready, polish_citizen, settings
+) -> None:
+    from quorum.core.env import env_networks
+
+    settings.QUORUM_POW = False
+    settings.QUORUM_RATE_BURST = 1
+    settings.QUORUM_TRUSTED_PROXIES = env_networks("P", environ={"P": "10.0.0.0/8"})
+
+    def via(peer: str, forwarded_for: str) -> int:
+        headers = {"REMOTE_ADDR": peer, "HTTP_X_FORWARDED_FOR": forwarded_for}
+        return post(client, polish_citizen, **headers).status_code
+
+    # Two clients behind the proxy: one limit each, not the proxy's one.
+    assert via("10.0.0.1", "198.51.100.1") == 201
+    assert via("10.0.0.1", "198.51.100.2") == 201
+    assert via("10.0.0.2", "192.0.2.9, 198.51.100.1") == 429
+    # A client that is no proxy: whatever it writes, it is counted as itself.
+    assert via("203.0.113.50", "198.51.100.3") == 201
+    assert via("203.0.113.50", "198.51.100.4") == 429
+    assert Statement.objects.count() == 3
+
+
 def test_a_challenge_scope_that_is_not_valid_is_refused(client) -> None:
     response = client.get("/api/v1/pow/challenge", {"scope": "bad scope\n"})
     assert response.status_code == 400

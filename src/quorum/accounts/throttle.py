@@ -17,8 +17,8 @@ without learning where that place is.
 The counters live in Redis (``INCR`` with an expiry, in one script) when ``REDIS_URL`` is set,
 else in the database (one short transaction per counter): both are shared by every app process.
 
-Behind a reverse proxy the operator must make the proxy hand the real client address to the
-app server (see ``docs/operator.md``); ``X-Forwarded-For`` is not read here.
+The address is ``client_address``'s: the connection's, or the client a trusted proxy names
+(``QUORUM_TRUSTED_PROXIES``, see ``docs/operator.md``).
 """
 
 from __future__ import annotations
