@@ -50,17 +50,18 @@ _BRACKETED = re.compile(r"\[([0-9A-Fa-f:.]+)\](?::\d{1,5})?")
 def parse_address(text: str) -> Address | None:
     """A hop as an address, or None if it is not one (a name, ``unknown``, ``_hidden``)."""
     text = text.strip()
-    if not text or len(text) > 64:
-        return None
-    match = _BRACKETED.fullmatch(text) or _V4_WITH_PORT.fullmatch(text)
-    if match is not None:
-        text = match.group(1)
-    elif "%" in text:
+    if "%" in text or len(text) > 64:
         return None  # a zone id names an interface of the proxy, not a client
     try:
-        address = ipaddress.ip_address(text)
+        address: Address = ipaddress.ip_address(text)
     except ValueError:
-        return None
+        match = _BRACKETED.fullmatch(text) or _V4_WITH_PORT.fullmatch(text)
+        if match is None:
+            return None
+        try:
+            address = ipaddress.ip_address(match.group(1))
+        except ValueError:
+            return None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped
     return address
@@ -135,21 +136,21 @@ def says_https(value: str) -> bool:
     return value.split(",", 1)[0].strip() == "https"
 
 
-def proxy_meta_keys() -> tuple[str, ...]:
-    """The ``request.META`` keys only a trusted proxy may set: client and TLS headers."""
-    keys = ["HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED"]
-    if settings.SECURE_PROXY_SSL_HEADER:
-        keys.append(settings.SECURE_PROXY_SSL_HEADER[0])
-    return tuple(keys)
+_FORWARDED_META_KEYS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED")
 
 
 def forget_untrusted_headers(meta: MutableMapping[str, Any]) -> None:
     """Remove the proxy headers from a request whose peer is not a trusted proxy.
 
-    Then ``request.is_secure()`` (secure cookies, HSTS, absolute URLs, CSRF's referer check)
-    comes from the connection itself, as Django reads it when the header is absent.
+    The client headers and the TLS header (``SECURE_PROXY_SSL_HEADER``): then
+    ``request.is_secure()`` (secure redirects, HSTS, absolute URLs, CSRF's referer check) comes
+    from the connection itself, as Django reads it when the header is absent. A request
+    without any of them (every request when no proxy stands in front) costs three lookups.
     """
-    keys = [key for key in proxy_meta_keys() if key in meta]
+    tls = settings.SECURE_PROXY_SSL_HEADER
+    keys = [key for key in _FORWARDED_META_KEYS if key in meta]
+    if tls and tls[0] in meta:
+        keys.append(tls[0])
     if keys and not peer_is_trusted(
         str(meta.get("REMOTE_ADDR") or ""), settings.QUORUM_TRUSTED_PROXIES
     ):
