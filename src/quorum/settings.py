@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import time
@@ -95,6 +96,21 @@ try:
     QUORUM_LOG_LEVEL = env_choice(
         "QUORUM_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
     ).upper()
+    # One JSON object per line (quorum.core.log_format), or plain text.
+    QUORUM_LOG_FORMAT = env_choice("QUORUM_LOG_FORMAT", "text", ("text", "json"))
+    # /readyz fails when the oldest statement waiting for the sequencer is this old.
+    QUORUM_READY_MAX_SEQUENCER_LAG_SECONDS = env_int(
+        "QUORUM_READY_MAX_SEQUENCER_LAG_SECONDS", 30, minimum=1
+    )
+    # Who may scrape /metrics: these addresses without a token (loopback by default; "none"
+    # for no address), anyone with the bearer token when one is set.
+    QUORUM_METRICS_ALLOW = (
+        ()
+        if (env_optional("QUORUM_METRICS_ALLOW") or "").strip().lower() == "none"
+        else env_networks("QUORUM_METRICS_ALLOW")
+        or (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+    )
+    QUORUM_METRICS_TOKEN = env_optional("QUORUM_METRICS_TOKEN") or ""
     # Staff accounts (quorum.accounts): session lifetime, login throttling, TOTP label.
     QUORUM_SESSION_IDLE_SECONDS = env_int("QUORUM_SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
     QUORUM_SESSION_ABSOLUTE_SECONDS = env_int(
@@ -353,7 +369,15 @@ WHITENOISE_AUTOREFRESH = DEBUG
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "quorum.core.log_format.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if QUORUM_LOG_FORMAT == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": QUORUM_LOG_LEVEL},
 }

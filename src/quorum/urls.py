@@ -3,6 +3,8 @@ from django.urls import include, path
 from quorum.core.i18n import set_language
 
 urlpatterns = [
+    # Health checks and metrics, for load balancers and Prometheus (quorum.site.health).
+    path("", include("quorum.site.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("account/", include("quorum.accounts.urls")),
     path("manage/", include("quorum.backoffice.urls")),

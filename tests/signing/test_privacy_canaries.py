@@ -143,3 +143,66 @@ def test_canaries_are_sealed_and_appear_nowhere_else(
         for canary in canaries:
             for spelling in {canary, canary.upper(), canary.lower()}:
                 assert spelling.encode() not in content, f"{canary!r} found in {place}"
+
+
+def test_json_logs_hold_no_canary_and_no_address(
+    client, collecting_initiative, authority_keys, settings
+) -> None:
+    """QUORUM_LOG_FORMAT=json writes what a record says, never the request Django attaches."""
+    import io
+
+    from quorum.core.log_format import JsonFormatter
+
+    settings.QUORUM_POW = False
+    address = "198.51.100.173"
+    first, family, pesel = canary_name(), canary_name(), pesel_for("1961-07-19", 4321)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        statement = {
+            "nationality": "PL",
+            "first_names": first,
+            "family_names": family,
+            "id_type": "pesel",
+            "id_number": pesel,
+        }
+        url = "/api/v1/initiatives/clean-air/statements"
+        accepted = client.post(
+            url, data=json.dumps(statement), content_type="application/json", REMOTE_ADDR=address
+        )
+        assert accepted.status_code == 201
+        # Refused: Django logs the 422 with the request (its body holds the canaries) attached.
+        refused = client.post(
+            url,
+            data=json.dumps({**statement, "id_number": pesel + "9"}),
+            content_type="application/json",
+            REMOTE_ADDR=address,
+        )
+        assert refused.status_code == 422
+        form = client.post(
+            "/i/clean-air/sign/pl/",
+            {
+                "first_names": first,
+                "family_names": family,
+                "id_type": "pesel",
+                "id_number": "1",
+                "privacy_read": "yes",
+            },
+            REMOTE_ADDR=address,
+        )
+        assert form.status_code == 422
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    lines = stream.getvalue().splitlines()
+    entries = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert any(entry["logger"] == "django.request" for entry in entries)
+    text = stream.getvalue()
+    for canary in (first, family, pesel, address):
+        for spelling in {canary, canary.upper(), canary.lower()}:
+            assert spelling not in text, f"{canary!r} found in the JSON log"

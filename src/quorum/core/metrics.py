@@ -17,7 +17,6 @@ once and kept, so a statement only adds to a float (in multiprocess mode, in a m
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import os
@@ -312,13 +311,3 @@ def _running(pid: int) -> bool:
     except PermissionError:
         return True  # someone else's process: not ours to judge
     return True
-
-
-@contextlib.contextmanager
-def shared_between_processes(root: Path) -> Iterator[Path]:
-    """:func:`share_between_processes` for the duration of a block."""
-    directory = share_between_processes(root)
-    try:
-        yield directory
-    finally:
-        stop_sharing(directory)

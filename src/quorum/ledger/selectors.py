@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.db.models import Count, Min
+
 from quorum.initiatives.models import Initiative
 from quorum.ledger.models import Checkpoint, MemberStateCount, Statement
 from quorum.ledger.store import DatabaseNodeStore
@@ -28,6 +30,30 @@ class InclusionProof:
 
 def checkpoint_latest(*, initiative_id: int) -> Checkpoint | None:
     return Checkpoint.objects.filter(initiative_id=initiative_id).order_by("-size").first()
+
+
+@dataclass(frozen=True)
+class SequencerBacklog:
+    """Statements stored but not yet in their log (no leaf index), and when the oldest came."""
+
+    waiting: int
+    oldest_received_at: datetime | None
+
+
+def sequencer_backlog() -> SequencerBacklog:
+    """What the sequencer has still to append, read on the (initiative, leaf_index) index.
+
+    Cheap enough for every health check and scrape: only the rows still waiting are read.
+    """
+    row = Statement.objects.filter(
+        initiative_id__in=Initiative.objects.values("pk"), leaf_index__isnull=True
+    ).aggregate(waiting=Count("pk"), oldest=Min("received_at"))
+    return SequencerBacklog(waiting=row["waiting"] or 0, oldest_received_at=row["oldest"])
+
+
+def checkpoint_newest_at() -> datetime | None:
+    """When the newest checkpoint of any log was made (by primary key: no scan)."""
+    return Checkpoint.objects.order_by("-pk").values_list("created_at", flat=True).first()
 
 
 def member_state_counts(*, initiative_id: int) -> dict[str, int]:

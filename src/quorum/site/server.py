@@ -6,8 +6,11 @@ import os
 import subprocess
 import sys
 
+from django.conf import settings
 from granian import Granian
 from granian.constants import Interfaces
+
+from quorum.core.metrics import share_between_processes, stop_sharing
 
 
 def start_sequencer() -> subprocess.Popen:
@@ -23,6 +26,9 @@ def start_sequencer() -> subprocess.Popen:
 
 
 def run_server(*, host: str, port: int, workers: int, sequencer: bool = True) -> None:
+    # Before any process starts: the workers and the sequencer count into one directory, so
+    # that a scrape of /metrics from any worker sums them all.
+    metrics_directory = share_between_processes(settings.DATA_DIR / "metrics")
     helper = start_sequencer() if sequencer else None
     try:
         Granian(
@@ -40,3 +46,4 @@ def run_server(*, host: str, port: int, workers: int, sequencer: bool = True) ->
                 helper.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 helper.kill()
+        stop_sharing(metrics_directory)
