@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
@@ -140,3 +141,46 @@ def test_a_challenge_scope_that_is_not_valid_is_refused(client) -> None:
     response = client.get("/api/v1/pow/challenge", {"scope": "bad scope\n"})
     assert response.status_code == 400
     assert "scope" in response.json()["errors"]
+
+
+def test_refused_statements_count_toward_the_limit_as_accepted_ones_do(
+    client, ready, polish_citizen, settings
+) -> None:
+    settings.QUORUM_POW = False
+    settings.QUORUM_RATE_BURST = 2
+    wrong = {**polish_citizen, "id_number": "44051401358"}
+
+    answers = [post(client, wrong), post(client, wrong), post(client, polish_citizen)]
+
+    assert [a.status_code for a in answers] == [422, 422, 429]
+    assert post(client, wrong).status_code == 429  # over the limit: refused as such first
+    assert Statement.objects.count() == 0
+
+
+def test_a_double_submission_counts_toward_the_limit(
+    client, ready, polish_citizen, pow_payload, settings
+) -> None:
+    settings.QUORUM_RATE_BURST = 2
+    body = {**polish_citizen, "altcha": pow_payload(SCOPE)}
+
+    assert post(client, body).status_code == 201
+    assert post(client, body).status_code == 201  # the first answer again
+    refused = post(client, {**polish_citizen, "altcha": pow_payload(SCOPE)})
+
+    assert refused.status_code == 429
+    assert Statement.objects.count() == 1
+
+
+def test_a_solution_refused_by_the_limit_can_be_used_once_the_client_may_sign_again(
+    client, ready, polish_citizen, pow_payload, settings, time_machine
+) -> None:
+    settings.QUORUM_RATE_BURST = 1
+    time_machine.move_to(datetime.now(UTC), tick=False)
+    assert post(client, {**polish_citizen, "altcha": pow_payload(SCOPE)}).status_code == 201
+    body = {**polish_citizen, "first_names": "Jan", "altcha": pow_payload(SCOPE)}
+    assert post(client, body).status_code == 429
+
+    time_machine.shift(settings.QUORUM_RATE_BURST_SECONDS + 1)
+
+    assert post(client, body).status_code == 201
+    assert Statement.objects.count() == 2

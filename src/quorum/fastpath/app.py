@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.core.handlers.asgi import ASGIHandler, ASGIRequest
+from django.core.handlers.asgi import ASGIRequest
 from django.core.handlers.exception import response_for_exception
 from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse
@@ -119,23 +119,73 @@ async def read_body(receive: Receive) -> bytes | None:
             return b"".join(parts)
 
 
-def _finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+def _finish(request: HttpRequest, response: HttpResponse, *, page: bool) -> HttpResponse:
     # Each sets headers on the response it is given and returns that same response.
     _security.process_response(request, response)
     apply_security_headers(response)  # what SecurityHeadersMiddleware adds
     _locale.process_response(request, response)
     _frame_options.process_response(request, response)
+    if page:
+        patch_vary_headers(response, ("Cookie",))
     return response
 
 
-async def answer(request: HttpRequest, found: Route, kwargs: dict[str, str]) -> HttpResponse:
-    """What Django's stack would answer, without the middleware a statement does not need."""
+Headers = list[tuple[bytes, bytes]]
+
+
+class FinishedHeaders:
+    """The headers of a response once Django's middleware has been through it, by shape.
+
+    What that code adds depends only on the response's status and own headers, on whether the
+    request came over HTTPS and on its language (and, for a 404, on its path): so it runs once
+    for each such shape, and every later response of that shape gets the same headers, in the
+    same order, without running it again (a statement's 201 is one shape per language).
+    """
+
+    MAX_SHAPES = 512
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[object, ...], Headers] = {}
+
+    def __call__(self, request: HttpRequest, response: HttpResponse, *, page: bool) -> Headers:
+        if response.cookies or response.streaming or response.status_code == 404:
+            return _encoded(_finish(request, response, page=page))
+        shape = (
+            response.status_code,
+            tuple(response.items()),
+            request.is_secure(),
+            getattr(request, "LANGUAGE_CODE", None),
+            page,
+            getattr(response, "xframe_options_exempt", False),
+        )
+        headers = self._known.get(shape)
+        if headers is None:
+            headers = _encoded(_finish(request, response, page=page))
+            if len(self._known) < self.MAX_SHAPES:
+                self._known[shape] = headers
+        return headers
+
+
+def _encoded(response: HttpResponse) -> Headers:
+    # As Django's ASGI handler encodes them (the cookies are for the shapes not remembered).
+    headers = [(name.encode("ascii"), value.encode("latin1")) for name, value in response.items()]
+    for cookie in response.cookies.values():
+        headers.append((b"Set-Cookie", cookie.output(header="").encode("ascii").strip()))
+    return headers
+
+
+finished_headers = FinishedHeaders()
+
+
+async def answer(
+    request: HttpRequest, found: Route, kwargs: dict[str, str]
+) -> tuple[HttpResponse, Headers]:
+    """What Django's stack would answer, without the middleware a statement does not need:
+    the response, and the headers to send it with."""
     with translation.override(translation.get_language_from_request(request)):
         request.LANGUAGE_CODE = translation.get_language()
-        response = _finish(request, await _respond(request, found, kwargs))
-        if found.page:
-            patch_vary_headers(response, ("Cookie",))
-        return response
+        response = await _respond(request, found, kwargs)
+        return response, finished_headers(request, response, page=found.page)
 
 
 async def _respond(request: HttpRequest, found: Route, kwargs: dict[str, str]) -> HttpResponse:
@@ -160,7 +210,6 @@ class FastPath:
 
     def __init__(self, django: ASGIApp) -> None:
         self.django = django
-        self._sender = ASGIHandler()
         self._connections_checked = 0.0
         self.reads = reads.Reads(django)
 
@@ -191,5 +240,8 @@ class FastPath:
             return
         await self._check_connections()
         request = ASGIRequest(scope, io.BytesIO(body))
-        response = await answer(request, *found)
-        await self._sender.send_response(response, send)
+        response, headers = await answer(request, *found)
+        await send(
+            {"type": "http.response.start", "status": response.status_code, "headers": headers}
+        )
+        await send({"type": "http.response.body", "body": response.content})

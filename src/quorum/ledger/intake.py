@@ -7,6 +7,11 @@ PostgreSQL synchronous_commit=on). Only after the commit are the waiting request
 what a signatory is told is recorded, is on disk, never only in memory. One fsync then covers
 many rows, which is what makes durability cheap: the cost of a commit is the fsync, not the
 row (the figures are in docs/performance.md).
+
+What must be decided in the same transaction as a row travels with it: an ``Admission`` (the
+rate limit, when its counts are in this database) decides its tickets for the whole batch on
+the writer's connection first, and a refused row is not inserted. One transaction, one lock and
+one fsync then cover both the counts and the rows, instead of a second round trip per statement.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import connection
@@ -43,6 +48,20 @@ class IntakeUnavailable(Exception):
     """The batch holding this row could not be committed; nothing of it was stored."""
 
 
+class Admission(Protocol):
+    """Decides, inside the writer's transaction and on its connection, whether each of a
+    batch's tickets may go in: ``None`` for yes, else the exception its caller gets."""
+
+    def admit_many(self, tickets: Sequence[Any]) -> Sequence[BaseException | None]: ...
+
+
+@dataclass(frozen=True)
+class _Write:
+    row: IntakeRow | None  # None: only the ticket is decided (and recorded if admitted)
+    admission: Admission | None
+    ticket: Any
+
+
 # The columns of a statement row, named as the fields of IntakeRow.
 _COLUMNS = (
     "initiative_id",
@@ -58,7 +77,7 @@ _COLUMNS = (
 class IntakeWriter:
     def __init__(self, *, max_batch: int, max_wait: float) -> None:
         self._sql: str | None = None
-        self._group: GroupCall[IntakeRow, None] = GroupCall(
+        self._group: GroupCall[_Write, None] = GroupCall(
             self._commit,
             name="quorum-intake-writer",
             max_batch=max_batch,
@@ -69,17 +88,30 @@ class IntakeWriter:
     def alive(self) -> bool:
         return self._group.alive
 
-    async def write(self, row: IntakeRow) -> None:
-        """Queue a row and return once it is durably committed; IntakeUnavailable if not."""
-        await self._group(row)
+    async def write(
+        self, row: IntakeRow | None, *, admission: Admission | None = None, ticket: Any = None
+    ) -> None:
+        """Queue a row and return once it is durably committed; IntakeUnavailable if not.
+
+        With an ``admission``, its ``ticket`` is decided in the same transaction first: a
+        refusal is raised here (and the row is not stored); a ``row`` of None asks only that.
+        """
+        await self._group(_Write(row, admission, ticket))
 
     def stop(self, timeout: float = 5.0) -> None:
         self._group.stop(timeout)
 
-    def _commit(self, batch: Sequence[IntakeRow]) -> list[IntakeUnavailable | None]:
+    def _commit(self, batch: Sequence[_Write]) -> list[BaseException | None]:
         try:
             with write_transaction(), connection.cursor() as cursor:
-                cursor.executemany(self._insert_sql(), [self._values(row) for row in batch])
+                refusals = _admit(batch)
+                rows = [
+                    write.row
+                    for write, refusal in zip(batch, refusals, strict=True)
+                    if write.row is not None and refusal is None
+                ]
+                if rows:
+                    cursor.executemany(self._insert_sql(), [self._values(row) for row in rows])
         except Exception:
             # Logged without row content: the rows hold only ciphertext, but a log is no place
             # for any of it.
@@ -88,8 +120,8 @@ class IntakeWriter:
                 connection.close()  # the next batch reconnects
             except Exception:
                 logger.warning("could not close the intake connection after a failure")
-            return [IntakeUnavailable() for _row in batch]
-        return [None] * len(batch)
+            return [IntakeUnavailable() for _write in batch]
+        return refusals
 
     def _insert_sql(self) -> str:
         if self._sql is None:
@@ -109,6 +141,22 @@ class IntakeWriter:
             else getattr(row, name)
             for name in _COLUMNS
         )
+
+
+def _admit(batch: Sequence[_Write]) -> list[BaseException | None]:
+    """Each write's refusal (None: admitted), its admission deciding all its tickets at once."""
+    refusals: list[BaseException | None] = [None] * len(batch)
+    waiting: dict[int, tuple[Admission, list[int]]] = {}
+    for index, write in enumerate(batch):
+        if write.admission is not None:
+            waiting.setdefault(id(write.admission), (write.admission, []))[1].append(index)
+    for admission, indices in waiting.values():
+        answers = admission.admit_many([batch[index].ticket for index in indices])
+        if len(answers) != len(indices):
+            raise RuntimeError(f"{len(answers)} admissions for {len(indices)} tickets")
+        for index, answer in zip(indices, answers, strict=True):
+            refusals[index] = answer
+    return refusals
 
 
 _writer: IntakeWriter | None = None

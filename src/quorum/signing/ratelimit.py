@@ -46,6 +46,14 @@ class RateStoreUnavailableError(RuntimeError):
     """The shared store cannot be reached: fail closed (answer 503)."""
 
 
+class RateRefused(Exception):
+    """A hit decided with the statement it counts (``admit_many``) was over the limit."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True, slots=True)
 class RateDecision:
     """``retry_after`` is 0 when allowed, else whole seconds (≥ 1) for a Retry-After header."""
@@ -116,6 +124,18 @@ async def check_rate_async(
 ) -> RateDecision:
     """:func:`check_rate` for an event loop: awaited in the next batch, never blocking it."""
     return await _hits.get()(_hit(client_address, scope, now))
+
+
+def hit_for_the_intake(
+    client_address: str, *, scope: str, now: float | None = None
+) -> tuple[DatabaseRateStore, Hit] | None:
+    """When the counts are in the database: the store and the hit for the intake writer to
+    decide in the statement's own transaction (``admit_many``); else None, and the caller asks
+    :func:`check_rate_async` first."""
+    store = get_rate_store()
+    if type(store) is not DatabaseRateStore:  # Redis, or a test's own store
+        return None
+    return store, _hit(client_address, scope, now)
 
 
 def rate_key(client_address: str, *, scope: str, now: float) -> str:
@@ -233,6 +253,16 @@ class DatabaseRateStore:
                 RateStoreUnavailableError("the rate-limit store cannot be written") for _ in hits
             ]
         return list(decisions)
+
+    def admit_many(self, hits: Sequence[Hit]) -> list[RateRefused | None]:
+        """``hit_many`` inside the caller's transaction, on its connection (the intake writer's,
+        so that a statement's hit and its row are one commit); a refusal as RateRefused."""
+        if not hits:
+            return []
+        self._expiring.now_and_then(max(hit.now for hit in hits))
+        with connection.cursor() as cursor:
+            decisions = self._decide(cursor, hits)
+        return [None if d.allowed else RateRefused(d.retry_after) for d in decisions]
 
     @staticmethod
     def _decide(cursor: Any, hits: Sequence[Hit]) -> list[RateDecision]:

@@ -19,9 +19,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from quorum.core.errors import Conflict, Invalid, Message, TooManyRequests, Unavailable
+from quorum.core.metrics import counted_intake
 from quorum.core.volatile import run_in_worker
 from quorum.initiatives.errors import InitiativeNotFound
-from quorum.ledger.intake import IntakeRow, IntakeUnavailable, get_intake_writer
+from quorum.ledger.intake import Admission, IntakeRow, IntakeUnavailable, get_intake_writer
 from quorum.proofs.crypto import seal
 from quorum.proofs.leaves import format_received_at, statement_leaf_hash
 from quorum.rules import scheme
@@ -145,6 +146,7 @@ async def _off_loop(store, function, *args, **kwargs):
     return await sync_to_async(function, thread_sensitive=False)(*args, **kwargs)
 
 
+@counted_intake
 async def statement_submit(
     *,
     slug: str,
@@ -184,19 +186,31 @@ async def _submit(
     moment: datetime,
 ) -> Receipt:
     today = moment.date()
-    decision = await ratelimit.check_rate_async(client_address, scope=f"statement:{target.slug}")
-    if not decision.allowed:
-        raise RateLimited(decision.retry_after)
+    # Every attempt counts, refused or not, and an attempt over the limit is refused as such
+    # before anything else is said of it. With the counts in the database, the hit is decided
+    # in the transaction that stores the row (one commit for both); with Redis, first.
+    scope = f"statement:{target.slug}"
+    counted = ratelimit.hit_for_the_intake(client_address, scope=scope)
+    if counted is None:
+        decision = await ratelimit.check_rate_async(client_address, scope=scope)
+        if not decision.allowed:
+            raise RateLimited(decision.retry_after)
 
-    nationality, values = _validate(target, data, today=today)
-    solution_id = _check_pow(target, data)
+    try:
+        nationality, values = _validate(target, data, today=today)
+        solution_id = _check_pow(target, data)
+    except StatementInvalid:
+        await _store(None, counted)
+        raise
     digest = _content_digest(target, nationality, values)
     store = replay.get_replay_store()
     if solution_id is not None:
         claim = await replay.claim_without_blocking(solution_id, digest, store=store)
         if claim.is_duplicate and claim.receipt is not None:  # a duplicate always has one
+            await _store(None, counted)
             return Receipt(claim.receipt)
         if not claim.is_new:
+            await _store(None, counted)
             raise StatementInvalid({POW_FIELD: [str(proof_of_work.POW_MESSAGES["replayed"])]})
 
     received_at = format_received_at(moment)
@@ -229,11 +243,11 @@ async def _submit(
         sealing_key_id=sealing_key.key_id,
     )
     try:
-        await get_intake_writer().write(row)
-    except IntakeUnavailable as exc:
+        await _store(row, counted)
+    except (IntakeBusy, RateLimited):
         if solution_id is not None:
             await _off_loop(store, store.abandon, solution_id)
-        raise IntakeBusy() from exc
+        raise
     receipt = leaf.hex()
     if solution_id is not None:
         try:
@@ -243,3 +257,17 @@ async def _submit(
             # double submission of this very form will now be refused instead of answered.
             logger.warning("could not record a completed proof-of-work solution")
     return Receipt(receipt)
+
+
+async def _store(row: IntakeRow | None, counted: tuple[Admission, ratelimit.Hit] | None) -> None:
+    """Store ``row`` durably, its rate-limit hit (if ``counted``) decided in the same
+    transaction; a row of None records only the hit. Raises RateLimited or IntakeBusy."""
+    if row is None and counted is None:
+        return
+    admission, hit = counted if counted is not None else (None, None)
+    try:
+        await get_intake_writer().write(row, admission=admission, ticket=hit)
+    except ratelimit.RateRefused as refused:
+        raise RateLimited(refused.retry_after) from refused
+    except IntakeUnavailable as exc:
+        raise IntakeBusy() from exc
