@@ -5,6 +5,7 @@ Pure: the auditor and the offline authority toolkit recompute leaves with this m
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 from quorum.proofs.merkle import leaf_hash
@@ -12,6 +13,7 @@ from quorum.proofs.merkle import leaf_hash
 LEAF_VERSION = "quorum-statement-v1"
 
 
+@functools.lru_cache(maxsize=64)  # every statement of a second has the same
 def format_received_at(moment: datetime) -> str:
     """UTC, whole seconds, ISO 8601 with a Z: one spelling for everyone who recomputes a leaf."""
     if moment.tzinfo is None:
