@@ -8,17 +8,18 @@ with its window. IPv4 addresses count one by one; IPv6 addresses by /64, the blo
 subscriber usually holds. (Counters restart at UTC midnight, when the key turns: at most one
 extra window of allowance per day, the price of unlinkable keys.)
 
-Behind a reverse proxy, REMOTE_ADDR is the proxy's address and every client would share one
-bucket. The operator must make the proxy hand the real client address to the app server
-(granian/uvicorn ``--forwarded-allow-ips``, nginx ``real_ip``), which then sets REMOTE_ADDR.
-``X-Forwarded-For`` is not read here: any client can write it.
+Behind a reverse proxy, the connection's address is the proxy's, and every client would
+share one bucket: the client is then taken from the proxy's forwarding header, but only when
+the connection comes from a proxy named in ``QUORUM_TRUSTED_PROXIES`` (``quorum.core.proxies``);
+what any other client writes in such a header is ignored.
 
 The logs are shared by every app process: in Redis (sorted sets, one Lua script per hit) when
 ``REDIS_URL`` is set, else in the database (one row per client and scope, updated under a row
 lock). The hits of many requests at once go to the store together (a ``GroupCall``): one
 short transaction, or one pipelined round trip to Redis, decides a whole batch, each hit in
 turn, exactly as one by one. Made one by one, under a crowd, every statement queued for
-SQLite's one write lock.
+SQLite's one write lock. A statement's own hit, when the logs are in the database, is decided
+by the intake writer in the transaction that stores the statement (``hit_for_the_intake``).
 """
 
 from __future__ import annotations
