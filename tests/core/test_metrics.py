@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import subprocess
 import sys
@@ -42,9 +43,15 @@ async def intake(outcome: BaseException | None) -> str:
     return "receipt"
 
 
+def call(outcome: BaseException | None) -> str:
+    """``intake(outcome)`` on an event loop of its own thread, whatever loop this one holds."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(intake(outcome))).result()
+
+
 def run(outcome: BaseException | None) -> str | None:
     try:
-        return asyncio.run(intake(outcome))
+        return call(outcome)
     except BaseException:
         return None
 
@@ -72,9 +79,9 @@ def test_the_intake_is_counted_as_accepted_or_refused_by_the_code_of_its_error()
 def test_an_error_code_not_known_counts_as_other_and_no_domain_error_as_error() -> None:
     before = samples()
     with pytest.raises(Odd):
-        asyncio.run(intake(Odd("odd")))
+        call(Odd("odd"))
     with pytest.raises(ZeroDivisionError):
-        asyncio.run(intake(ZeroDivisionError()))
+        call(ZeroDivisionError())
     after = samples()
     assert after[refused("other")] - before[refused("other")] == 1
     assert after[refused("error")] - before[refused("error")] == 1
@@ -84,7 +91,7 @@ def test_an_error_code_not_known_counts_as_other_and_no_domain_error_as_error() 
 def test_a_cancelled_intake_is_not_counted() -> None:
     before = samples()
     with pytest.raises(asyncio.CancelledError):
-        asyncio.run(intake(asyncio.CancelledError()))
+        call(asyncio.CancelledError())
     after = samples()
     counted = ("quorum_intake_seconds_count",)
     assert sum(v for k, v in after.items() if k[0] in counted) == sum(
@@ -105,9 +112,9 @@ def test_the_intake_keeps_its_answer_when_a_metric_cannot_be_written(monkeypatch
             raise OSError("no space left on device")
 
     monkeypatch.setattr(metrics._metrics, "intake_by", dict.fromkeys(metrics.OUTCOMES, Broken()))
-    assert asyncio.run(intake(None)) == "receipt"
+    assert call(None) == "receipt"
     with pytest.raises(NotFound):
-        asyncio.run(intake(NotFound("gone")))
+        call(NotFound("gone"))
 
 
 def test_a_group_calls_batches_are_observed_once_each_under_its_name() -> None:
