@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up Quorum on this machine: a virtual environment in .venv with Quorum installed.
-# With --test: also the test tools, and Chromium from Debian for the browser tests.
+# With --test: also the test tools, and from Debian Chromium for the browser tests and nginx
+# for the deployment tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,8 @@ if [ "${1:-}" = "--test" ]; then
   missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium)      # browser tests (never downloaded by Playwright)
   command -v msgfmt >/dev/null || missing+=(gettext)   # translation catalogue checks
+  [ -x /usr/sbin/nginx ] || missing+=(nginx)           # tests/deploy: the nginx site of deploy/
+  command -v openssl >/dev/null || missing+=(openssl)  # … and its self-signed test certificate
   if [ ${#missing[@]} -gt 0 ]; then
     echo "Installing from Debian: ${missing[*]}"
     sudo_cmd=""
