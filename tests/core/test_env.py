@@ -166,3 +166,36 @@ def test_any_boolean_text_either_parses_or_is_refused_with_the_name(text: str) -
         env_bool("FLAG", False, environ={"FLAG": text})
     except EnvError as exc:
         assert "FLAG" in str(exc)
+
+
+def test_a_url_may_name_several_hosts_and_connect_to_the_one_that_takes_writes() -> None:
+    db = database_from_url(
+        "postgres://quorum@db1.example:5432,db2.example:5433/quorum"
+        "?target_session_attrs=read-write&connect_timeout=3"
+    )
+    assert (db["HOST"], db["PORT"]) == ("db1.example,db2.example", "5432,5433")
+    assert db["OPTIONS"]["target_session_attrs"] == "read-write"
+    assert db["OPTIONS"]["connect_timeout"] == 3
+
+
+def test_hosts_may_be_ipv6_in_brackets_and_ports_may_be_left_out() -> None:
+    db = database_from_url("postgres://u@[2001:db8::1]:5432,[2001:db8::2]:5432/q")
+    assert (db["HOST"], db["PORT"]) == ("2001:db8::1,2001:db8::2", "5432,5432")
+    db = database_from_url("postgres://u@db1,db2/q")
+    assert (db["HOST"], db["PORT"]) == ("db1,db2", "")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgres://u@db1:5432,db2/q",  # a port for some hosts only
+        "postgres://u@db1,,db2/q",
+        "postgres://u@db1:0/q",
+        "postgres://u@h/q?target_session_attrs=any",  # could land on a standby
+        "postgres://u@h/q?connect_timeout=soon",
+        "postgres://u@h/q?sslmode=require&application_name=x",  # an option we do not know
+    ],
+)
+def test_a_list_of_hosts_or_an_option_that_cannot_work_is_refused(url: str) -> None:
+    with pytest.raises(EnvError, match="DATABASE_URL"):
+        database_from_url(url)

@@ -154,7 +154,12 @@ def database_from_url(
     pool_min_size: int = DATABASE_POOL_MIN_SIZE,
     pool_max_size: int = DATABASE_POOL_MAX_SIZE,
 ) -> dict[str, object]:
-    """Django DATABASES entry for a postgres:// URL (the only server database we support)."""
+    """Django DATABASES entry for a postgres:// URL (the only server database we support).
+
+    Several hosts may be named, as libpq takes them: ``postgres://u@db1:5432,db2:5432/quorum
+    ?target_session_attrs=read-write`` connects to whichever of them takes writes, so that
+    after a failover every process reconnects to the promoted standby by itself.
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("postgres", "postgresql"):
         raise EnvError(
@@ -164,10 +169,19 @@ def database_from_url(
     if not name:
         raise EnvError("DATABASE_URL must name a database, e.g. postgres://user@host:5432/quorum")
     options = dict(parse_qsl(parts.query))
-    try:
-        port = parts.port
-    except ValueError as exc:
-        raise EnvError(f"DATABASE_URL has a bad port: {exc}") from exc
+    unknown = sorted(set(options) - set(DATABASE_URL_OPTIONS))
+    if unknown:
+        raise EnvError(
+            f"DATABASE_URL has options Quorum does not know: {', '.join(unknown)} "
+            f"(known: {', '.join(DATABASE_URL_OPTIONS)})"
+        )
+    if not options.get("connect_timeout", "1").isdigit():
+        raise EnvError("DATABASE_URL's connect_timeout must be whole seconds")
+    if options.get("target_session_attrs", "read-write") not in ("read-write", "primary"):
+        raise EnvError("DATABASE_URL's target_session_attrs must be read-write or primary")
+    userinfo, _at, hostlist = parts.netloc.rpartition("@")
+    username, _colon, password = userinfo.partition(":")
+    hosts, ports = _hosts_and_ports(hostlist)
     if pool_max_size < max(pool_min_size, DATABASE_POOL_HELD + 1):
         raise EnvError(
             f"QUORUM_DATABASE_POOL_MAX_SIZE must be at least QUORUM_DATABASE_POOL_MIN_SIZE "
@@ -177,10 +191,10 @@ def database_from_url(
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": name,
-        "USER": unquote(parts.username or ""),
-        "PASSWORD": unquote(parts.password or ""),
-        "HOST": parts.hostname or "",
-        "PORT": str(port or ""),
+        "USER": unquote(username),
+        "PASSWORD": unquote(password),
+        "HOST": ",".join(hosts),
+        "PORT": ",".join(ports) if any(ports) else "",
         # Connections come from the pool and go back to it at the end of each request.
         "CONN_MAX_AGE": 0,
         # The pool checks a connection before it hands it out.
@@ -188,7 +202,12 @@ def database_from_url(
         "OPTIONS": {
             # A statement is acknowledged only once its commit is on disk.
             "options": "-c synchronous_commit=on",
-            **({"sslmode": options["sslmode"]} if "sslmode" in options else {}),
+            **{key: value for key, value in options.items() if key != "connect_timeout"},
+            **(
+                {"connect_timeout": int(options["connect_timeout"])}
+                if "connect_timeout" in options
+                else {}
+            ),
             "pool": {
                 "min_size": pool_min_size,
                 "max_size": pool_max_size,
@@ -234,6 +253,32 @@ def env_networks(
         if network not in networks:
             networks.append(network)
     return tuple(networks)
+
+
+#: The query options a DATABASE_URL may carry (passed to libpq as they are).
+DATABASE_URL_OPTIONS = ("sslmode", "target_session_attrs", "connect_timeout")
+
+
+def _hosts_and_ports(hostlist: str) -> tuple[list[str], list[str]]:
+    """``db1:5432,[2001:db8::1]:5433`` → (["db1", "2001:db8::1"], ["5432", "5433"])."""
+    hosts: list[str] = []
+    ports: list[str] = []
+    for item in hostlist.split(","):
+        host, port = item, ""
+        if item.startswith("["):
+            host, _bracket, rest = item[1:].partition("]")
+            port = rest.removeprefix(":")
+        elif item.count(":") == 1:
+            host, port = item.split(":")
+        if port and not (port.isdigit() and 0 < int(port) < 65536):
+            raise EnvError(f"DATABASE_URL has a bad port: {port!r}")
+        hosts.append(unquote(host))
+        ports.append(port)
+    if len(hosts) > 1 and not all(hosts):
+        raise EnvError("DATABASE_URL names an empty host in its list of hosts")
+    if len(hosts) > 1 and any(ports) and not all(ports):
+        raise EnvError("DATABASE_URL must give a port for every host of its list, or for none")
+    return hosts, ports
 
 
 _HEADER_NAME = re.compile(r"[A-Za-z0-9]+(-[A-Za-z0-9]+)*")

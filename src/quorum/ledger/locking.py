@@ -61,3 +61,13 @@ class SequencerLock:
             self._file.close()
             self._file = None
         self.held = False
+
+    def after_database_error(self) -> None:
+        """The database connection failed (a failover, a restart): on PostgreSQL the lock went
+        with its session, or goes now, and must be taken again on the next connection."""
+        if connection.vendor != "postgresql" or not self.held:
+            return  # the lock file does not depend on the database connection
+        try:
+            self.release()
+        except Exception:
+            self.held = False  # the session, and its lock, are gone with the server

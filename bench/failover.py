@@ -1,0 +1,386 @@
+"""Acknowledged means on two machines: the PostgreSQL primary killed under load, the standby promoted.
+
+Starts a PostgreSQL primary and a synchronous standby of it (initdb, pg_basebackup; run as the
+``postgres`` user when this runs as root) on free loopback ports, and `quorum serve --workers 2`
+(sequencer on) with a DATABASE_URL that names both hosts with target_session_attrs=read-write,
+the set-up docs/operator.md ("A synchronous standby") describes. Then:
+
+1. the standby is stopped: a statement sent meanwhile is not acknowledged while it is away,
+   and is acknowledged once it is back (the commit waited for it);
+2. statements are sent by several clients; the auditor checks the log and saves its checkpoint;
+   the primary is killed with SIGKILL and the standby promoted (``pg_ctl promote``); the web
+   server's processes and the sequencer reconnect by themselves, and statements go on.
+
+Then, on the promoted standby: every statement answered 201 is stored exactly once; leaf
+indices are 0 … n-1 with none reused or skipped; the sequencer went on after the failover; and
+the auditor (`quorum audit --previous`) verifies the whole log over HTTP and that it only grew
+since the checkpoint it saved before the failover. The last line is
+
+    failover acknowledged=N lost=N reused_or_skipped=N unavailable_s=N
+
+(unavailable_s: the longest time no statement was acknowledged around the failover). The exit
+status is 1 when a check fails. Bounded: --duration seconds of load on each side of the fault.
+
+    .venv/bin/python bench/failover.py                 # ~40 s
+    .venv/bin/python bench/failover.py --duration 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import glob
+import http.client
+import itertools
+import json
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common
+
+STATEMENTS = f"/api/v1/initiatives/{common.DEMO_SLUG}/statements"
+MAX_DURATION = 120.0
+STANDBY_NAME = "standby1"
+
+
+# --- PostgreSQL: a primary and its synchronous standby ------------------------------------
+
+
+def _bindir() -> Path:
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4])
+    )
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    if initdb is None:
+        raise SystemExit("PostgreSQL's server binaries (initdb, pg_ctl) are not installed")
+    return Path(initdb).resolve().parent
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    # PostgreSQL refuses to run as root.
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+@dataclass
+class Node:
+    name: str
+    port: int
+    data: Path
+    bindir: Path
+
+    def run(self, tool: str, *args: str, timeout: float = 60) -> str:
+        result = subprocess.run(
+            _as_postgres([str(self.bindir / tool), *args]),
+            capture_output=True, text=True, timeout=timeout, check=False,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise RuntimeError(f"{tool} {' '.join(args)}: {result.stderr.strip()[-800:]}")
+        return result.stdout
+
+    def start(self) -> None:
+        self.run("pg_ctl", "-D", str(self.data), "-l", str(self.data / "server.log"), "-w",
+                 "-t", "60", "start")  # fmt: skip
+
+    def stop(self, mode: str = "fast") -> None:
+        self.run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def kill(self) -> None:
+        """SIGKILL to the postmaster, as a machine lost; its children end once it is gone."""
+        pid = int((self.data / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, signal.SIGKILL)
+
+    def sql(self, query: str) -> list[tuple]:
+        import psycopg
+
+        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres",
+                             dbname="postgres", autocommit=True, connect_timeout=5) as conn:  # fmt: skip
+            cursor = conn.execute(query)
+            return cursor.fetchall() if cursor.description is not None else []
+
+    def url(self, database: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+
+def _settings(port: int, socket_dir: Path) -> str:
+    return (
+        f"port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{socket_dir}'\n"
+        "wal_level = replica\nmax_wal_senders = 5\nhot_standby = on\n"
+        # What deploy's settings ask for: a commit returns once the standby has it on disk.
+        f"synchronous_commit = on\nsynchronous_standby_names = 'FIRST 1 ({STANDBY_NAME})'\n"
+        "max_connections = 200\nshared_buffers = 64MB\n"
+    )
+
+
+@contextlib.contextmanager
+def replicated_postgres() -> Iterator[tuple[Node, Node]]:
+    """(primary, standby), the standby streaming synchronously; both gone afterwards."""
+    bindir = _bindir()
+    base = Path(tempfile.mkdtemp(prefix="quorum-failover-", dir="/tmp"))
+    if os.geteuid() == 0:
+        postgres = pwd.getpwnam("postgres")
+        os.chown(base, postgres.pw_uid, postgres.pw_gid)
+    primary = Node("primary", common.free_port(), base / "primary", bindir)
+    standby = Node(STANDBY_NAME, common.free_port(), base / "standby", bindir)
+    try:
+        primary.run("initdb", "-D", str(primary.data), "-U", "postgres", "--auth=trust",
+                    "--no-sync")  # fmt: skip
+        with (primary.data / "postgresql.conf").open("a") as conf:
+            conf.write(_settings(primary.port, base))
+        primary.start()
+        primary.run("pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U",
+                    "postgres", "-D", str(standby.data), "-R", "-X", "stream")  # fmt: skip
+        with (standby.data / "postgresql.auto.conf").open("a") as conf:
+            conf.write(
+                f"port = {standby.port}\n"
+                f"primary_conninfo = 'host=127.0.0.1 port={primary.port} user=postgres "
+                f"application_name={STANDBY_NAME}'\n"
+            )
+        standby.start()
+        deadline = time.monotonic() + 30
+        while primary.sql("SELECT 1 FROM pg_stat_replication WHERE sync_state = 'sync'") == []:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the standby did not become synchronous")
+            time.sleep(0.2)
+        primary.sql('CREATE DATABASE "quorum"')
+        yield primary, standby
+    finally:
+        for node in (primary, standby):
+            if (node.data / "postmaster.pid").exists():
+                with contextlib.suppress(Exception):
+                    node.stop("immediate")
+        shutil.rmtree(base, ignore_errors=True)
+
+
+# --- statements ------------------------------------------------------------------------------
+
+
+@dataclass
+class Sent:
+    """What the clients were answered: receipts of 201s, and when each came."""
+
+    receipts: list[str] = field(default_factory=list)
+    acknowledged_at: list[float] = field(default_factory=list)
+    other: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def answer(self, status: int | str, body: bytes) -> None:
+        with self.lock:
+            if status == 201:
+                self.receipts.append(json.loads(body)["receipt"])
+                self.acknowledged_at.append(time.monotonic())
+            else:
+                self.other[str(status)] = self.other.get(str(status), 0) + 1
+
+
+def post(port: int, body: bytes, timeout: float = 30) -> tuple[int | str, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("POST", STATEMENTS, body, {"Content-Type": "application/json"})
+        answer = connection.getresponse()
+        return answer.status, answer.read()
+    except (OSError, http.client.HTTPException) as exc:
+        return type(exc).__name__, b""
+    finally:
+        connection.close()
+
+
+def send(port: int, bodies: Iterator[bytes], sent: Sent, until: threading.Event) -> None:
+    while not until.is_set():
+        try:
+            body = next(bodies)
+        except StopIteration:
+            return
+        status, answer = post(port, body)
+        sent.answer(status, answer)
+        if status != 201:
+            time.sleep(0.05)  # down: do not spin
+
+
+@contextlib.contextmanager
+def clients(port: int, bodies: Iterator[bytes], sent: Sent, count: int) -> Iterator[None]:
+    until = threading.Event()
+    shared = _Locked(bodies)
+    threads = [
+        threading.Thread(target=send, args=(port, shared, sent, until), daemon=True)
+        for _ in range(count)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        yield
+    finally:
+        until.set()
+        for thread in threads:
+            thread.join(40)
+
+
+class _Locked(Iterator[bytes]):
+    def __init__(self, items: Iterator[bytes]) -> None:
+        self._items, self._lock = items, threading.Lock()
+
+    def __next__(self) -> bytes:
+        with self._lock:
+            return next(self._items)
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+
+def audit(port: int, saved: Path, *, previous: bool) -> subprocess.CompletedProcess[str]:
+    command = [common.PYTHON, "-m", "quorum.cli", "audit", "--quiet", "--save", str(saved)]
+    if previous:
+        command += ["--previous", str(saved)]
+    command += [f"http://127.0.0.1:{port}", common.DEMO_SLUG]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+
+
+def wait_sequenced(node: Node, database: str, timeout: float = 60) -> None:
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(node.url(database), autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            (pending,) = conn.execute(
+                "SELECT count(*) FROM ledger_statement WHERE leaf_index IS NULL"
+            ).fetchone()
+            if pending == 0:
+                return
+            time.sleep(0.5)
+    raise RuntimeError("the sequencer did not catch up after the failover")
+
+
+def stored(node: Node, database: str) -> tuple[dict[str, int], list[int]]:
+    """(receipt → rows with that leaf hash, leaf indices in order)."""
+    import psycopg
+
+    with psycopg.connect(node.url(database), autocommit=True) as conn:
+        rows = conn.execute("SELECT leaf_hash, leaf_index FROM ledger_statement").fetchall()
+    by_receipt: dict[str, int] = {}
+    for leaf_hash, _index in rows:
+        by_receipt[bytes(leaf_hash).hex()] = by_receipt.get(bytes(leaf_hash).hex(), 0) + 1
+    # An index of None (never sequenced) sorts first and counts as skipped.
+    return by_receipt, sorted((-1 if index is None else index) for _hash, index in rows)
+
+
+def longest_gap(times: list[float], since: float) -> float:
+    """The longest stretch without an acknowledgement from a second before ``since`` on."""
+    after = sorted(t for t in times if t >= since - 1.0)
+    if len(after) < 2:
+        return float("inf")
+    return max(later - earlier for earlier, later in itertools.pairwise(after))
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=12.0, help="seconds of load per side")
+    parser.add_argument("--clients", type=int, default=8)
+    args = parser.parse_args()
+    duration = min(args.duration, MAX_DURATION)
+    problems: list[str] = []
+    with replicated_postgres() as (primary, standby), common.bench_data_dir() as data_dir:
+        database_url = (
+            f"postgres://postgres@127.0.0.1:{primary.port},127.0.0.1:{standby.port}/quorum"
+            "?target_session_attrs=read-write&connect_timeout=2"
+        )
+        env = common.base_env(data_dir, database_url)
+        print(f"primary :{primary.port}, synchronous standby :{standby.port}; {database_url}")
+        common.setup_demo(env)
+        log = data_dir / "server.log"
+        server, port = common.start_server(env, log, workers=2)
+        try:
+            bodies = iter(common.make_bodies(100_000))
+            sent = Sent()
+
+            # 1. With the standby away, nothing is acknowledged; once it is back, it is.
+            standby.stop()
+            waiting: list[tuple[int | str, bytes]] = []
+            pending = threading.Thread(target=lambda: waiting.append(post(port, next(bodies), 60)))
+            pending.start()
+            pending.join(3)
+            held = pending.is_alive()
+            standby.start()
+            pending.join(60)
+            print(
+                f"standby away: answered while away {not held}; once back {waiting[0][0] if waiting else None}"
+            )
+            if not held or not waiting or waiting[0][0] != 201:
+                problems.append("a statement was not held while the standby was away")
+            else:
+                sent.answer(*waiting[0])
+
+            # 2. Load, an audit, then the primary lost and the standby promoted.
+            with clients(port, bodies, sent, args.clients):
+                time.sleep(duration / 2)
+                saved = data_dir / "checkpoint.json"
+                before = audit(port, saved, previous=False)
+                if before.returncode != 0:
+                    problems.append(
+                        f"audit before the failover: {before.stdout[-500:]}{before.stderr[-500:]}"
+                    )
+                time.sleep(duration / 2)
+                acknowledged_before = len(sent.receipts)
+                fault_at = time.monotonic()
+                primary.kill()
+                standby.run("pg_ctl", "-D", str(standby.data), "-w", "promote")
+                # The operator's step of the failover (docs/operator.md): the new primary has no
+                # standby of its own yet, and would otherwise wait for one at every commit.
+                standby.sql("ALTER SYSTEM SET synchronous_standby_names = ''")
+                standby.sql("SELECT pg_reload_conf()")
+                promoted_at = time.monotonic()
+                time.sleep(duration)
+            acknowledged_after = len(sent.receipts) - acknowledged_before
+            try:
+                wait_sequenced(standby, "quorum")
+            except RuntimeError as exc:
+                problems.append(str(exc))
+                print(f"server log tail:\n{log.read_text(errors='replace')[-3000:]}")
+            after = audit(port, saved, previous=True)
+            if after.returncode != 0:
+                problems.append(
+                    f"audit after the failover: {after.stdout[-500:]}{after.stderr[-500:]}"
+                )
+        finally:
+            common.stop_server(server, log)
+        by_receipt, indices = stored(standby, "quorum")
+    lost = sum(1 for receipt in sent.receipts if by_receipt.get(receipt, 0) == 0)
+    twice = sum(1 for receipt in set(sent.receipts) if by_receipt.get(receipt, 0) > 1)
+    reused_or_skipped = sum(1 for n, index in enumerate(indices) if index != n)
+    gap = longest_gap(sent.acknowledged_at, fault_at)
+    print(
+        f"failover: acknowledged {acknowledged_before} before, {acknowledged_after} after; "
+        f"promotion took {promoted_at - fault_at:.1f} s; other answers {sent.other}; "
+        f"stored {sum(by_receipt.values())} rows, leaves 0..{len(indices) - 1}; "
+        f"stored twice {twice}"
+    )
+    if acknowledged_after == 0:
+        problems.append("no statement was acknowledged after the failover")
+    if lost or twice or reused_or_skipped:
+        problems.append("a statement was lost or stored twice, or a leaf index reused or skipped")
+    for problem in problems:
+        print(f"PROBLEM: {problem}")
+    print(
+        f"failover acknowledged={len(sent.receipts)} lost={lost} "
+        f"reused_or_skipped={reused_or_skipped} unavailable_s={gap:.1f}"
+    )
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
