@@ -95,9 +95,14 @@ def _wait(process: subprocess.Popen, log: Path, probe, what: str) -> None:
 
 
 def _stop(process: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=10)
+    """SIGTERM first, so that nginx's master and granian reap their workers; then SIGKILL."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=10)
+            if sig == signal.SIGTERM:
+                time.sleep(0.2)  # the workers' own exit, after their master's
 
 
 @dataclass
