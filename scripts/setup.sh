@@ -24,6 +24,7 @@ if [ "${1:-}" = "--test" ]; then
   command -v msgfmt >/dev/null || missing+=(gettext)   # translation catalogue checks
   [ -x /usr/sbin/nginx ] || missing+=(nginx)           # tests/deploy: the nginx site of deploy/
   command -v openssl >/dev/null || missing+=(openssl)  # … and its self-signed test certificate
+  command -v pg_restore >/dev/null || missing+=(postgresql-client)  # quorum backup/restore on PostgreSQL
   if [ ${#missing[@]} -gt 0 ]; then
     echo "Installing from Debian: ${missing[*]}"
     sudo_cmd=""

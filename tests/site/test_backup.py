@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import sqlite3
 import tarfile
 import threading
@@ -37,7 +38,14 @@ from quorum.rules import add_months
 from quorum.signing.ratelimit import reset_rate_store
 from quorum.signing.replay import reset_replay_store
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor == "postgresql"
+        and not (shutil.which("pg_dump") and shutil.which("pg_restore")),
+        reason="pg_dump and pg_restore are not installed (Debian: postgresql-client)",
+    ),
+]
 
 SLUG = "clean-air"
 API = f"/api/v1/initiatives/{SLUG}"
@@ -491,3 +499,13 @@ def test_a_restore_refuses_while_another_process_has_the_sqlite_database_open(
         other.close()
     assert Statement.objects.count() == 2
     assert not [p for p in Path(settings.DATA_DIR).iterdir() if "restore" in p.name]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite needs no client program")
+def test_a_backup_on_postgresql_without_pg_dump_says_what_to_install(
+    open_intake, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setattr("quorum.site.backup.shutil.which", lambda name: None)
+    with pytest.raises(CommandError, match=r"pg_dump is not installed.*postgresql-client"):
+        backup(tmp_path / "b.quorum")
+    assert os.listdir(tmp_path) == []
