@@ -81,10 +81,16 @@ class Node:
     port: int
     data: Path
     bindir: Path
+    #: Where it listens, and the network namespace it runs in (bench/cluster.py's hosts).
+    host: str = "127.0.0.1"
+    netns: str | None = None
 
     def run(self, tool: str, *args: str, timeout: float = 60) -> str:
+        command = _as_postgres([str(self.bindir / tool), *args])
+        if self.netns is not None:
+            command = ["ip", "netns", "exec", self.netns, *command]
         result = subprocess.run(
-            _as_postgres([str(self.bindir / tool), *args]),
+            command,
             capture_output=True, text=True, timeout=timeout, check=False,
         )  # fmt: skip
         if result.returncode != 0:
@@ -92,8 +98,12 @@ class Node:
         return result.stdout
 
     def start(self) -> None:
-        self.run("pg_ctl", "-D", str(self.data), "-l", str(self.data / "server.log"), "-w",
-                 "-t", "60", "start")  # fmt: skip
+        log = self.data / "server.log"
+        try:
+            self.run("pg_ctl", "-D", str(self.data), "-l", str(log), "-w", "-t", "60", "start")
+        except RuntimeError as exc:
+            tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
+            raise RuntimeError(f"{exc}\n{self.name}'s log:\n{tail}") from exc
 
     def stop(self, mode: str = "fast") -> None:
         self.run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
@@ -104,10 +114,14 @@ class Node:
         os.kill(pid, signal.SIGKILL)
 
     def sql(self, query: str) -> list[tuple]:
+        return self.sql_in("postgres", query)
+
+    def sql_in(self, database: str, query: str) -> list[tuple]:
         import psycopg
 
-        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres",
-                             dbname="postgres", autocommit=True, connect_timeout=5) as conn:  # fmt: skip
+        # By its Unix socket in its data directory: that reaches it from any namespace.
+        with psycopg.connect(host=str(self.data), port=self.port, user="postgres",
+                             dbname=database, autocommit=True, connect_timeout=5) as conn:  # fmt: skip
             cursor = conn.execute(query)
             return cursor.fetchall() if cursor.description is not None else []
 
@@ -115,13 +129,17 @@ class Node:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
 
 
-def _settings(port: int, socket_dir: Path) -> str:
+#: The PostgreSQL settings an operator installs (docs/deploy.md): synchronous commit to one
+#: synchronous standby named standby1, WAL for streaming replication.
+DEPLOY_SETTINGS = common.ROOT / "deploy" / "postgresql" / "quorum.conf"
+
+
+def _settings(port: int, socket_dir: Path, listen: str = "127.0.0.1") -> str:
+    """deploy's settings, then where this test's server listens (later lines win)."""
     return (
-        f"port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{socket_dir}'\n"
-        "wal_level = replica\nmax_wal_senders = 5\nhot_standby = on\n"
-        # What deploy's settings ask for: a commit returns once the standby has it on disk.
-        f"synchronous_commit = on\nsynchronous_standby_names = 'FIRST 1 ({STANDBY_NAME})'\n"
-        "max_connections = 200\nshared_buffers = 64MB\n"
+        f"include '{DEPLOY_SETTINGS}'\n"
+        f"port = {port}\nlisten_addresses = '{listen}'\nunix_socket_directories = '{socket_dir}'\n"
+        "shared_buffers = 64MB\n"
     )
 
 
@@ -139,13 +157,16 @@ def replicated_postgres() -> Iterator[tuple[Node, Node]]:
         primary.run("initdb", "-D", str(primary.data), "-U", "postgres", "--auth=trust",
                     "--no-sync")  # fmt: skip
         with (primary.data / "postgresql.conf").open("a") as conf:
-            conf.write(_settings(primary.port, base))
+            conf.write(_settings(primary.port, primary.data))
         primary.start()
         primary.run("pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U",
                     "postgres", "-D", str(standby.data), "-R", "-X", "stream")  # fmt: skip
+        # The copy holds the primary's socket lock file (its socket is in its data directory).
+        for stale in standby.data.glob(".s.PGSQL.*.lock"):
+            stale.unlink()
         with (standby.data / "postgresql.auto.conf").open("a") as conf:
             conf.write(
-                f"port = {standby.port}\n"
+                f"port = {standby.port}\nunix_socket_directories = '{standby.data}'\n"
                 f"primary_conninfo = 'host=127.0.0.1 port={primary.port} user=postgres "
                 f"application_name={STANDBY_NAME}'\n"
             )
