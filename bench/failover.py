@@ -91,6 +91,7 @@ class Node:
             command = ["ip", "netns", "exec", self.netns, *command]
         result = subprocess.run(
             command,
+            cwd="/",  # the postgres user may not enter this checkout
             capture_output=True, text=True, timeout=timeout, check=False,
         )  # fmt: skip
         if result.returncode != 0:
@@ -135,9 +136,10 @@ DEPLOY_SETTINGS = common.ROOT / "deploy" / "postgresql" / "quorum.conf"
 
 
 def _settings(port: int, socket_dir: Path, listen: str = "127.0.0.1") -> str:
-    """deploy's settings, then where this test's server listens (later lines win)."""
+    """deploy's settings, then where this test's server listens (later lines win). Copied in,
+    not included by path: the postgres user may not read this checkout."""
     return (
-        f"include '{DEPLOY_SETTINGS}'\n"
+        f"{DEPLOY_SETTINGS.read_text()}\n"
         f"port = {port}\nlisten_addresses = '{listen}'\nunix_socket_directories = '{socket_dir}'\n"
         "shared_buffers = 64MB\n"
     )
