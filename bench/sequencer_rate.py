@@ -148,6 +148,37 @@ def compare_leaf_index_updates(initiative_id: int, count: int) -> None:
               f"{1e6 * spent / len(nodes):6.1f} µs/node")  # fmt: skip
 
 
+def storage_line(size: int) -> str:
+    """What the statements and the log take on disk, in all and per leaf (docs/scaling.md)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            tables = {}
+            for table in ("ledger_statement", "ledger_lognode"):
+                cursor.execute("SELECT pg_total_relation_size(%s)", [table])
+                tables[table] = int(cursor.fetchone()[0])
+        else:
+            cursor.execute(
+                "SELECT name, sum(pgsize) FROM dbstat WHERE name LIKE 'ledger_statement%' "
+                "OR name LIKE 'ledger_lognode%' OR name IN "
+                "(SELECT name FROM sqlite_master WHERE tbl_name IN "
+                "('ledger_statement', 'ledger_lognode')) GROUP BY name"
+            )
+            tables = {"ledger_statement": 0, "ledger_lognode": 0}
+            for name, pages in cursor.fetchall():
+                cursor.execute("SELECT tbl_name FROM sqlite_master WHERE name = %s", [name])
+                row = cursor.fetchone()
+                owner = row[0] if row else name
+                if owner in tables:
+                    tables[owner] += int(pages)
+    parts = ", ".join(
+        f"{table} {total / 2**20:,.1f} MiB ({total / max(size, 1):,.0f} B/leaf)"
+        for table, total in tables.items()
+    )
+    return f"on disk (tables with their indexes): {parts}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=100_000, help="ledger rows to sequence")
@@ -222,6 +253,7 @@ def run(args, data_dir: Path, database_url: str | None) -> None:
     latest = selectors.checkpoint_latest(initiative_id=initiative.pk)
     size = latest.size
     print(f"log size {size}, {LogNode.objects.filter(initiative_id=initiative.pk).count()} nodes")
+    print(storage_line(size))
     rng = random.Random(11)
     indices = [rng.randrange(size) for _ in range(args.proofs)]
     leaves = dict(

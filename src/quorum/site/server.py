@@ -35,7 +35,9 @@ def run_server(*, host: str, port: int, workers: int, sequencer: bool = True) ->
             "quorum.asgi:application",
             address=host,
             port=port,
-            interface=Interfaces.ASGI,
+            # Django's ASGI application has no lifespan events: without them, granian
+            # does not log a lifespan error at every worker's start.
+            interface=Interfaces.ASGINL,
             workers=workers,
             log_access=False,  # access logs carry client addresses; we keep none
         ).serve()
