@@ -46,7 +46,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import itertools
 
 import common
 import failover
@@ -206,12 +205,6 @@ class Cluster:
     standby: failover.Node
     services: dict[str, Service]
 
-    def database_url(self) -> str:
-        return (
-            f"postgres://postgres@{address('db1')}:5432,{address('db2')}:5432/quorum"
-            "?target_session_attrs=read-write&connect_timeout=2"
-        )
-
     def start_web(self, host: str) -> None:
         command = [common.PYTHON, "-m", "quorum.cli", "serve", "--host", address(host),
                    "--port", str(WEB_PORT), "--workers", "1"]  # fmt: skip
@@ -235,27 +228,7 @@ def postgres_pair(
     primary = failover.Node("db1", 5432, directory / "db1", bindir, address("db1"), netns("db1"))
     standby = failover.Node("db2", 5432, directory / "db2", bindir, address("db2"), netns("db2"))
     nodes += [primary, standby]
-    primary.run("initdb", "-D", str(primary.data), "-U", "postgres", "--auth=trust", "--no-sync")
-    with (primary.data / "postgresql.conf").open("a") as conf:
-        conf.write(failover._settings(5432, primary.data, listen=primary.host))
-    with (primary.data / "pg_hba.conf").open("a") as hba:
-        hba.write(f"host all all {SUBNET}.0/24 trust\nhost replication all {SUBNET}.0/24 trust\n")
-    primary.start()
-    standby.run("pg_basebackup", "-h", primary.host, "-p", "5432", "-U", "postgres", "-D",
-                str(standby.data), "-R", "-X", "stream")  # fmt: skip
-    # The copy holds the primary's socket lock file (its socket is in its data directory).
-    for stale in standby.data.glob(".s.PGSQL.*.lock"):
-        stale.unlink()
-    with (standby.data / "postgresql.auto.conf").open("a") as conf:
-        conf.write(
-            f"listen_addresses = '{standby.host}'\nunix_socket_directories = '{standby.data}'\n"
-            f"primary_conninfo = 'host={primary.host} port=5432 user=postgres "
-            f"application_name={failover.STANDBY_NAME}'\n"
-        )
-    standby.start()
-    wait_for("the synchronous standby", lambda: primary.sql(
-        "SELECT 1 FROM pg_stat_replication WHERE sync_state = 'sync'") != [])  # fmt: skip
-    primary.sql('CREATE DATABASE "quorum"')
+    failover.start_pair(primary, standby, trusted_network=f"{SUBNET}.0/24")
     return primary, standby
 
 
@@ -275,6 +248,7 @@ def cluster() -> Iterator[Cluster]:
                 primary, standby = postgres_pair(directory, nodes)
                 env = common.base_env(data_dir)
                 env.update(
+                    # Both database hosts: every process reconnects to the promoted standby.
                     DATABASE_URL=(
                         f"postgres://postgres@{address('db1')}:5432,{address('db2')}:5432/quorum"
                         "?target_session_attrs=read-write&connect_timeout=2"
@@ -406,21 +380,13 @@ def stored(node: failover.Node) -> tuple[dict[str, int], list[int], int]:
 
 
 def audit(directory: Path, *, first: bool) -> bool:
-    saved = directory / "audited.json"
-    command = [common.PYTHON, "-m", "quorum.cli", "audit", "--quiet", "--save", str(saved)]
-    if not first:
-        command += ["--previous", str(saved)]
-    command += [f"http://{address('proxy')}", SLUG]
+    site = f"http://{address('proxy')}"
+    command = failover.audit_command(site, directory / "audited.json", previous=not first)
     result = subprocess.run(inside("client", *command), capture_output=True, text=True,
                             timeout=300, check=False)  # fmt: skip
     if result.returncode != 0:
         print(f"  audit: {result.stdout[-600:]}{result.stderr[-600:]}")
     return result.returncode == 0
-
-
-def longest_gap(times: list[float]) -> float:
-    times = sorted(times)
-    return max((b - a for a, b in itertools.pairwise(times)), default=float("inf"))
 
 
 def main() -> int:
@@ -496,20 +462,20 @@ def main() -> int:
                 if recover is not None:
                     recover()
                 time.sleep(settle)
-                wait_sequenced(primary)
+                failover.wait_sequenced(primary, "quorum", timeout=90)
                 seen = read_answers(answers)
                 acked = {a["receipt"] for a in seen if a["status"] == 201}
                 by_receipt, indices, size = stored(primary)
                 lost = sum(1 for r in acked if by_receipt.get(r, 0) == 0)
                 twice = sum(1 for r in acked if by_receipt.get(r, 0) > 1)
                 reused = sum(1 for n, i in enumerate(indices) if i != n)
-                window = [a["t"] for a in seen if a["status"] == 201 and a["t"] >= start_at - 1]
+                acknowledged_at = [a["t"] for a in seen if a["status"] == 201]
                 audited = audit(the.directory, first=False)
                 print(
                     f"fault {faults} ({name}): acknowledged {len(acked)}, stored "
                     f"{sum(by_receipt.values())}, lost {lost}, stored twice {twice}, leaves "
                     f"reused or skipped {reused}, log {size_before} -> {size}, "
-                    f"{longest_gap(window):.1f} s unavailable, audit "
+                    f"{failover.longest_gap(acknowledged_at, start_at):.1f} s unavailable, audit "
                     f"{'passed' if audited else 'FAILED'}"
                 )
                 acknowledged |= acked
@@ -575,13 +541,6 @@ class _Pid(Service):
 
     def stop(self) -> None:
         self.kill()
-
-
-def wait_sequenced(node: failover.Node, timeout: float = 90) -> None:
-    """Until every statement stored so far has its leaf (statements keep arriving meanwhile)."""
-    (last,) = node.sql_in("quorum", "SELECT coalesce(max(id), 0) FROM ledger_statement")[0]
-    query = f"SELECT count(*) FROM ledger_statement WHERE id <= {int(last)} AND leaf_index IS NULL"
-    wait_for("the sequencer", lambda: node.sql_in("quorum", query)[0][0] == 0, timeout)
 
 
 if __name__ == "__main__":

@@ -126,9 +126,6 @@ class Node:
             cursor = conn.execute(query)
             return cursor.fetchall() if cursor.description is not None else []
 
-    def url(self, database: str) -> str:
-        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
-
 
 #: The PostgreSQL settings an operator installs (docs/deploy.md): synchronous commit to one
 #: synchronous standby named standby1, WAL for streaming replication.
@@ -145,6 +142,41 @@ def _settings(port: int, socket_dir: Path, listen: str = "127.0.0.1") -> str:
     )
 
 
+def start_pair(primary: Node, standby: Node, *, trusted_network: str | None = None) -> None:
+    """``primary`` from initdb with deploy's settings, ``standby`` streaming from it
+    synchronously, and the database "quorum" on them; ``trusted_network`` may connect and
+    replicate without a password (initdb's own rules trust loopback only)."""
+    primary.run("initdb", "-D", str(primary.data), "-U", "postgres", "--auth=trust", "--no-sync")
+    with (primary.data / "postgresql.conf").open("a") as conf:
+        conf.write(_settings(primary.port, primary.data, listen=primary.host))
+    if trusted_network is not None:
+        with (primary.data / "pg_hba.conf").open("a") as hba:
+            hba.write(
+                f"host all all {trusted_network} trust\n"
+                f"host replication all {trusted_network} trust\n"
+            )
+    primary.start()
+    standby.run("pg_basebackup", "-h", primary.host, "-p", str(primary.port), "-U", "postgres",
+                "-D", str(standby.data), "-R", "-X", "stream")  # fmt: skip
+    # The copy holds the primary's socket lock file (its socket is in its data directory).
+    for stale in standby.data.glob(".s.PGSQL.*.lock"):
+        stale.unlink()
+    with (standby.data / "postgresql.auto.conf").open("a") as conf:
+        conf.write(
+            f"port = {standby.port}\nlisten_addresses = '{standby.host}'\n"
+            f"unix_socket_directories = '{standby.data}'\n"
+            f"primary_conninfo = 'host={primary.host} port={primary.port} user=postgres "
+            f"application_name={STANDBY_NAME}'\n"
+        )
+    standby.start()
+    deadline = time.monotonic() + 30
+    while primary.sql("SELECT 1 FROM pg_stat_replication WHERE sync_state = 'sync'") == []:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the standby did not become synchronous")
+        time.sleep(0.2)
+    primary.sql('CREATE DATABASE "quorum"')
+
+
 @contextlib.contextmanager
 def replicated_postgres() -> Iterator[tuple[Node, Node]]:
     """(primary, standby), the standby streaming synchronously; both gone afterwards."""
@@ -156,29 +188,7 @@ def replicated_postgres() -> Iterator[tuple[Node, Node]]:
     primary = Node("primary", common.free_port(), base / "primary", bindir)
     standby = Node(STANDBY_NAME, common.free_port(), base / "standby", bindir)
     try:
-        primary.run("initdb", "-D", str(primary.data), "-U", "postgres", "--auth=trust",
-                    "--no-sync")  # fmt: skip
-        with (primary.data / "postgresql.conf").open("a") as conf:
-            conf.write(_settings(primary.port, primary.data))
-        primary.start()
-        primary.run("pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U",
-                    "postgres", "-D", str(standby.data), "-R", "-X", "stream")  # fmt: skip
-        # The copy holds the primary's socket lock file (its socket is in its data directory).
-        for stale in standby.data.glob(".s.PGSQL.*.lock"):
-            stale.unlink()
-        with (standby.data / "postgresql.auto.conf").open("a") as conf:
-            conf.write(
-                f"port = {standby.port}\nunix_socket_directories = '{standby.data}'\n"
-                f"primary_conninfo = 'host=127.0.0.1 port={primary.port} user=postgres "
-                f"application_name={STANDBY_NAME}'\n"
-            )
-        standby.start()
-        deadline = time.monotonic() + 30
-        while primary.sql("SELECT 1 FROM pg_stat_replication WHERE sync_state = 'sync'") == []:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the standby did not become synchronous")
-            time.sleep(0.2)
-        primary.sql('CREATE DATABASE "quorum"')
+        start_pair(primary, standby)
         yield primary, standby
     finally:
         for node in (primary, standby):
@@ -263,40 +273,41 @@ class _Locked(Iterator[bytes]):
 # --- checks ----------------------------------------------------------------------------------
 
 
-def audit(port: int, saved: Path, *, previous: bool) -> subprocess.CompletedProcess[str]:
+def audit_command(site: str, saved: Path, *, previous: bool) -> list[str]:
+    """`quorum audit` of the demo initiative at ``site``, saving its checkpoint in ``saved``
+    (and, with ``previous``, checking that the log only grew since the one saved there)."""
     command = [common.PYTHON, "-m", "quorum.cli", "audit", "--quiet", "--save", str(saved)]
     if previous:
         command += ["--previous", str(saved)]
-    command += [f"http://127.0.0.1:{port}", common.DEMO_SLUG]
+    return [*command, site, common.DEMO_SLUG]
+
+
+def audit(port: int, saved: Path, *, previous: bool) -> subprocess.CompletedProcess[str]:
+    command = audit_command(f"http://127.0.0.1:{port}", saved, previous=previous)
     return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
 
 
 def wait_sequenced(node: Node, database: str, timeout: float = 60) -> None:
-    import psycopg
-
+    """Until every statement stored so far has its leaf (more may arrive meanwhile)."""
+    (last,) = node.sql_in(database, "SELECT coalesce(max(id), 0) FROM ledger_statement")[0]
+    query = f"SELECT count(*) FROM ledger_statement WHERE id <= {int(last)} AND leaf_index IS NULL"
     deadline = time.monotonic() + timeout
-    with psycopg.connect(node.url(database), autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            (pending,) = conn.execute(
-                "SELECT count(*) FROM ledger_statement WHERE leaf_index IS NULL"
-            ).fetchone()
-            if pending == 0:
-                return
-            time.sleep(0.5)
-    raise RuntimeError("the sequencer did not catch up after the failover")
+    while node.sql_in(database, query)[0][0] != 0:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the sequencer did not catch up after the fault")
+        time.sleep(0.5)
 
 
 def stored(node: Node, database: str) -> tuple[dict[str, int], list[int]]:
     """(receipt → rows with that leaf hash, leaf indices in order)."""
-    import psycopg
-
-    with psycopg.connect(node.url(database), autocommit=True) as conn:
-        rows = conn.execute("SELECT leaf_hash, leaf_index FROM ledger_statement").fetchall()
+    rows = node.sql_in(
+        database, "SELECT encode(leaf_hash, 'hex'), leaf_index FROM ledger_statement"
+    )
     by_receipt: dict[str, int] = {}
-    for leaf_hash, _index in rows:
-        by_receipt[bytes(leaf_hash).hex()] = by_receipt.get(bytes(leaf_hash).hex(), 0) + 1
+    for receipt, _index in rows:
+        by_receipt[receipt] = by_receipt.get(receipt, 0) + 1
     # An index of None (never sequenced) sorts first and counts as skipped.
-    return by_receipt, sorted((-1 if index is None else index) for _hash, index in rows)
+    return by_receipt, sorted((-1 if index is None else index) for _receipt, index in rows)
 
 
 def longest_gap(times: list[float], since: float) -> float:
