@@ -7,6 +7,10 @@ Every placeholder of the template must be given, and every name given must be a 
 of it: a typo stops with an error instead of leaving a broken configuration. Only @NAME@ with
 NAME in capitals, digits and underscores is a placeholder, so nginx's own $variables are left
 alone. The standard library only: it runs with the system's python3 before any venv exists.
+
+A value with commas is a list: the line of its placeholder is repeated once per item, so
+UPSTREAM=10.0.0.11:8000,10.0.0.12:8000 gives the `upstream` block one `server` line per web
+host. Such a placeholder must be alone on its line.
 """
 
 from __future__ import annotations
@@ -30,9 +34,23 @@ def render(template: str, values: dict[str, str]) -> str:
             problems.append("not in the template: " + ", ".join(unknown))
         raise ValueError("; ".join(problems))
     for name, value in values.items():
-        if not value or any(c in value for c in "\n;{}"):
-            raise ValueError(f"{name}: a value may not be empty or hold a newline, ; or braces")
-    return PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
+        if any(not item.strip() for item in value.split(",")) or any(c in value for c in "\n;{}"):
+            raise ValueError(
+                f"{name}: a value (or an item of a list) may not be empty or hold a newline, "
+                "; or braces"
+            )
+    lines = []
+    for line in template.splitlines(keepends=True):
+        names = PLACEHOLDER.findall(line)
+        lists = [name for name in names if "," in values[name]]
+        if not lists:
+            lines.append(PLACEHOLDER.sub(lambda match: values[match.group(1)], line))
+        elif len(names) > 1:
+            raise ValueError(f"{lists[0]}: a list, but not alone on its line of the template")
+        else:
+            items = values[names[0]].split(",")
+            lines += [line.replace(f"@{names[0]}@", item.strip()) for item in items]
+    return "".join(lines)
 
 
 def main(argv: list[str]) -> int:

@@ -96,7 +96,12 @@ def test_the_web_server_leaves_the_sequencer_to_its_own_unit():
         unit_settings(DEPLOY / "systemd" / "quorum-web.service")["Service"]["ExecStart"][0]
     )
     assert "--no-sequencer" in web
-    assert "127.0.0.1" in web  # only nginx reaches it
+    # On the address of QUORUM_LISTEN: 127.0.0.1 (only nginx on the host reaches it) unless
+    # the environment file names the host's address for a proxy elsewhere (step 9).
+    assert web[web.index("--host") + 1] == "${QUORUM_LISTEN}"
+    settings = unit_settings(DEPLOY / "systemd" / "quorum-web.service")["Service"]
+    assert settings["Environment"] == ["QUORUM_LISTEN=127.0.0.1"]
+    assert "QUORUM_LISTEN=THIS_HOST_ADDRESS" in GUIDE
     sequencer = unit_settings(DEPLOY / "systemd" / "quorum-sequencer.service")
     assert shlex.split(sequencer["Service"]["ExecStart"][0])[1:] == ["sequencer"]
 
