@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import itertools
 import json
 import math
 import os
@@ -221,7 +222,10 @@ def setup_demo(env: dict[str, str], timeout: float = 180) -> None:
 def django_setup(env: dict[str, str]) -> None:
     """Set up Django in this process against the bench data directory / database."""
     for key in ("QUORUM_DATA_DIR", "QUORUM_POW", "QUORUM_RATE_BURST", "QUORUM_RATE_SUSTAINED"):
-        os.environ[key] = env[key]
+        if key in env:
+            os.environ[key] = env[key]
+        else:  # the shipped default
+            os.environ.pop(key, None)
     os.environ["QUORUM_LOG_LEVEL"] = "warning"
     os.environ["DJANGO_SETTINGS_MODULE"] = "quorum.settings"
     if "DATABASE_URL" in env:
@@ -505,6 +509,10 @@ class Load:
     rate: float = 0.0  # requests/s in all, paced (asyncio client only); 0: as fast as answered
     wrap: bool = True  # start again at the first body when all were sent; else stop there
     interval: float = 0.0  # report every `interval` s (asyncio client only); 0: at the end
+    # A crowd (asyncio client only): each connection sends this many requests, then the next
+    # connection comes from a new loopback address (127.1.0.1, 127.1.0.2 …), so that the
+    # server counts each few statements under a client of their own; 0: all from 127.0.0.1.
+    per_address: int = 0
 
 
 def post_request(port: int, path: str, body: bytes) -> bytes:
@@ -643,11 +651,23 @@ async def _drive(load: Load) -> dict:
             await asyncio.sleep(max(0.0, started + (reported + 1) * interval - time.monotonic()))
             emit(min(int((time.monotonic() - started) / interval), last))
 
+    addresses = crowd_addresses()
+
+    async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        local = (next(addresses), 0) if load.per_address else None
+        return await asyncio.open_connection("127.0.0.1", load.port, local_addr=local)
+
     async def connection() -> None:
         nonlocal sent
-        reader, writer = await asyncio.open_connection("127.0.0.1", load.port)
+        reader, writer = await connect()
+        used = 0
         try:
             while True:
+                if load.per_address and used >= load.per_address:
+                    writer.close()
+                    reader, writer = await connect()
+                    used = 0
+                used += 1
                 k = sent
                 if k >= len(bodies) and not load.wrap:
                     return
@@ -687,6 +707,13 @@ async def _drive(load: Load) -> dict:
     }
 
 
+def crowd_addresses() -> Iterator[str]:
+    """Loopback addresses for a crowd, each once: 127.1.0.1 on (any 127/8 address is this
+    machine's; the last byte stays within 1–250)."""
+    for n in itertools.count():
+        yield f"127.{1 + n // 64_000 % 254}.{n // 250 % 256}.{1 + n % 250}"
+
+
 def client_worker(argv: list[str]) -> None:
     """`python bench/common.py --client-worker '<Load as JSON>'`: one load, then a summary."""
     fields = json.loads(argv[0])
@@ -695,10 +722,19 @@ def client_worker(argv: list[str]) -> None:
     print("BENCH_JSON " + json.dumps(result), flush=True)
 
 
-def warm_up(port: int, path: str, bodies: Path, answers: Path, seconds: float = 2.0) -> list[str]:
+def warm_up(
+    port: int,
+    path: str,
+    bodies: Path,
+    answers: Path,
+    seconds: float = 2.0,
+    *,
+    per_address: int = 0,
+) -> list[str]:
     """A short load at c=8 with the asyncio client, so that every worker process has imported,
     connected and started its intake writer before anything is measured; the receipts."""
-    run_client("python", Load(port, path, bodies, 8, seconds, answers, wrap=False))
+    load = Load(port, path, bodies, 8, seconds, answers, wrap=False, per_address=per_address)
+    run_client("python", load)
     return [receipt for _, receipt in read_answers(answers)]
 
 
@@ -718,8 +754,11 @@ def run_client(kind: str, load: Load, on_interval=None) -> tuple[dict, float]:
     as it arrives; that interval's answers are then in `<answers>.<interval>`.
     """
     if kind == "wrk":
-        if load.rate or load.interval or not load.wrap:
-            raise ValueError("wrk sends as fast as answered, to the end: use the asyncio client")
+        if load.rate or load.interval or not load.wrap or load.per_address:
+            raise ValueError(
+                "wrk sends as fast as answered, to the end, from one address: use the asyncio "
+                "client"
+            )
         prelude = load.answers.with_suffix(".lua")
         prelude.write_text(
             f"BODIES = {json.dumps(str(load.bodies))}\n"

@@ -78,8 +78,12 @@ def create_ceiling_initiative() -> None:
     )
 
 
-def server_env(data_dir: Path, database_url: str | None, *, pow: bool) -> dict[str, str]:
-    env = common.base_env(data_dir, database_url)  # rate limits out of the way: one address
+def server_env(
+    data_dir: Path, database_url: str | None, *, pow: bool, crowd: bool
+) -> dict[str, str]:
+    env = common.base_env(data_dir, database_url)
+    if crowd:  # each client sends a few statements: the rate limits as shipped
+        del env["QUORUM_RATE_BURST"], env["QUORUM_RATE_SUSTAINED"]
     env["QUORUM_BENCH_CEILING"] = CEILING_SLUG
     if pow:
         # The server checks a solution with one hash, however hard the challenge: the lowest
@@ -90,7 +94,13 @@ def server_env(data_dir: Path, database_url: str | None, *, pow: bool) -> dict[s
 
 @contextlib.contextmanager
 def bench_server(
-    *, db: str, pg_admin_url: str, redis_url: str | None, pow: bool, keep: bool = False
+    *,
+    db: str,
+    pg_admin_url: str,
+    redis_url: str | None,
+    pow: bool,
+    crowd: bool,
+    keep: bool = False,
 ) -> Iterator[Bench]:
     """The demo on a throwaway data directory and database, served; stopped in `finally`."""
     with common.bench_data_dir(keep=keep) as data_dir:
@@ -101,7 +111,7 @@ def bench_server(
             else contextlib.nullcontext(None)
         )
         with database as url:
-            env = server_env(data_dir, url, pow=pow)
+            env = server_env(data_dir, url, pow=pow, crowd=crowd)
             if redis_url:
                 common.use_redis(env, redis_url)
             started = time.perf_counter()
@@ -112,7 +122,8 @@ def bench_server(
                 f"setup: demo data in {time.perf_counter() - started:.1f} s; database "
                 f"{'PostgreSQL' if url else 'SQLite (WAL, synchronous=FULL)'}; workers=2; "
                 f"sequencer on; proof of work {'on (max number 1000)' if pow else 'off'}; "
-                f"rate limits out of the way; shared store {'Redis' if redis_url else 'the database'}",
+                f"rate limits {'as shipped' if crowd else 'out of the way'}; "
+                f"shared store {'Redis' if redis_url else 'the database'}",
                 flush=True,
             )
             run_dir = data_dir / "load"
@@ -297,7 +308,7 @@ def run(args: argparse.Namespace) -> int:
     unique = int(args.duration * (args.pow_rate if args.pow else args.max_rate))
     with bench_server(
         db=args.db, pg_admin_url=args.pg_admin_url, redis_url=args.redis, pow=args.pow,
-        keep=args.keep,
+        crowd=args.per_address > 0, keep=args.keep,
     ) as bench:  # fmt: skip
         run_dir, port = bench.run_dir, bench.port
         payloads = solved_payloads(port, WARM_BODIES + unique) if args.pow else None
@@ -311,20 +322,31 @@ def run(args: argparse.Namespace) -> int:
         )  # fmt: skip
         ceiling_bodies = run_dir / "bodies-ceiling.jsonl"
         ceiling_bodies.write_bytes(b"\n".join(common.make_bodies(1000, offset=2 * 10**7)) + b"\n")
+        crowd = (
+            f"a crowd: {args.per_address} statements per client address"
+            if args.per_address
+            else "every statement from 127.0.0.1"
+        )
         print(
             f"load: {kind} client, c={args.concurrency}, {args.duration:.0f} s each; "
-            f"{unique} unique statements ready, {len(bodies.copies)} of them sent twice",
+            f"{unique} unique statements ready, {len(bodies.copies)} of them sent twice; {crowd}",
             flush=True,
         )
-        common.warm_up(port, STATEMENTS, warm.path, run_dir / "answers-warm")
-        common.warm_up(port, CEILING, ceiling_bodies, run_dir / "answers-warm-ceiling", 1.0)
+        per_address = args.per_address
+        common.warm_up(
+            port, STATEMENTS, warm.path, run_dir / "answers-warm", per_address=per_address
+        )
+        common.warm_up(
+            port, CEILING, ceiling_bodies, run_dir / "answers-warm-ceiling", 1.0,
+            per_address=per_address,
+        )  # fmt: skip
         measured_rows_before = common.stored_rows(common.DEMO_SLUG)
         statements = measure(
             bench,
             kind,
             common.Load(
                 port, STATEMENTS, bodies.path, args.concurrency, args.duration,
-                run_dir / "answers", wrap=not args.pow or kind == "wrk",
+                run_dir / "answers", wrap=not args.pow or kind == "wrk", per_address=per_address,
             ),
         )  # fmt: skip
         print(describe("statements", statements), flush=True)
@@ -336,7 +358,7 @@ def run(args: argparse.Namespace) -> int:
             kind,
             common.Load(
                 port, CEILING, ceiling_bodies, args.concurrency, args.duration,
-                run_dir / "answers-ceiling",
+                run_dir / "answers-ceiling", per_address=per_address,
             ),
         )  # fmt: skip
         print(describe("ceiling", ceiling), flush=True)
@@ -394,6 +416,14 @@ def parser() -> argparse.ArgumentParser:
         "(e.g. redis://127.0.0.1:6379/5), instead of in the database",
     )
     p.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
+    p.add_argument(
+        "--per-address",
+        type=int,
+        default=4,
+        help="a crowd: statements each client address sends (a new loopback address, a new "
+        "connection, after that many), with the rate limits as shipped; 0: every statement "
+        "from 127.0.0.1 with the rate limits out of the way (the figures before 2026-12-02)",
+    )
     p.add_argument(
         "--pg-admin-url",
         default=os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres"),

@@ -115,3 +115,26 @@ def test_an_admission_that_fails_fails_its_whole_batch_and_stores_nothing(
     # The next batch has a fresh connection and goes in.
     assert write_all(writer, [{"row": rows[0]}]) == [None]
     assert Statement.objects.count() == 1
+
+
+def test_a_batch_is_stored_with_one_insert_per_five_hundred_rows(collecting_initiative) -> None:
+    """Each statement the database runs inside the write lock may wait for the GIL in a busy
+    process: a batch is one INSERT (or one per 500 rows), not one a row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from quorum.ledger.intake import _Write
+
+    writer = IntakeWriter.__new__(IntakeWriter)  # its commit, on this thread: no group call
+    writer._sql = {}
+    rows = [row(collecting_initiative.pk, n % 60) for n in range(1_201)]
+    with CaptureQueriesContext(connection) as queries:
+        refusals = writer._commit([_Write(r, None, None) for r in rows])
+
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert refusals == [None] * len(rows)
+    assert len(inserts) == 3
+    stored = set(Statement.objects.values_list("leaf_hash", "ciphertext_sha256"))
+    assert {(bytes(r.leaf_hash), bytes(r.ciphertext_sha256)) for r in rows} == {
+        (bytes(leaf), bytes(digest)) for leaf, digest in stored
+    }

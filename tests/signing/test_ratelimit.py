@@ -444,3 +444,34 @@ def test_a_crowd_from_one_address_gets_exactly_the_limit(store: Any) -> None:
 
     assert [d.allowed for d in decisions].count(True) == 3
     assert all(d.retry_after >= 1 for d in decisions if not d.allowed)
+
+
+@pytest.mark.django_db
+def test_a_batch_of_many_clients_is_decided_in_three_statements(limits: Any) -> None:
+    """Inside the write lock every statement the database runs counts: a crowd's batch (a key
+    for each hit) is the same three as one client's, and each client's hit is recorded."""
+    if connection.vendor != "sqlite":
+        pytest.skip("counts what SQLite runs (its trace callback sees each executemany row)")
+    store = DatabaseRateStore()
+    windows = (Window("b", 3, 60), Window("s", 5, 3600))
+    hits = [Hit(f"client-{n:02d}", windows, T0 + n / 100) for n in range(40)]
+    store.hit_many(hits[:5])  # some clients already known, the others new
+    ran: list[str] = []
+    connection.ensure_connection()
+    connection.connection.set_trace_callback(ran.append)
+    try:
+        answers = store.hit_many(hits)
+    finally:
+        connection.connection.set_trace_callback(None)
+
+    assert [sql.split()[0] for sql in ran if sql.split()[0] in ("INSERT", "SELECT", "UPDATE")] == [
+        "INSERT",
+        "SELECT",
+        "INSERT",
+    ]
+    assert [getattr(answer, "allowed", None) for answer in answers] == [True] * 40
+    counted = {
+        key: sum(n for _t, n in logs["b"])
+        for key, logs in RateLog.objects.values_list("key", "hits")
+    }
+    assert counted == {f"client-{n:02d}": 2 if n < 5 else 1 for n in range(40)}

@@ -72,11 +72,14 @@ _COLUMNS = (
     "received_at",
     "sealing_key_id",
 )
+# Rows per INSERT: 7 values a row stays far under SQLite's 32,766 parameters and PostgreSQL's
+# 65,535 for a whole batch (QUORUM_INTAKE_MAX_BATCH is at most 10,000, hence the chunks).
+_ROWS_PER_INSERT = 500
 
 
 class IntakeWriter:
     def __init__(self, *, max_batch: int, max_wait: float) -> None:
-        self._sql: str | None = None
+        self._sql: dict[int, str] = {}
         self._group: GroupCall[_Write, None] = GroupCall(
             self._commit,
             name="quorum-intake-writer",
@@ -102,16 +105,23 @@ class IntakeWriter:
         self._group.stop(timeout)
 
     def _commit(self, batch: Sequence[_Write]) -> list[BaseException | None]:
+        # Everything that needs no lock is done before the write lock is taken: on SQLite that
+        # lock is the whole file's, every process waits for it, and in a busy process each
+        # step inside it may wait for the GIL as well.
+        values = [self._values(write.row) if write.row is not None else None for write in batch]
         try:
             with write_transaction(), connection.cursor() as cursor:
                 refusals = _admit(batch)
-                rows = [
-                    write.row
-                    for write, refusal in zip(batch, refusals, strict=True)
-                    if write.row is not None and refusal is None
+                admitted = [
+                    row
+                    for row, refusal in zip(values, refusals, strict=True)
+                    if row is not None and refusal is None
                 ]
-                if rows:
-                    cursor.executemany(self._insert_sql(), [self._values(row) for row in rows])
+                for start in range(0, len(admitted), _ROWS_PER_INSERT):
+                    chunk = admitted[start : start + _ROWS_PER_INSERT]
+                    cursor.execute(
+                        self._insert_sql(len(chunk)), [value for row in chunk for value in row]
+                    )
         except Exception:
             # Logged without row content: the rows hold only ciphertext, but a log is no place
             # for any of it.
@@ -123,23 +133,29 @@ class IntakeWriter:
             return [IntakeUnavailable() for _write in batch]
         return refusals
 
-    def _insert_sql(self) -> str:
-        if self._sql is None:
+    def _insert_sql(self, rows: int) -> str:
+        """One INSERT of ``rows`` rows: one statement for the database to run, not one a row."""
+        sql = self._sql.get(rows)
+        if sql is None:
             quote = connection.ops.quote_name
             table = quote(Statement._meta.db_table)
             columns = ", ".join(quote(name) for name in _COLUMNS)
-            marks = ", ".join(["%s"] * len(_COLUMNS))
-            self._sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"
-        return self._sql
+            marks = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+            sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([marks] * rows)}"
+            self._sql[rows] = sql
+        return sql
 
     @staticmethod
     def _values(row: IntakeRow) -> tuple[Any, ...]:
         # The one value the driver cannot take as it is: the ORM's form of a datetime.
-        return tuple(
-            connection.ops.adapt_datetimefield_value(row.received_at)
-            if name == "received_at"
-            else getattr(row, name)
-            for name in _COLUMNS
+        return (
+            row.initiative_id,
+            row.member_state,
+            row.ciphertext,
+            row.ciphertext_sha256,
+            row.leaf_hash,
+            connection.ops.adapt_datetimefield_value(row.received_at),
+            row.sealing_key_id,
         )
 
 

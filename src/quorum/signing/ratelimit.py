@@ -235,7 +235,7 @@ class DatabaseRateStore:
     Each window keeps the times of its allowed hits: a refused hit is never recorded, so the
     log never holds more than the window's limit. Up to 128 hits per window the times are
     exact, as in Redis; above that (a limit set very high) they are kept to 1/64 of the window.
-    A batch is one transaction of three statements, however many hits and keys it holds.
+    A batch is three statements in one transaction, however many hits and keys it holds.
     """
 
     def __init__(self) -> None:
@@ -300,17 +300,25 @@ class DatabaseRateStore:
                 changed.add(hit.key)
             decisions.append(decision)
         if changed:
-            cursor.executemany(
-                f"UPDATE {table} SET hits = %s, expires_at = %s WHERE key = %s",
+            # One statement for every changed key: each statement inside the write lock is a
+            # round trip (and, in a busy process, a wait for the GIL), so not one a key. The
+            # rows exist and are locked: this upsert only updates them.
+            written = sorted(changed)
+            cursor.execute(
+                f"INSERT INTO {table} (key, hits, expires_at) "
+                f"VALUES {', '.join(['(%s, %s, %s)'] * len(written))} "
+                "ON CONFLICT (key) DO UPDATE SET hits = excluded.hits, "
+                "expires_at = excluded.expires_at",
                 [
-                    (
+                    value
+                    for key in written
+                    for value in (
+                        key,
                         connection.ops.adapt_json_value(
                             {name: log.stored() for name, log in stored[key].items()}, None
                         ),
                         expiry[key],
-                        key,
                     )
-                    for key in sorted(changed)
                 ],
             )
         return decisions
