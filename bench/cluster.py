@@ -316,6 +316,7 @@ class Cluster:
             "HTTP_LISTEN": f"{address('proxy')}:80",
             "UPSTREAM": ",".join(f"{address(host)}:{WEB_PORT}" for host in WEB_HOSTS),
             "CACHE_DIR": str(folder / "cache"),
+            "ERROR_LOG": str(folder / "error.log"),
             "CERTIFICATE": str(certificate),
             "CERTIFICATE_KEY": str(key),
         })).stdout  # fmt: skip

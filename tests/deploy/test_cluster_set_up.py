@@ -61,6 +61,7 @@ def test_the_site_is_rendered_with_exactly_the_names_of_step_6():
         "HTTP_LISTEN",
         "UPSTREAM",
         "CACHE_DIR",
+        "ERROR_LOG",
         "CERTIFICATE",
         "CERTIFICATE_KEY",
     ]

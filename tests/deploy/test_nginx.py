@@ -175,6 +175,7 @@ def site(tmp_path_factory) -> Iterator[Site]:
                 f"HTTP_LISTEN=127.0.0.1:{http_port}",
                 f"UPSTREAM=127.0.0.1:{upstream_port}",
                 f"CACHE_DIR={work / 'cache'}",
+                f"ERROR_LOG={work / 'nginx-error.log'}",  # with the -e log: one file to show
                 f"CERTIFICATE={certificate}",
                 f"CERTIFICATE_KEY={key}",
             ],
