@@ -18,7 +18,14 @@ LAST_LINE = re.compile(
 def test_the_intake_bench_loses_no_acknowledged_statement_and_measures_both_rates(
     run_bench,
 ) -> None:
-    _, match = run_bench("intake.py", "--duration", "3", "--concurrency", "8", last_line=LAST_LINE)
+    output, match = run_bench(
+        "intake.py", "--duration", "3", "--concurrency", "8", last_line=LAST_LINE
+    )
     assert match["lost"] == "0"
     assert int(match["statements"]) > 0
     assert int(match["ceiling"]) > 0
+    # A crowd with the rate limits as shipped (10 a minute): from one address it would be
+    # refused after its tenth statement.
+    assert "rate limits as shipped" in output
+    statements = next(line for line in output.splitlines() if line.startswith("statements:"))
+    assert " 4xx=0 " in statements, statements
