@@ -105,7 +105,7 @@ def test_the_page_shows_sponsors_deadlines_ahead_and_a_timeline_without_staff(
         actor=staff,
     )
     html = client.get("/i/clean-air/").content.decode()
-    assert "Clean Air Foundation" in html and "2500.00" in html
+    assert "Clean Air Foundation" in html and "2,500.00" in html
     assert "End of collection" in html
     assert "Sponsor declared" in html
     assert "registrar-jane" not in html and "Jane" not in html

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from quorum.core.errors import Invalid
+from quorum.core.local_forms import local_number
 from quorum.core.text import CONTROL_CHARACTERS_MESSAGE, has_control_characters
 from quorum.rules import Scheme, TextLimit
 
@@ -60,7 +60,7 @@ def too_long_message(limit: TextLimit) -> str:
     count = limit.max_characters
     return _TOO_LONG[limit.name, limit.spaces_count] % {
         "count": count,
-        "limit": number_format(count, force_grouping=True),
+        "limit": local_number(count),
     }
 
 

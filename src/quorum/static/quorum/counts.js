@@ -12,7 +12,11 @@
     if (!section || !window.fetch) return;
     var url = section.getAttribute("data-counts-url");
     var seconds = Math.max(1, parseFloat(section.getAttribute("data-interval")) || 1);
-    var format = new Intl.NumberFormat(document.documentElement.lang || undefined);
+    // The server's numbers are CLDR's for this locale (data-locale, e.g. "pt-PT" where the page
+    // is in "pt"): the browser's Intl, also CLDR, writes the updates in the same form.
+    var locale = section.getAttribute("data-locale") || document.documentElement.lang || undefined;
+    var format = new Intl.NumberFormat(locale);
+    var percent = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 });
     var live = section.querySelector("[data-total-live]");
     var announced = null, announcedAt = 0, timer = null;
 
@@ -25,7 +29,7 @@
       var max = Number(bar.getAttribute("max")) || 0;
       var shown = Math.min(value, max);
       if (bar.value !== shown) bar.value = shown;
-      setText(bar, (max ? Math.floor(shown * 100 / max) : 0) + "%");
+      setText(bar, percent.format(max ? Math.floor(shown * 100 / max) / 100 : 0));
     }
 
     function announce(total) {

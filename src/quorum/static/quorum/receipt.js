@@ -146,7 +146,9 @@
   }
 
   function say(output, state, values) {
-    var format = new Intl.NumberFormat(document.documentElement.lang || undefined);
+    // The locale the server wrote its numbers in (data-locale, "pt-PT" for a page in "pt").
+    var locale = output.getAttribute("data-locale") || document.documentElement.lang || undefined;
+    var format = new Intl.NumberFormat(locale);
     var text = output.getAttribute("data-" + state) || "";
     Object.keys(values || {}).forEach(function (name) {
       text = text.split("{" + name + "}").join(format.format(values[name]));
