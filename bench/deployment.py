@@ -15,8 +15,10 @@ network namespaces.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -290,4 +292,27 @@ def nginx_main_config(site: Path, directory: Path, *, as_root: bool) -> str:
             for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
         )
         + f"    include {site};\n}}\n"
+    )
+
+
+def start_nginx(nginx: str, directory: Path, site: str, main_log: Path) -> subprocess.Popen:
+    """nginx in the foreground serving ``site`` (the rendered text) from ``directory``, inside
+    :func:`nginx_main_config`'s http block, its configuration checked with ``-t`` first (as
+    step 6 does before a reload). The caller waits for its port and stops it."""
+    (directory / "temp").mkdir(exist_ok=True)
+    (directory / "quorum.conf").write_text(site)
+    main = directory / "nginx.conf"
+    main.write_text(
+        nginx_main_config(directory / "quorum.conf", directory, as_root=os.geteuid() == 0)
+    )
+    command = [nginx, "-p", str(directory), "-e", str(main_log), "-c", str(main)]
+    check = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30)
+    if check.returncode != 0:
+        raise RuntimeError(f"nginx -t refused the site: {check.stderr}")
+    return subprocess.Popen(
+        [*command, "-g", "daemon off;"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )

@@ -28,22 +28,9 @@ DEPLOY = ROOT / "deploy"
 GUIDE = (ROOT / "docs" / "deploy.md").read_text()
 UNITS = sorted((DEPLOY / "systemd").glob("quorum-*"))
 INSTALLED_QUORUM = "/opt/quorum/.venv/bin/quorum"
+sys.path.insert(0, str(ROOT / "bench"))
 
-
-def unit_settings(path: Path) -> dict[str, dict[str, list[str]]]:
-    """Section → key → values, as systemd reads a unit (a key may repeat; # starts a comment)."""
-    sections: dict[str, dict[str, list[str]]] = {}
-    current: dict[str, list[str]] = {}
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        if line.startswith("["):
-            current = sections.setdefault(line.strip("[]"), {})
-            continue
-        key, _, value = line.partition("=")
-        current.setdefault(key.strip(), []).append(value.strip())
-    return sections
+from deployment import unit_settings  # noqa: E402  (how the cluster reads the units, too)
 
 
 def _free_port() -> int:

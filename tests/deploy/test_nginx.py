@@ -36,6 +36,10 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "deploy" / "nginx" / "quorum.conf.in"
 RENDER = ROOT / "deploy" / "render.py"
+sys.path.insert(0, str(ROOT / "bench"))
+
+import deployment  # noqa: E402  (how the cluster starts nginx, too)
+
 SLUG = "ban-biometric-mass-surveillance"
 STATEMENTS = f"/api/v1/initiatives/{SLUG}/statements"
 COUNTS = f"/api/v1/initiatives/{SLUG}/counts"
@@ -184,33 +188,8 @@ def site(tmp_path_factory) -> Iterator[Site]:
             check=True,
             timeout=30,
         ).stdout
-        (work / "quorum.conf").write_text(rendered)
-        # What Debian's /etc/nginx/nginx.conf provides around sites-enabled/, in this folder.
-        temp = work / "nginx-temp"
-        temp.mkdir()
-        main_conf = work / "nginx.conf"
-        main_conf.write_text(
-            ("user root;\n" if os.geteuid() == 0 else "")
-            + f"worker_processes 1;\npid {work / 'nginx.pid'};\n"
-            + "events { worker_connections 256; }\n"
-            + "http {\n"
-            + "".join(
-                f"    {kind}_temp_path {temp / kind};\n"
-                for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-            )
-            + f"    include {work / 'quorum.conf'};\n}}\n"
-        )
         nginx_log = work / "nginx-error.log"
-        command = [nginx, "-p", str(work), "-e", str(nginx_log), "-c", str(main_conf)]
-        check = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30)
-        assert check.returncode == 0, check.stderr
-        proxy = subprocess.Popen(
-            [*command, "-g", "daemon off;"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        proxy = deployment.start_nginx(nginx, work, rendered, nginx_log)
         processes.append(proxy)
 
         def nginx_answers() -> bool:

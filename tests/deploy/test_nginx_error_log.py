@@ -115,21 +115,7 @@ def proxy(tmp_path: Path) -> Iterator[Proxy]:
         check=True,
         timeout=30,
     ).stdout
-    (work / "quorum.conf").write_text(rendered)
-    main_conf = work / "nginx.conf"
-    main_conf.write_text(
-        deployment.nginx_main_config(work / "quorum.conf", work, as_root=os.geteuid() == 0)
-    )
-    command = [nginx, "-p", str(work), "-e", str(main_log), "-c", str(main_conf)]
-    check = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30)
-    assert check.returncode == 0, check.stderr
-    process = subprocess.Popen(
-        [*command, "-g", "daemon off;"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    process = deployment.start_nginx(nginx, work, rendered, main_log)
     try:
         deadline = time.monotonic() + 30
         while True:
