@@ -235,7 +235,8 @@ class DatabaseRateStore:
     Each window keeps the times of its allowed hits: a refused hit is never recorded, so the
     log never holds more than the window's limit. Up to 128 hits per window the times are
     exact, as in Redis; above that (a limit set very high) they are kept to 1/64 of the window.
-    A batch is three statements in one transaction, however many hits and keys it holds.
+    A batch is three statements in one transaction (two on SQLite), however many hits and
+    keys it holds.
     """
 
     def __init__(self) -> None:
@@ -274,18 +275,22 @@ class DatabaseRateStore:
             longest = max(w.seconds for w in hit.windows)
             expiry[hit.key] = connection.ops.adapt_datetimefield_value(utc(hit.now + longest))
         keys = sorted(expiry)  # one lock order for every process: no deadlock between batches
-        empty = connection.ops.adapt_json_value({}, None)
-        marks = ", ".join(["(%s, %s, %s)"] * len(keys))
-        cursor.execute(
-            f"INSERT INTO {table} (key, hits, expires_at) VALUES {marks} "
-            "ON CONFLICT (key) DO NOTHING",
-            [value for key in keys for value in (key, empty, expiry[key])],
-        )
+        row_locks = connection.features.has_select_for_update
+        if row_locks:
+            # PostgreSQL locks rows, not the database: every key of the batch gets its row
+            # first, so that the SELECT below locks them all, and two batches of two processes
+            # cannot both count a new client from nothing. SQLite's write lock, held by this
+            # transaction already, makes that step needless there.
+            empty = connection.ops.adapt_json_value({}, None)
+            cursor.execute(
+                f"INSERT INTO {table} (key, hits, expires_at) "
+                f"VALUES {', '.join(['(%s, %s, %s)'] * len(keys))} ON CONFLICT (key) DO NOTHING",
+                [value for key in keys for value in (key, empty, expiry[key])],
+            )
         # The row locks (on SQLite the write lock) make count-then-record one step.
-        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
         cursor.execute(
             f"SELECT key, hits FROM {table} WHERE key IN ({', '.join(['%s'] * len(keys))})"
-            f" ORDER BY key{lock}",
+            f" ORDER BY key{' FOR UPDATE' if row_locks else ''}",
             keys,
         )
         stored = {
@@ -300,9 +305,9 @@ class DatabaseRateStore:
                 changed.add(hit.key)
             decisions.append(decision)
         if changed:
-            # One statement for every changed key: each statement inside the write lock is a
-            # round trip (and, in a busy process, a wait for the GIL), so not one a key. The
-            # rows exist and are locked: this upsert only updates them.
+            # One statement for every changed key, not one a key: each statement inside the
+            # write lock is a round trip. On PostgreSQL the rows exist and are locked, and this
+            # only updates them; on SQLite it inserts the new clients' rows.
             written = sorted(changed)
             cursor.execute(
                 f"INSERT INTO {table} (key, hits, expires_at) "
