@@ -17,7 +17,8 @@ key) so that a long load can be resumed, and measured again with `--proofs-only`
     .venv/bin/python bench/sequencer_rate.py              # N=100,000 on SQLite, ~40 s
     .venv/bin/python bench/sequencer_rate.py -n 20000 --postgres
     nice -n 19 timeout 3600 .venv/bin/python bench/sequencer_rate.py --postgres \
-        -n 10000000 --chunk 20000 --database h_scale --deadline 3300 --proofs 1000
+        -n 10000000 --chunk 20000 --database h_scale --deadline 3300 --proofs 1000 \
+        --measure-at 100000,300000,1000000,3000000
     .venv/bin/python bench/sequencer_rate.py --postgres --database h_scale --proofs-only --drop
 """
 
