@@ -539,7 +539,7 @@ async def exchange(
             chunked = True
     if not chunked:
         return status, await reader.readexactly(length)
-    parts = []
+    parts: list[bytes] = []
     while True:
         size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
         data = await reader.readexactly(size + 2)  # the chunk and its CRLF
