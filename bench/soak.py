@@ -29,8 +29,9 @@ MIB = 1024 * 1024
 def run(args: argparse.Namespace) -> int:
     seconds = args.minutes * 60
     with intake.bench_server(
-        db=args.db, pg_admin_url=args.pg_admin_url, redis_url=args.redis, pow=False
-    ) as bench:
+        db=args.db, pg_admin_url=args.pg_admin_url, redis_url=args.redis, pow=False,
+        crowd=args.per_address > 0,
+    ) as bench:  # fmt: skip
         # One interval's worth of bodies, sent again after that: without proof of work each
         # sending is a new statement with its own receipt.
         bodies = bench.run_dir / "bodies.jsonl"
@@ -38,7 +39,10 @@ def run(args: argparse.Namespace) -> int:
         bodies.write_bytes(b"\n".join(common.make_bodies(count, states=common.SIX_STATES)) + b"\n")
         warm = bench.run_dir / "bodies-warm.jsonl"
         warm.write_bytes(b"\n".join(common.make_bodies(400, offset=10**7)) + b"\n")
-        common.warm_up(bench.port, intake.STATEMENTS, warm, bench.run_dir / "answers-warm")
+        common.warm_up(
+            bench.port, intake.STATEMENTS, warm, bench.run_dir / "answers-warm",
+            per_address=args.per_address,
+        )  # fmt: skip
         answers = bench.run_dir / "answers"
         start_rss = common.group_rss(bench.server.pid)
         print(
@@ -69,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
         load = common.Load(
             bench.port, intake.STATEMENTS, bodies, args.concurrency, seconds, answers,
-            rate=args.rate, interval=args.interval,
+            rate=args.rate, interval=args.interval, per_address=args.per_address,
         )  # fmt: skip
         summary, _ = common.run_client("python", load, on_interval=minute)
     print(
@@ -88,6 +92,13 @@ def main() -> None:
     p.add_argument("--concurrency", type=int, default=64, help="connections at most")
     p.add_argument("--interval", type=float, default=60.0, help="seconds between reports")
     p.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    p.add_argument(
+        "--per-address",
+        type=int,
+        default=4,
+        help="as for intake.py: a crowd, this many statements per client address, the rate "
+        "limits as shipped; 0: all from 127.0.0.1, the rate limits out of the way",
+    )
     p.add_argument("--redis", metavar="URL", help="as for intake.py (the database is emptied)")
     p.add_argument(
         "--pg-admin-url",
