@@ -28,8 +28,15 @@ still agree):
   them. Where a unit would restart on its own, the test starts it again after the fault.
 - redis: ``redis-server deploy/redis/quorum.conf`` with only the edits step 9 names (``bind``
   to its address, ``requirepass``) and ``dir``, as arguments after the file.
-- db1, db2: bench/failover.py's pair (initdb with deploy/postgresql/quorum.conf, trust for the
-  test subnet, pg_basebackup), not step 2's Debian commands.
+- db1, db2: step 2 (bench/failover.py's ``start_pair``): deploy/postgresql/quorum.conf with
+  the guide's listen_addresses edit, its pg_hba.conf lines (hostssl, scram-sha-256) for the web
+  hosts' subnet and the standby, the ``quorum`` and ``replicator`` roles with passwords, the
+  database, and the standby's ``pg_basebackup`` with the slot standby1 and a password file;
+  the web hosts connect as ``quorum`` with its password. Only ``initdb`` (with TLS on, as
+  Debian's package makes a cluster) is the test's own.
+- web1 runs step 8's ``quorum migrate``, then ``quorum demo --no-serve`` (the demo initiative
+  in place of ``createsuperuser``), then ``quorum check --deploy``: an error, or a warning not
+  in EXPECTED_WARNINGS, stops the run.
 
 Under load, one at a time, with ``kill -9``: a web server, the sequencer holding the lock,
 Redis, and the PostgreSQL primary (then its standby is promoted). After each fault: every
@@ -62,6 +69,7 @@ import http.client
 import json
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -234,6 +242,8 @@ class Cluster:
     #: For the signatories and the auditor in the client host: they trust the proxy's
     #: certificate (SSL_CERT_FILE).
     client_env: dict[str, str]
+    #: The quorum role's (docs/deploy.md step 2), in the web hosts' DATABASE_URL.
+    database_password: str
 
     @property
     def certificate(self) -> Path:
@@ -243,9 +253,8 @@ class Cluster:
         """The cluster's values for the names of steps 4 and 9 in a web host's quorum.env."""
         return {
             "QUORUM_DATA_DIR": str(self.data_dir(host)),
-            "DATABASE_URL": (
-                f"postgres://postgres@{address('db1')}:5432,{address('db2')}:5432/quorum"
-                "?target_session_attrs=read-write&connect_timeout=2"
+            "DATABASE_URL": failover.database_url(
+                [(address("db1"), 5432), (address("db2"), 5432)], self.database_password
             ),
             "REDIS_URL": f"redis://:{self.redis_password}@{address('redis')}:6379/0",
             "QUORUM_ORIGIN": SERVER_NAME,
@@ -278,11 +287,14 @@ class Cluster:
         return start(f"{name}@{host}", host, deployment.service_command(unit, env),
                      self.directory / host / f"{name}.log", env, self.data_dir(host))  # fmt: skip
 
-    def quorum(self, host: str, *arguments: str) -> None:
-        """Step 8's ``q``: a quorum command with the host's quorum.env."""
+    def quorum(self, host: str, *arguments: str, check: bool = True) -> str:
+        """Step 8's ``q``: a quorum command with the host's quorum.env; what it wrote."""
         env = self.unit_env(host, WEB_UNIT)
         program = str(Path(sys.executable).with_name("quorum"))
-        run(*inside(host, program, *arguments), timeout=300, env=env)
+        result = run(*inside(host, program, *arguments), timeout=300, env=env, check=check)
+        if result.returncode != 0:
+            raise RuntimeError(f"quorum {' '.join(arguments)}: {result.stdout}{result.stderr}")
+        return result.stdout + result.stderr
 
     def start_web(self, host: str) -> None:
         self.services[host] = self.run_unit(host, WEB_UNIT)
@@ -333,16 +345,37 @@ class Cluster:
 
 
 def postgres_pair(
-    directory: Path, nodes: list[failover.Node]
+    directory: Path, nodes: list[failover.Node], password: str
 ) -> tuple[failover.Node, failover.Node]:
-    """The primary in db1 and its synchronous standby in db2 (added to ``nodes`` as they are
+    """docs/deploy.md step 2: the primary in db1 and its synchronous standby in db2, the web
+    hosts' subnet let in with the quorum role's ``password`` (added to ``nodes`` as they are
     made, for the caller to stop)."""
     bindir = failover._bindir()
     primary = failover.Node("db1", 5432, directory / "db1", bindir, address("db1"), netns("db1"))
     standby = failover.Node("db2", 5432, directory / "db2", bindir, address("db2"), netns("db2"))
     nodes += [primary, standby]
-    failover.start_pair(primary, standby, trusted_network=f"{SUBNET}.0/24")
+    failover.start_pair(primary, standby, web_network=f"{SUBNET}.0/24", password=password)
     return primary, standby
+
+
+#: What step 8's ``quorum check --deploy`` may warn about on the guide's set-up, and why.
+EXPECTED_WARNINGS = {
+    # nginx redirects plain HTTP to HTTPS (step 6); Quorum behind it never sees plain HTTP.
+    "security.W008": "SECURE_SSL_REDIRECT is off",
+    # Step 4's HSTS is for the site's own name only, and not for browsers' preload lists.
+    "security.W005": "SECURE_HSTS_INCLUDE_SUBDOMAINS is off",
+    "security.W021": "SECURE_HSTS_PRELOAD is off",
+}
+
+
+def deploy_check(output: str) -> None:
+    """Stops the set-up when step 8's ``quorum check --deploy`` said more than
+    ``EXPECTED_WARNINGS`` (an error makes the command fail, and ``quorum`` raises first)."""
+    said = set(re.findall(r"\(([a-z_]+\.[EWC]\d+)\)", output))
+    unexpected = sorted(said - set(EXPECTED_WARNINGS))
+    if unexpected:
+        raise RuntimeError(f"quorum check --deploy: {unexpected}\n{output}")
+    print(f"quorum check --deploy on web1: no error; expected warnings {sorted(said)}")
 
 
 @contextlib.contextmanager
@@ -356,19 +389,21 @@ def cluster() -> Iterator[Cluster]:
     try:
         with network():
             try:
-                primary, standby = postgres_pair(directory, nodes)
+                database_password = secrets.token_hex(16)
+                primary, standby = postgres_pair(directory, nodes, database_password)
                 (directory / "client").mkdir(mode=0o700)
                 client_env = common.base_env(directory / "client")
                 client_env["SSL_CERT_FILE"] = str(directory / "proxy" / "tls.pem")
-                the = Cluster(
-                    directory, primary, standby, services, secrets.token_hex(16), client_env
-                )
+                the = Cluster(directory, primary, standby, services, secrets.token_hex(16),
+                              client_env, database_password)  # fmt: skip
                 the.start_redis()
                 for host in WEB_HOSTS:
                     the.web_host(host)
                 # Step 8 on the first host (the demo initiative in place of createsuperuser),
                 # then step 9: its keys to the other.
+                the.quorum("web1", "migrate")
                 the.quorum("web1", "demo", "--no-serve")
+                deploy_check(the.quorum("web1", "check", "--deploy", check=False))
                 for name in KEY_FILES:
                     copy = the.data_dir("web2") / name
                     shutil.copyfile(the.data_dir("web1") / name, copy)

@@ -21,6 +21,7 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,10 +81,11 @@ def guide_command(step: int, program: str) -> list[str]:
 
 
 def heredoc(step: int, target: str) -> list[str]:
-    """The lines step ``step`` writes into ``target`` with ``cat > target <<'EOF'``."""
+    """The lines step ``step`` writes into ``target`` with ``cat > target <<'EOF'`` (or
+    appends with ``cat >>``)."""
     for block in shell_blocks(guide_step(step)):
         match = re.search(
-            rf"^cat > {re.escape(target)} <<'?(\w+)'?\n(.*?)^\1$", block, re.MULTILINE | re.DOTALL
+            rf"^cat >>? {re.escape(target)} <<'?(\w+)'?\n(.*?)^\1$", block, re.MULTILINE | re.DOTALL
         )
         if match is not None:
             return match.group(2).splitlines()
@@ -275,6 +277,148 @@ def redis_command(overrides: Mapping[str, str]) -> list[str]:
     for name, value in overrides.items():
         command += [f"--{name}", value]
     return command
+
+
+#: Where step 2 has Debian's files; the test puts its own paths in their place.
+DEBIAN_POSTGRES_DATA = "/var/lib/postgresql/15/main"
+DEBIAN_POSTGRES_PASSFILE = "/var/lib/postgresql/.pgpass"
+DEBIAN_POSTGRES_PORT = "5432"
+DEBIAN_PG_HBA = "/etc/postgresql/15/main/pg_hba.conf"
+DEBIAN_POSTGRES_AUTO_CONF = f"{DEBIAN_POSTGRES_DATA}/postgresql.auto.conf"
+#: Step 2's commands run as the postgres user: ``runuser -u postgres -- …``.
+AS_POSTGRES = ["runuser", "-u", "postgres", "--"]
+
+
+@dataclass(frozen=True)
+class PostgresValues:
+    """The test's values for step 2's names."""
+
+    primary: str  # PRIMARY: the primary's address
+    port: int  # in place of Debian's 5432
+    standby: str  # STANDBY: the standby's address (its pg_hba.conf line is STANDBY/32)
+    web_subnet: str  # WEB_SUBNET
+    password: str  # PASSWORD: the quorum role's
+    replicator_password: str  # REPLICATOR_PASSWORD
+    standby_data: str  # in place of /var/lib/postgresql/15/main on the standby
+    passfile: str  # in place of /var/lib/postgresql/.pgpass
+
+
+@dataclass(frozen=True)
+class PostgresSetUp:
+    """Step 2, with the test's values in place of the guide's names and paths."""
+
+    #: Primary: the lines ``cat >>`` appends to pg_hba.conf.
+    hba_lines: list[str]
+    #: Primary: the SQL of each ``psql -c``, in order (the roles).
+    sql: list[str]
+    #: Primary: ``createdb …`` (the words after ``runuser -u postgres --``).
+    createdb: list[str]
+    #: Standby: the line written into ~postgres/.pgpass.
+    pgpass_line: str
+    #: Standby: ``pg_basebackup …`` (the words after ``runuser -u postgres --``).
+    basebackup: list[str]
+    #: Standby: the lines appended to postgresql.auto.conf.
+    standby_lines: list[str]
+
+
+def _step_2_text(values: PostgresValues) -> str:
+    """Step 2's shell blocks with the test's values in place of the guide's names: each must
+    still be there (or the guide changed and the test no longer follows it)."""
+    text = "\n".join(shell_blocks(guide_step(2)))
+    replacements = {
+        # Quoted, so that SQL's own PASSWORD keyword stays as it is.
+        "REPLICATOR_PASSWORD'": f"{values.replicator_password}'",
+        "'PASSWORD'": f"'{values.password}'",
+        "STANDBY/32": f"{values.standby}/32",
+        "WEB_SUBNET": values.web_subnet,
+        "PRIMARY": values.primary,
+        DEBIAN_POSTGRES_PORT: str(values.port),
+        DEBIAN_POSTGRES_PASSFILE: values.passfile,
+        DEBIAN_POSTGRES_DATA: values.standby_data,
+    }
+    for old, new in replacements.items():
+        if old not in text:
+            raise ValueError(f"step 2: {old!r} is no longer in the guide's commands")
+        text = text.replace(old, new)
+    return text
+
+
+def _as_postgres(words: list[str]) -> list[str]:
+    if words[: len(AS_POSTGRES)] != AS_POSTGRES:
+        raise ValueError(f"step 2 no longer runs {words[len(AS_POSTGRES)]} as postgres")
+    return words[len(AS_POSTGRES) :]
+
+
+def postgres_set_up(values: PostgresValues) -> PostgresSetUp:
+    """Step 2's commands and lines as the test runs them (bench/failover.py's ``start_pair``),
+    with ``values`` in place of the guide's names and Debian's paths."""
+    text = _step_2_text(values)
+    hba = re.search(
+        rf"^cat >> {re.escape(DEBIAN_PG_HBA)} <<'?(\w+)'?\n(.*?)^\1$", text, re.M | re.S
+    )
+    if hba is None:
+        raise ValueError(f"step 2 no longer appends to {DEBIAN_PG_HBA}")
+    commands = shell_commands(text)
+    auto_conf = f"{values.standby_data}/postgresql.auto.conf"
+    sql: list[str] = []
+    createdb: list[str] = []
+    basebackup: list[str] = []
+    pgpass: list[str] = []
+    standby_lines: list[str] = []
+    for words in commands:
+        program = words[len(AS_POSTGRES)] if words[:1] == ["runuser"] else words[0]
+        if program == "psql":
+            command = _as_postgres(words)
+            if command[1:2] != ["-c"] or len(command) != 3:
+                raise ValueError(f"step 2: not a psql -c command: {words}")
+            sql.append(command[2])
+        elif program == "createdb":
+            createdb = _as_postgres(words)
+        elif program == "pg_basebackup":
+            basebackup = _as_postgres(words)
+        elif words[0] == "echo" and words[2:] == [">", values.passfile]:
+            pgpass.append(words[1])
+        elif words[0] == "echo" and words[2:] == [">>", auto_conf]:
+            standby_lines.append(words[1])
+    if not (sql and createdb and basebackup and len(pgpass) == 1 and standby_lines):
+        raise ValueError("step 2 no longer has its roles, createdb, .pgpass, pg_basebackup "
+                         "and primary_conninfo")  # fmt: skip
+    return PostgresSetUp(
+        hba_lines=[line for line in hba.group(2).splitlines() if line.strip()],
+        sql=sql,
+        createdb=createdb,
+        pgpass_line=pgpass[0],
+        basebackup=basebackup,
+        standby_lines=standby_lines,
+    )
+
+
+def postgres_settings(address: str) -> str:
+    """deploy/postgresql/quorum.conf with step 2's ``sed`` edit of ``listen_addresses`` for a
+    database host at ``address``."""
+    pattern, line = _listen_edit(address)
+    text = (DEPLOY / "postgresql" / "quorum.conf").read_text()
+    edited, count = re.subn(pattern, line, text, flags=re.M)
+    if count != 1:
+        raise ValueError(f"step 2's sed matches {count} lines of quorum.conf, not one")
+    return edited
+
+
+def listen_addresses_line(address: str) -> str:
+    """The ``listen_addresses`` line step 2's ``sed`` writes for a host at ``address``."""
+    return _listen_edit(address)[1]
+
+
+def _listen_edit(address: str) -> tuple[str, str]:
+    """(what step 2's ``sed`` looks for, the line it writes) for a host at ``address``."""
+    commands = shell_commands("\n".join(shell_blocks(guide_step(2))))
+    (sed,) = [words for words in commands if words[0] == "sed"]
+    if sed[1] != "-i" or not sed[-1].endswith("/conf.d/quorum.conf"):
+        raise ValueError(f"step 2's sed no longer edits conf.d/quorum.conf: {sed}")
+    command, pattern, replacement, flags = sed[2].split("/")
+    if command != "s" or flags or "THIS_HOST_ADDRESS" not in replacement:
+        raise ValueError(f"step 2's sed is not the listen_addresses edit: {sed[2]}")
+    return pattern, replacement.replace("THIS_HOST_ADDRESS", address)
 
 
 def nginx_main_config(site: Path, directory: Path, *, as_root: bool) -> str:

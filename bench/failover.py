@@ -35,6 +35,7 @@ import itertools
 import json
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import subprocess
@@ -49,6 +50,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common
+import deployment
 
 STATEMENTS = f"/api/v1/initiatives/{common.DEMO_SLUG}/statements"
 MAX_DURATION = 120.0
@@ -85,7 +87,11 @@ class Node:
     host: str = "127.0.0.1"
     netns: str | None = None
 
-    def run(self, tool: str, *args: str, timeout: float = 60) -> str:
+    def run(
+        self, tool: str, *args: str, timeout: float = 60, env: dict[str, str] | None = None
+    ) -> str:
+        """``tool`` of PostgreSQL's as the postgres user in this node's namespace, with
+        ``env`` added to the environment (runuser without --login keeps it)."""
         command = _as_postgres([str(self.bindir / tool), *args])
         if self.netns is not None:
             command = ["ip", "netns", "exec", self.netns, *command]
@@ -93,6 +99,7 @@ class Node:
             command,
             cwd="/",  # the postgres user may not enter this checkout
             capture_output=True, text=True, timeout=timeout, check=False,
+            env=None if env is None else {**os.environ, **env},
         )  # fmt: skip
         if result.returncode != 0:
             raise RuntimeError(f"{tool} {' '.join(args)}: {result.stderr.strip()[-800:]}")
@@ -127,59 +134,131 @@ class Node:
             return cursor.fetchall() if cursor.description is not None else []
 
 
-#: The PostgreSQL settings an operator installs (docs/deploy.md): synchronous commit to one
-#: synchronous standby named standby1, WAL for streaming replication.
-DEPLOY_SETTINGS = common.ROOT / "deploy" / "postgresql" / "quorum.conf"
+#: The name of the standby, its replication slot and its application_name (docs/deploy.md
+#: step 2): the one deploy/postgresql/quorum.conf's synchronous_standby_names waits for.
+SYNCHRONOUS_STANDBY = STANDBY_NAME
 
 
-def _settings(port: int, socket_dir: Path, listen: str = "127.0.0.1") -> str:
-    """deploy's settings, then where this test's server listens (later lines win). Copied in,
-    not included by path: the postgres user may not read this checkout."""
+def _own(path: Path, mode: int) -> None:
+    """``path`` the postgres user's, with ``mode`` (when this runs as root)."""
+    if os.geteuid() == 0:
+        postgres = pwd.getpwnam("postgres")
+        os.chown(path, postgres.pw_uid, postgres.pw_gid)
+    path.chmod(mode)
+
+
+def _test_only_settings(node: Node) -> str:
+    """After the guide's settings, what only the test needs (later lines win): its own port,
+    where the socket is (that reaches the server from any namespace) and a small cache."""
     return (
-        f"{DEPLOY_SETTINGS.read_text()}\n"
-        f"port = {port}\nlisten_addresses = '{listen}'\nunix_socket_directories = '{socket_dir}'\n"
-        "shared_buffers = 64MB\n"
+        f"\n# Only for the test, not in docs/deploy.md:\nport = {node.port}\n"
+        f"unix_socket_directories = '{node.data}'\nshared_buffers = 64MB\n"
     )
 
 
-def start_pair(primary: Node, standby: Node, *, trusted_network: str | None = None) -> None:
-    """``primary`` from initdb with deploy's settings, ``standby`` streaming from it
-    synchronously, and the database "quorum" on them; ``trusted_network`` may connect and
-    replicate without a password (initdb's own rules trust loopback only)."""
-    primary.run("initdb", "-D", str(primary.data), "-U", "postgres", "--auth=trust", "--no-sync")
+def _initdb(primary: Node) -> None:
+    """The cluster Debian's postgresql package makes (test only: on Debian, apt-get does it):
+    local connections without a password (Debian: peer, as the postgres user; the test
+    connects as root), TCP by scram-sha-256, and TLS on with a self-signed certificate (Debian:
+    the ssl-cert package's snakeoil one)."""
+    superuser = primary.data.parent / f"{primary.name}-superuser-password"
+    superuser.write_text(secrets.token_hex(16) + "\n")
+    _own(superuser, 0o600)
+    try:
+        primary.run("initdb", "-D", str(primary.data), "-U", "postgres", "--auth-local=trust",
+                    "--auth-host=scram-sha-256", f"--pwfile={superuser}", "--no-sync")  # fmt: skip
+    finally:
+        superuser.unlink()
+    key, certificate = primary.data / "server.key", primary.data / "server.crt"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", f"/CN={primary.host}", "-keyout", str(key), "-out", str(certificate)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    _own(key, 0o600)
+    _own(certificate, 0o644)
     with (primary.data / "postgresql.conf").open("a") as conf:
-        conf.write(_settings(primary.port, primary.data, listen=primary.host))
-    if trusted_network is not None:
-        with (primary.data / "pg_hba.conf").open("a") as hba:
-            hba.write(
-                f"host all all {trusted_network} trust\n"
-                f"host replication all {trusted_network} trust\n"
-            )
+        conf.write("\nssl = on\n")
+
+
+def start_pair(primary: Node, standby: Node, *, web_network: str, password: str) -> None:
+    """docs/deploy.md step 2 on ``primary`` and ``standby``: deploy's settings with the
+    listen_addresses edit, the pg_hba.conf lines for the web hosts (``web_network``) and for
+    the standby's replication, the roles ``quorum`` (with ``password``) and ``replicator``, the
+    database, then the standby's base backup with the replication slot, its password in a
+    password file and the primary_conninfo that names it standby1; then it waits until the
+    standby streams synchronously from the slot. The commands come from the guide
+    (bench/deployment.py); the test adds only its ports, data folders and socket."""
+    passfile = primary.data.parent / f"{standby.name}-pgpass"
+    step = deployment.postgres_set_up(
+        deployment.PostgresValues(
+            primary=primary.host,
+            port=primary.port,
+            standby=standby.host,
+            web_subnet=web_network,
+            password=password,
+            replicator_password=secrets.token_hex(16),
+            standby_data=str(standby.data),
+            passfile=str(passfile),
+        )
+    )
+    _initdb(primary)
+    with (primary.data / "postgresql.conf").open("a") as conf:
+        conf.write(_test_only_settings(primary))
     primary.start()
-    standby.run("pg_basebackup", "-h", primary.host, "-p", str(primary.port), "-U", "postgres",
-                "-D", str(standby.data), "-R", "-X", "stream")  # fmt: skip
+    # The roles and the database first, as the guide has them (no synchronous standby named
+    # yet); psql and createdb as it runs them, -h and -p: where the test's server is.
+    where = ["-h", str(primary.data), "-p", str(primary.port)]
+    for sql in step.sql:
+        primary.run("psql", "-X", "-v", "ON_ERROR_STOP=1", *where, "-c", sql)
+    primary.run(step.createdb[0], *where, *step.createdb[1:])
+    primary.stop()
+    # Copied in, not included by path: the postgres user may not read this checkout.
+    with (primary.data / "postgresql.conf").open("a") as conf:
+        conf.write(deployment.postgres_settings(primary.host) + _test_only_settings(primary))
+    with (primary.data / "pg_hba.conf").open("a") as hba:
+        hba.write("\n".join(step.hba_lines) + "\n")
+    primary.start()  # the guide's `systemctl restart postgresql`
+
+    # The standby. ~postgres/.pgpass is this machine's: the test's file, named by PGPASSFILE.
+    passfile.write_text(step.pgpass_line + "\n")
+    _own(passfile, 0o600)
+    standby.run(*step.basebackup, env={"PGPASSFILE": str(passfile)})
     # The copy holds the primary's socket lock file (its socket is in its data directory).
     for stale in standby.data.glob(".s.PGSQL.*.lock"):
         stale.unlink()
+    # On Debian the standby's settings are its own /etc/postgresql files (step 2: the same
+    # quorum.conf with its own address); here the copy has the primary's postgresql.conf.
     with (standby.data / "postgresql.auto.conf").open("a") as conf:
-        conf.write(
-            f"port = {standby.port}\nlisten_addresses = '{standby.host}'\n"
-            f"unix_socket_directories = '{standby.data}'\n"
-            f"primary_conninfo = 'host={primary.host} port={primary.port} user=postgres "
-            f"application_name={STANDBY_NAME}'\n"
-        )
+        conf.write("\n".join(step.standby_lines) + "\n")
+        conf.write(deployment.listen_addresses_line(standby.host) + _test_only_settings(standby))
     standby.start()
     deadline = time.monotonic() + 30
-    while primary.sql("SELECT 1 FROM pg_stat_replication WHERE sync_state = 'sync'") == []:
+    streaming = (
+        "SELECT 1 FROM pg_stat_replication r JOIN pg_replication_slots s ON s.active_pid = r.pid"
+        f" WHERE r.sync_state = 'sync' AND r.application_name = '{SYNCHRONOUS_STANDBY}'"
+        f" AND s.slot_name = '{SYNCHRONOUS_STANDBY}'"
+    )
+    while primary.sql(streaming) == []:
         if time.monotonic() > deadline:
-            raise RuntimeError("the standby did not become synchronous")
+            raise RuntimeError("the standby did not stream synchronously from its slot")
         time.sleep(0.2)
-    primary.sql('CREATE DATABASE "quorum"')
+
+
+def database_url(hosts: list[tuple[str, int]], password: str) -> str:
+    """The web hosts' DATABASE_URL (docs/deploy.md step 9): the quorum role with its
+    password, both database hosts, the one that takes writes."""
+    where = ",".join(f"{host}:{port}" for host, port in hosts)
+    return (
+        f"postgres://quorum:{password}@{where}/quorum"
+        "?target_session_attrs=read-write&connect_timeout=2"
+    )
 
 
 @contextlib.contextmanager
-def replicated_postgres() -> Iterator[tuple[Node, Node]]:
-    """(primary, standby), the standby streaming synchronously; both gone afterwards."""
+def replicated_postgres(password: str) -> Iterator[tuple[Node, Node]]:
+    """(primary, standby), the standby streaming synchronously, the quorum role's password
+    ``password``; both gone afterwards."""
     bindir = _bindir()
     base = Path(tempfile.mkdtemp(prefix="quorum-failover-", dir="/tmp"))
     if os.geteuid() == 0:
@@ -188,7 +267,7 @@ def replicated_postgres() -> Iterator[tuple[Node, Node]]:
     primary = Node("primary", common.free_port(), base / "primary", bindir)
     standby = Node(STANDBY_NAME, common.free_port(), base / "standby", bindir)
     try:
-        start_pair(primary, standby)
+        start_pair(primary, standby, web_network="127.0.0.1/32", password=password)
         yield primary, standby
     finally:
         for node in (primary, standby):
@@ -328,13 +407,12 @@ def main() -> int:
     args = parser.parse_args()
     duration = min(args.duration, MAX_DURATION)
     problems: list[str] = []
-    with replicated_postgres() as (primary, standby), common.bench_data_dir() as data_dir:
-        database_url = (
-            f"postgres://postgres@127.0.0.1:{primary.port},127.0.0.1:{standby.port}/quorum"
-            "?target_session_attrs=read-write&connect_timeout=2"
-        )
-        env = common.base_env(data_dir, database_url)
-        print(f"primary :{primary.port}, synchronous standby :{standby.port}; {database_url}")
+    password = secrets.token_hex(16)
+    with replicated_postgres(password) as (primary, standby), common.bench_data_dir() as data_dir:
+        url = database_url([(primary.host, primary.port), (standby.host, standby.port)], password)
+        env = common.base_env(data_dir, url)
+        shown = url.replace(password, "…")
+        print(f"primary :{primary.port}, synchronous standby :{standby.port}; {shown}")
         common.setup_demo(env)
         log = data_dir / "server.log"
         server, port = common.start_server(env, log, workers=2)

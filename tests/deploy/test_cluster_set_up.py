@@ -11,6 +11,7 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,7 +28,10 @@ GUIDE = (ROOT / "docs" / "deploy.md").read_text()
 def the(tmp_path: Path) -> cluster.Cluster:
     """A cluster's set-up as data: its folder, and nothing running."""
     client_env = {"SSL_CERT_FILE": str(tmp_path / "proxy" / "tls.pem")}
-    return cluster.Cluster(tmp_path, None, None, {}, "redis-password", client_env)  # type: ignore[arg-type]
+    nothing: Any = None  # no database: the set-up as data only
+    return cluster.Cluster(
+        tmp_path, nothing, nothing, {}, "redis-password", client_env, "database-password"
+    )
 
 
 def test_the_certificate_is_step_5_s_openssl_command_for_the_proxy_s_address(tmp_path):
@@ -128,6 +132,7 @@ def test_a_web_host_s_environment_file_is_step_4_s_with_step_9_s_lines(the):
     assert written["QUORUM_LISTEN"] == cluster.address("web1")
     assert written["QUORUM_TRUSTED_PROXIES"] == cluster.address("proxy")
     assert written["DATABASE_URL"].partition("?")[2] == guide["DATABASE_URL"].partition("?")[2]
+    assert written["DATABASE_URL"].startswith("postgres://quorum:database-password@")
     assert written["REDIS_URL"].startswith("redis://:redis-password@")
     assert written["QUORUM_CSRF_TRUSTED_ORIGINS"] == f"https://{written['QUORUM_ALLOWED_HOSTS']}"
     # Test-only settings never hide a name of the guide.
