@@ -271,7 +271,9 @@ def test_the_header_snippet_names_the_user_and_signs_out_with_a_post(rf, registr
     assert 'action="/account/logout/" method="post"' in html
     assert "csrfmiddlewaretoken" in html
     request.user = AnonymousUser()
-    assert render_to_string("accounts/_header.html", request=request).strip() == ""
+    anonymous = render_to_string("accounts/_header.html", request=request)
+    assert "Signed in as" not in anonymous and "csrfmiddlewaretoken" not in anonymous
+    assert 'class="sign-in-link" href="/account/login/"' in anonymous
 
 
 def test_a_refused_attempt_shows_only_why(client, registrar) -> None:

@@ -10,6 +10,7 @@ import json
 import pytest
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.db import OperationalError
+from django.http import Http404
 from django.test import Client, RequestFactory
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -195,3 +196,139 @@ def test_the_root_urlconf_names_the_handlers() -> None:
     assert quorum.urls.handler403 == "quorum.core.error_pages.permission_denied"
     assert quorum.urls.handler404 == "quorum.core.error_pages.page_not_found"
     assert quorum.urls.handler500 == "quorum.core.error_pages.server_error"
+
+
+# What each status page says, as the catalogues translate it: (title, sentence, "Error N", home).
+PAGE_TEXTS = {
+    "en": {
+        400: ("Bad request", "The request could not be understood."),
+        403: ("Access denied", "You are not allowed to do this."),
+        404: ("Not found", "There is nothing at this address."),
+        500: ("Something went wrong", "This is a fault on our side, not yours."),
+        "error": "Error",
+        "home": "Go to the register of initiatives",
+    },
+    "de": {
+        400: ("Ungültige Anfrage", "Die Anfrage konnte nicht verstanden werden."),
+        403: ("Zugriff verweigert", "Sie sind dazu nicht berechtigt."),
+        404: ("Nicht gefunden", "Unter dieser Adresse ist nichts zu finden."),
+        500: ("Ein Fehler ist aufgetreten", "Der Fehler liegt bei uns, nicht bei Ihnen."),
+        "error": "Fehler",
+        "home": "Zum Register der Initiativen",
+    },
+    "el": {
+        400: ("Εσφαλμένο αίτημα", "Δεν ήταν δυνατή η κατανόηση του αιτήματος."),
+        403: ("Δεν επιτρέπεται η πρόσβαση", "Δεν έχετε δικαίωμα να το κάνετε αυτό."),
+        404: ("Δεν βρέθηκε", "Δεν υπάρχει τίποτα σε αυτή τη διεύθυνση."),
+        500: ("Κάτι πήγε στραβά", "Πρόκειται για σφάλμα από τη δική μας πλευρά"),
+        "error": "Σφάλμα",
+        "home": "Μετάβαση στο μητρώο των πρωτοβουλιών",
+    },
+    "bg": {
+        400: ("Невалидна заявка", "Заявката не можа да бъде разбрана."),
+        403: ("Достъпът е отказан", "Нямате право да извършите това действие."),
+        404: ("Не е намерено", "На този адрес няма нищо."),
+        500: ("Нещо се обърка", "Грешката е от наша страна, а не от ваша."),
+        "error": "Грешка",
+        "home": "Към регистъра на инициативите",
+    },
+}
+SIGN_IN_LINK = {
+    "en": "Sign in for organisers and authorities",
+    "de": "Anmeldung für Organisatoren und Behörden",
+    "el": "Σύνδεση για διοργανωτές και αρχές",
+    "bg": "Вход за организатори и органи",
+}
+RAISED = {
+    400: SuspiciousOperation("a forged request"),
+    403: PermissionDenied(),
+    404: Http404(),
+    500: RuntimeError("a bug in a view"),
+}
+
+
+def assert_in_the_layout(page: str) -> None:
+    assert '<header class="site-header">' in page
+    assert '<a class="brand" href="/">Quorum</a>' in page
+    assert '<footer class="site-footer">' in page
+    assert 'rel="icon" href="/static/quorum/favicon.svg"' in page
+    assert 'href="/static/quorum/quorum.css"' in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", sorted(PAGE_TEXTS))
+@pytest.mark.parametrize("status", sorted(RAISED))
+def test_a_view_that_raises_gets_the_status_page_in_the_layout_and_the_readers_language(
+    monkeypatch, settings, status: int, language: str
+) -> None:
+    import quorum.initiatives.views
+
+    def _raise(*args, **kwargs):
+        raise RAISED[status]
+
+    settings.DEBUG = False
+    monkeypatch.setattr(quorum.initiatives.views, "initiative_search", _raise)
+    response = Client(raise_request_exception=False).get("/", HTTP_ACCEPT_LANGUAGE=language)
+
+    page = response.content.decode()
+    title, sentence = PAGE_TEXTS[language][status]
+    assert response.status_code == status
+    assert response["Content-Language"] == language
+    assert f'<html lang="{language}"' in page
+    assert f"<title>{title} · Quorum</title>" in page
+    assert f"<h1>{title}</h1>" in page
+    assert sentence in page
+    assert f"{PAGE_TEXTS[language]['error']} {status}" in page
+    assert f'<a href="/">{PAGE_TEXTS[language]["home"]}</a>' in page
+    assert SIGN_IN_LINK[language] in page
+    assert_in_the_layout(page)
+    assert_secure(response)
+
+
+@pytest.mark.django_db
+def test_a_missing_page_in_greek_is_the_greek_404_in_the_layout(client) -> None:
+    response = client.get("/i/no-such-initiative/", HTTP_ACCEPT_LANGUAGE="el")
+    page = response.content.decode()
+    assert response.status_code == 404
+    assert "<h1>Δεν βρέθηκε</h1>" in page
+    assert_in_the_layout(page)
+
+
+@pytest.mark.django_db
+def test_the_500_page_reads_nothing_from_the_database_the_session_or_the_user(
+    django_assert_num_queries,
+) -> None:
+    request = RequestFactory().get("/i/clean-air/", HTTP_ACCEPT_LANGUAGE="bg")
+    with django_assert_num_queries(0):
+        response = error_pages.server_error(request)
+    page = response.content.decode()
+    assert response.status_code == 500
+    assert "<h1>Нещо се обърка</h1>" in page
+    assert not hasattr(request, "session") and not hasattr(request, "user")
+    assert "csrfmiddlewaretoken" not in page  # no form: nothing that needs a session
+    assert_in_the_layout(page)
+
+
+@pytest.mark.django_db
+def test_the_500_page_of_a_view_that_lost_its_database_is_the_static_page(monkeypatch) -> None:
+    import quorum.initiatives.views
+
+    monkeypatch.setattr(quorum.initiatives.views, "initiative_search", _fail)
+    response = Client(raise_request_exception=False).get("/", HTTP_ACCEPT_LANGUAGE="de")
+    page = response.content.decode()
+    assert response.status_code == 500
+    assert "<h1>Ein Fehler ist aufgetreten</h1>" in page
+    assert SIGN_IN_LINK["de"] in page
+    assert "Signed in as" not in page and "language-switcher" not in page
+    assert_in_the_layout(page)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["de", "el", "bg"])
+def test_a_missing_api_path_stays_json_in_any_language(client, language: str) -> None:
+    response = client.get("/api/v1/no-such-thing", HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert list(body) == ["errors"] and list(body["errors"]) == ["__all__"]
+    assert "<html" not in response.content.decode()
