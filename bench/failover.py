@@ -1,9 +1,10 @@
 """Acknowledged means on two machines: the PostgreSQL primary killed under load, the standby promoted.
 
-Starts a PostgreSQL primary and a synchronous standby of it (initdb, pg_basebackup; run as the
-``postgres`` user when this runs as root) on free loopback ports, and `quorum serve --workers 2`
-(sequencer on) with a DATABASE_URL that names both hosts with target_session_attrs=read-write,
-the set-up docs/operator.md ("A synchronous standby") describes. Then:
+Starts a PostgreSQL primary and a synchronous standby of it with docs/deploy.md step 2's
+commands (``start_pair``: the roles, pg_hba.conf's lines, the replication slot, the password
+file; run as the ``postgres`` user when this runs as root) on free loopback ports, and `quorum
+serve --workers 2` (sequencer on) with a DATABASE_URL that names both hosts with
+target_session_attrs=read-write and the quorum role's password (step 9). Then:
 
 1. the standby is stopped: a statement sent meanwhile is not acknowledged while it is away,
    and is acknowledged once it is back (the commit waited for it);
@@ -267,6 +268,8 @@ def replicated_postgres(password: str) -> Iterator[tuple[Node, Node]]:
     primary = Node("primary", common.free_port(), base / "primary", bindir)
     standby = Node(STANDBY_NAME, common.free_port(), base / "standby", bindir)
     try:
+        # Every host is 127.0.0.1 here: the guide's listen_addresses edit gives 'localhost,
+        # 127.0.0.1', and the server logs that it could not bind the second (harmless).
         start_pair(primary, standby, web_network="127.0.0.1/32", password=password)
         yield primary, standby
     finally:
