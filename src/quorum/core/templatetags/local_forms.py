@@ -18,6 +18,8 @@ filters they never fail a page: no value gives "", a value of the wrong kind is 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
+from typing import Any
 
 from django import template
 
@@ -47,28 +49,27 @@ def local_zone(value: object) -> str:
     return local_forms.local_zone(value)
 
 
-@register.filter(name="local_number")
-def local_number(value: object) -> object:
+def _as_local(value: object, form: Callable[[Any], str]) -> object:
+    """``form`` of ``value`` when it is a number; nothing for no value; else ``value`` as is."""
     if value is None or value == "":
         return ""
     number = local_forms.as_number(value)
-    return value if number is None else local_forms.local_number(number)
+    return value if number is None else form(number)
+
+
+@register.filter(name="local_number")
+def local_number(value: object) -> object:
+    return _as_local(value, local_forms.local_number)
 
 
 @register.filter(name="local_amount")
 def local_amount(value: object, currency: str = "EUR") -> object:
-    if value is None or value == "":
-        return ""
-    number = local_forms.as_number(value)
-    return value if number is None else local_forms.local_amount(number, currency=currency)
+    return _as_local(value, lambda number: local_forms.local_amount(number, currency=currency))
 
 
 @register.filter(name="local_percent")
 def local_percent(value: object) -> object:
-    if value is None or value == "":
-        return ""
-    number = local_forms.as_number(value)
-    return value if number is None else local_forms.local_percent(number)
+    return _as_local(value, local_forms.local_percent)
 
 
 @register.simple_tag(name="number_locale")
