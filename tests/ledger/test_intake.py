@@ -117,7 +117,9 @@ def test_an_admission_that_fails_fails_its_whole_batch_and_stores_nothing(
     assert Statement.objects.count() == 1
 
 
-def test_a_batch_is_stored_with_one_insert_per_five_hundred_rows(collecting_initiative) -> None:
+def test_a_batch_is_stored_with_one_insert_per_five_hundred_rows(
+    writer, collecting_initiative
+) -> None:
     """Each statement the database runs inside the write lock may wait for the GIL in a busy
     process: a batch is one INSERT (or one per 500 rows), not one a row."""
     from django.db import connection
@@ -125,10 +127,8 @@ def test_a_batch_is_stored_with_one_insert_per_five_hundred_rows(collecting_init
 
     from quorum.ledger.intake import _Write
 
-    writer = IntakeWriter.__new__(IntakeWriter)  # its commit, on this thread: no group call
-    writer._sql = {}
     rows = [row(collecting_initiative.pk, n % 60) for n in range(1_201)]
-    with CaptureQueriesContext(connection) as queries:
+    with CaptureQueriesContext(connection) as queries:  # its commit, called on this thread
         refusals = writer._commit([_Write(r, None, None) for r in rows])
 
     inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]

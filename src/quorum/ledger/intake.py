@@ -148,14 +148,11 @@ class IntakeWriter:
     @staticmethod
     def _values(row: IntakeRow) -> tuple[Any, ...]:
         # The one value the driver cannot take as it is: the ORM's form of a datetime.
-        return (
-            row.initiative_id,
-            row.member_state,
-            row.ciphertext,
-            row.ciphertext_sha256,
-            row.leaf_hash,
-            connection.ops.adapt_datetimefield_value(row.received_at),
-            row.sealing_key_id,
+        return tuple(
+            connection.ops.adapt_datetimefield_value(row.received_at)
+            if name == "received_at"
+            else getattr(row, name)
+            for name in _COLUMNS
         )
 
 

@@ -282,11 +282,7 @@ class DatabaseRateStore:
             # cannot both count a new client from nothing. SQLite's write lock, held by this
             # transaction already, makes that step needless there.
             empty = connection.ops.adapt_json_value({}, None)
-            cursor.execute(
-                f"INSERT INTO {table} (key, hits, expires_at) "
-                f"VALUES {', '.join(['(%s, %s, %s)'] * len(keys))} ON CONFLICT (key) DO NOTHING",
-                [value for key in keys for value in (key, empty, expiry[key])],
-            )
+            _write_rows(cursor, table, [(key, empty, expiry[key]) for key in keys], "DO NOTHING")
         # The row locks (on SQLite the write lock) make count-then-record one step.
         cursor.execute(
             f"SELECT key, hits FROM {table} WHERE key IN ({', '.join(['%s'] * len(keys))})"
@@ -308,28 +304,35 @@ class DatabaseRateStore:
             # One statement for every changed key, not one a key: each statement inside the
             # write lock is a round trip. On PostgreSQL the rows exist and are locked, and this
             # only updates them; on SQLite it inserts the new clients' rows.
-            written = sorted(changed)
-            cursor.execute(
-                f"INSERT INTO {table} (key, hits, expires_at) "
-                f"VALUES {', '.join(['(%s, %s, %s)'] * len(written))} "
-                "ON CONFLICT (key) DO UPDATE SET hits = excluded.hits, "
-                "expires_at = excluded.expires_at",
+            _write_rows(
+                cursor,
+                table,
                 [
-                    value
-                    for key in written
-                    for value in (
+                    (
                         key,
                         connection.ops.adapt_json_value(
                             {name: log.stored() for name, log in stored[key].items()}, None
                         ),
                         expiry[key],
                     )
+                    for key in sorted(changed)
                 ],
+                "DO UPDATE SET hits = excluded.hits, expires_at = excluded.expires_at",
             )
         return decisions
 
     def purge(self, now: float) -> int:
         return self._expiring.purge(now)
+
+
+def _write_rows(cursor: Any, table: str, rows: list[tuple[Any, Any, Any]], conflict: str) -> None:
+    """``(key, hits, expires_at)`` rows into the rate log in one statement, ``ON CONFLICT (key)``
+    doing ``conflict``."""
+    cursor.execute(
+        f"INSERT INTO {table} (key, hits, expires_at) "
+        f"VALUES {', '.join(['(%s, %s, %s)'] * len(rows))} ON CONFLICT (key) {conflict}",
+        [value for row in rows for value in row],
+    )
 
 
 # One atomic step per request, for all windows: prune, count, then record only if allowed.
