@@ -397,6 +397,18 @@ def run(args: argparse.Namespace) -> int:
     return 1 if result.bad else 0
 
 
+def add_per_address(p: argparse.ArgumentParser) -> None:
+    """``--per-address``: how the load's clients are spread (this bench and the soak)."""
+    p.add_argument(
+        "--per-address",
+        type=int,
+        default=4,
+        help="a crowd: statements each client address sends (a new loopback address, a new "
+        "connection, after that many), with the rate limits as shipped; 0: every statement "
+        "from 127.0.0.1 with the rate limits out of the way (the figures before 2026-12-02)",
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
@@ -416,14 +428,7 @@ def parser() -> argparse.ArgumentParser:
         "(e.g. redis://127.0.0.1:6379/5), instead of in the database",
     )
     p.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
-    p.add_argument(
-        "--per-address",
-        type=int,
-        default=4,
-        help="a crowd: statements each client address sends (a new loopback address, a new "
-        "connection, after that many), with the rate limits as shipped; 0: every statement "
-        "from 127.0.0.1 with the rate limits out of the way (the figures before 2026-12-02)",
-    )
+    add_per_address(p)
     p.add_argument(
         "--pg-admin-url",
         default=os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres"),

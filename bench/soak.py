@@ -92,13 +92,7 @@ def main() -> None:
     p.add_argument("--concurrency", type=int, default=64, help="connections at most")
     p.add_argument("--interval", type=float, default=60.0, help="seconds between reports")
     p.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
-    p.add_argument(
-        "--per-address",
-        type=int,
-        default=4,
-        help="as for intake.py: a crowd, this many statements per client address, the rate "
-        "limits as shipped; 0: all from 127.0.0.1, the rate limits out of the way",
-    )
+    intake.add_per_address(p)
     p.add_argument("--redis", metavar="URL", help="as for intake.py (the database is emptied)")
     p.add_argument(
         "--pg-admin-url",
