@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up Quorum on this machine: a virtual environment in .venv with Quorum installed.
 # With --test: also the test tools, and from Debian Chromium for the browser tests and nginx
-# for the deployment tests.
+# for the deployment tests. Then the stylesheet: GOV.UK Frontend and dart-sass from npm at the
+# versions package-lock.json pins, compiled into src/quorum/static/quorum/quorum.css.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,15 @@ if ! "$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)
   echo "Quorum needs Python 3.11 or newer (found: $("$python" --version 2>&1))" >&2
   exit 1
 fi
+
+# Installs Debian packages (as root, or through sudo).
+debian_install() {
+  echo "Installing from Debian: $*"
+  local sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "$@" >/dev/null
+}
 
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
@@ -25,13 +35,22 @@ if [ "${1:-}" = "--test" ]; then
   [ -x /usr/sbin/nginx ] || missing+=(nginx)           # tests/deploy: the nginx site of deploy/
   command -v openssl >/dev/null || missing+=(openssl)  # … and its self-signed test certificate
   command -v pg_restore >/dev/null || missing+=(postgresql-client)  # quorum backup/restore on PostgreSQL
+  command -v npm >/dev/null || missing+=(nodejs npm)   # the stylesheet's build (below)
   if [ ${#missing[@]} -gt 0 ]; then
-    echo "Installing from Debian: ${missing[*]}"
-    sudo_cmd=""
-    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-    $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+    debian_install "${missing[@]}"
   fi
 else
   .venv/bin/python -m pip install --quiet -e .
+  command -v npm >/dev/null || debian_install nodejs npm   # the stylesheet's build (below)
+fi
+
+# The stylesheet is built here, not committed: the packages come from npm at the exact versions
+# of package-lock.json (checked against its hashes; no install scripts run), and the page loads
+# only what this builds, from Quorum itself. Rebuilt only when a source is newer than the CSS.
+css=src/quorum/static/quorum/quorum.css
+if [ ! -d node_modules/govuk-frontend ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+fi
+if [ ! -f "$css" ] || [ -n "$(find src/quorum/static_src package.json package-lock.json -newer "$css" -print -quit)" ]; then
+  npm run --silent build
 fi

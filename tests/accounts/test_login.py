@@ -233,8 +233,8 @@ def test_sign_in_pages_are_never_cached(client, registrar, cast_password) -> Non
 
 def test_the_login_form_is_accessible(client) -> None:
     body = client.get(LOGIN).content.decode()
-    assert '<label for="id_username">' in body
-    assert '<label for="id_password">' in body
+    assert '<label class="govuk-label govuk-label--s" for="id_username">' in body
+    assert '<label class="govuk-label govuk-label--s" for="id_password">' in body
     assert 'autocomplete="username"' in body
     assert 'autocomplete="current-password"' in body
     assert "<script" not in body.split("</main>")[0]
@@ -245,7 +245,7 @@ def test_wrong_input_is_summarised_with_links_to_the_fields(client, db) -> None:
     response = client.post(LOGIN, {"username": "", "password": ""})
     assert response.status_code == 422
     body = response.content.decode()
-    assert 'class="error-summary"' in body
+    assert 'class="govuk-error-summary"' in body
     assert 'href="#id_username"' in body
     assert 'href="#id_password"' in body
     assert 'id="id_username_error"' in body
@@ -255,7 +255,7 @@ def test_wrong_input_is_summarised_with_links_to_the_fields(client, db) -> None:
 def test_the_code_form_is_accessible(client, registrar, cast_password) -> None:
     client.post(LOGIN, {"username": "registrar", "password": cast_password})
     body = client.get(VERIFY).content.decode()
-    assert '<label for="id_code">' in body
+    assert '<label class="govuk-label govuk-label--s" for="id_code">' in body
     assert 'autocomplete="one-time-code"' in body
     assert 'inputmode="numeric"' in body
 

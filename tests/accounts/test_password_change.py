@@ -30,7 +30,7 @@ def test_it_needs_a_signed_in_user(client) -> None:
 def test_the_form_is_accessible(signed_in) -> None:
     body = signed_in.get(URL).content.decode()
     for field in ("current_password", "new_password1", "new_password2", "code"):
-        assert f'<label for="id_{field}">' in body
+        assert f'<label class="govuk-label govuk-label--s" for="id_{field}">' in body
     assert 'autocomplete="current-password"' in body
     assert 'autocomplete="new-password"' in body
     assert 'autocomplete="one-time-code"' in body

@@ -248,9 +248,9 @@ RAISED = {
 
 
 def assert_in_the_layout(page: str) -> None:
-    assert '<header class="site-header">' in page
-    assert '<a class="brand" href="/">Quorum</a>' in page
-    assert '<footer class="site-footer">' in page
+    assert '<header class="govuk-header">' in page
+    assert '<a class="govuk-header__homepage-link" href="/">Quorum</a>' in page
+    assert '<footer class="govuk-footer">' in page
     assert 'rel="icon" href="/static/quorum/favicon.svg"' in page
     assert 'href="/static/quorum/quorum.css"' in page
 
@@ -276,10 +276,10 @@ def test_a_view_that_raises_gets_the_status_page_in_the_layout_and_the_readers_l
     assert response["Content-Language"] == language
     assert f'<html lang="{language}"' in page
     assert f"<title>{title} · Quorum</title>" in page
-    assert f"<h1>{title}</h1>" in page
+    assert f'<h1 class="govuk-heading-l">{title}</h1>' in page
     assert sentence in page
     assert f"{PAGE_TEXTS[language]['error']} {status}" in page
-    assert f'<a href="/">{PAGE_TEXTS[language]["home"]}</a>' in page
+    assert f'<a class="govuk-link" href="/">{PAGE_TEXTS[language]["home"]}</a>' in page
     assert SIGN_IN_LINK[language] in page
     assert_in_the_layout(page)
     assert_secure(response)
@@ -290,7 +290,7 @@ def test_a_missing_page_in_greek_is_the_greek_404_in_the_layout(client) -> None:
     response = client.get("/i/no-such-initiative/", HTTP_ACCEPT_LANGUAGE="el")
     page = response.content.decode()
     assert response.status_code == 404
-    assert "<h1>Δεν βρέθηκε</h1>" in page
+    assert '<h1 class="govuk-heading-l">Δεν βρέθηκε</h1>' in page
     assert_in_the_layout(page)
 
 
@@ -303,7 +303,7 @@ def test_the_500_page_reads_nothing_from_the_database_the_session_or_the_user(
         response = error_pages.server_error(request)
     page = response.content.decode()
     assert response.status_code == 500
-    assert "<h1>Нещо се обърка</h1>" in page
+    assert '<h1 class="govuk-heading-l">Нещо се обърка</h1>' in page
     assert not hasattr(request, "session") and not hasattr(request, "user")
     assert "csrfmiddlewaretoken" not in page  # no form: nothing that needs a session
     assert_in_the_layout(page)
@@ -317,7 +317,7 @@ def test_the_500_page_of_a_view_that_lost_its_database_is_the_static_page(monkey
     response = Client(raise_request_exception=False).get("/", HTTP_ACCEPT_LANGUAGE="de")
     page = response.content.decode()
     assert response.status_code == 500
-    assert "<h1>Ein Fehler ist aufgetreten</h1>" in page
+    assert '<h1 class="govuk-heading-l">Ein Fehler ist aufgetreten</h1>' in page
     assert SIGN_IN_LINK["de"] in page
     assert "Signed in as" not in page and "language-switcher" not in page
     assert_in_the_layout(page)

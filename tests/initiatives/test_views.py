@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 def _thresholds(html: str) -> dict[str, str]:
     rows = re.findall(
-        r'<th scope="row">([^<]+)</th>\s*<td class="num">\d+</td>\s*<td class="num">([^<]+)</td>',
+        r'<th scope="row"[^>]*>([^<]+)</th>\s*<td[^>]*>\d+</td>\s*<td[^>]*>([^<]+)</td>',
         html,
     )
     return dict(rows)

@@ -199,7 +199,10 @@ def test_the_section_follows_the_readers_language(client, ready, polish_citizen)
         caption = translation.gettext("Statements received per Member State")
         poland = translation.gettext("Poland")
         reached = translation.gettext("Reached")
-    assert f"<caption>{caption}</caption>" in counts
+    assert (
+        f'<caption class="govuk-table__caption govuk-table__caption--m">{caption}</caption>'
+        in counts
+    )
     row = member_state_row(counts, "PL")
     assert poland in row and reached in row
     assert cells(row)[:2] == ["38.160", "38.160"]  # German digit grouping
