@@ -18,6 +18,7 @@ from quorum.core.env import (
     EnvError,
     check_hsts,
     database_from_url,
+    email_from_url,
     env_bool,
     env_choice,
     env_float,
@@ -124,6 +125,15 @@ try:
         "QUORUM_LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60, minimum=60
     )
     QUORUM_TOTP_ISSUER = env_str("QUORUM_TOTP_ISSUER", "Quorum")
+    # Mail to the people who run an initiative (invitations, steps that wait for them): where it
+    # goes out, who it is from, and the address its links lead to.
+    QUORUM_EMAIL = email_from_url(env_str("QUORUM_EMAIL_URL", "console://"))
+    QUORUM_EMAIL_FROM = env_str("QUORUM_EMAIL_FROM", "Quorum <quorum@localhost>")
+    # Off only in tests that send by hand; a process then leaves what it queues to the senders.
+    QUORUM_EMAIL_SEND_ON_COMMIT = env_bool("QUORUM_EMAIL_SEND_ON_COMMIT", True)
+    QUORUM_BASE_URL = env_str("QUORUM_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    if not QUORUM_BASE_URL.startswith(("https://", "http://")):
+        raise EnvError(f"QUORUM_BASE_URL must start with https://; got {QUORUM_BASE_URL!r}")
     # HTTPS: Strict-Transport-Security and the proxy's header that says a request came by TLS.
     QUORUM_HSTS_SECONDS = env_int("QUORUM_HSTS_SECONDS", 0, minimum=0, maximum=2 * 31536000)
     QUORUM_HSTS_INCLUDE_SUBDOMAINS = env_bool("QUORUM_HSTS_INCLUDE_SUBDOMAINS", False)
@@ -320,6 +330,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
 OTP_TOTP_ISSUER = QUORUM_TOTP_ISSUER
+globals().update(QUORUM_EMAIL)
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = QUORUM_EMAIL_FROM
 
 LANGUAGE_CODE = "en"
 # The 24 official languages of the EU, each named in itself.

@@ -199,3 +199,29 @@ def test_hosts_may_be_ipv6_in_brackets_and_ports_may_be_left_out() -> None:
 def test_a_list_of_hosts_or_an_option_that_cannot_work_is_refused(url: str) -> None:
     with pytest.raises(EnvError, match="DATABASE_URL"):
         database_from_url(url)
+
+
+def test_the_mail_url_names_the_server_its_tls_and_its_credentials() -> None:
+    from quorum.core.env import email_from_url
+
+    submission = email_from_url("smtp+starttls://quorum%40example.org:p%40ss@mail.example.org")
+    assert submission["EMAIL_HOST"] == "mail.example.org"
+    assert submission["EMAIL_PORT"] == 587
+    assert (submission["EMAIL_USE_TLS"], submission["EMAIL_USE_SSL"]) == (True, False)
+    assert submission["EMAIL_HOST_USER"] == "quorum@example.org"
+    assert submission["EMAIL_HOST_PASSWORD"] == "p@ss"
+    implicit = email_from_url("smtps://mail.example.org")
+    assert (implicit["EMAIL_PORT"], implicit["EMAIL_USE_SSL"]) == (465, True)
+    assert email_from_url("smtp://127.0.0.1:2525")["EMAIL_PORT"] == 2525
+    assert email_from_url("console://")["EMAIL_BACKEND"].endswith("console.EmailBackend")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["mail.example.org", "http://mail.example.org", "smtp://", "smtp://h:port", "smtp://h/x?y=1"],
+)
+def test_a_mail_url_quorum_cannot_use_stops_the_process(url: str) -> None:
+    from quorum.core.env import EnvError, email_from_url
+
+    with pytest.raises(EnvError, match="QUORUM_EMAIL_URL"):
+        email_from_url(url)

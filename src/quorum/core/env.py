@@ -316,3 +316,51 @@ def check_hsts(*, seconds: int, include_subdomains: bool, preload: bool) -> None
             f"QUORUM_HSTS_PRELOAD needs QUORUM_HSTS_SECONDS >= {HSTS_PRELOAD_MIN_SECONDS} "
             "and QUORUM_HSTS_INCLUDE_SUBDOMAINS=on"
         )
+
+
+#: QUORUM_EMAIL_URL's schemes → (Django backend, TLS on connect, STARTTLS, default port).
+EMAIL_SCHEMES = {
+    "smtp": ("django.core.mail.backends.smtp.EmailBackend", False, False, 25),
+    "smtp+starttls": ("django.core.mail.backends.smtp.EmailBackend", False, True, 587),
+    "smtps": ("django.core.mail.backends.smtp.EmailBackend", True, False, 465),
+    "console": ("django.core.mail.backends.console.EmailBackend", False, False, 0),
+}
+EMAIL_TIMEOUT_SECONDS = 10
+
+
+def email_from_url(url: str) -> dict[str, object]:
+    """Django's EMAIL_* settings for QUORUM_EMAIL_URL.
+
+    ``smtp+starttls://user:password@mail.example.org:587`` (the usual submission port),
+    ``smtps://…:465`` (TLS from the first byte), ``smtp://host:25`` (no TLS: a relay on the
+    same host or network only) or ``console://`` (the demo: messages go to standard output).
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in EMAIL_SCHEMES:
+        raise EnvError(
+            f"QUORUM_EMAIL_URL must start with {', '.join(s + '://' for s in EMAIL_SCHEMES)}; "
+            f"got {parts.scheme!r}"
+        )
+    backend, use_ssl, use_tls, default_port = EMAIL_SCHEMES[parts.scheme]
+    settings: dict[str, object] = {"EMAIL_BACKEND": backend}
+    if parts.scheme == "console":
+        return settings
+    try:
+        port = parts.port or default_port
+    except ValueError as exc:
+        raise EnvError(f"QUORUM_EMAIL_URL has a bad port: {exc}") from exc
+    if not parts.hostname:
+        raise EnvError("QUORUM_EMAIL_URL must name a host, e.g. smtp+starttls://mail.example.org")
+    if parts.query or parts.path not in ("", "/"):
+        raise EnvError("QUORUM_EMAIL_URL takes no path and no options")
+    settings.update(
+        EMAIL_HOST=parts.hostname,
+        EMAIL_PORT=port,
+        EMAIL_HOST_USER=unquote(parts.username or ""),
+        EMAIL_HOST_PASSWORD=unquote(parts.password or ""),
+        EMAIL_USE_SSL=use_ssl,
+        EMAIL_USE_TLS=use_tls,
+        # A mail server that hangs must not hold a sender for long; the outbox tries again.
+        EMAIL_TIMEOUT=EMAIL_TIMEOUT_SECONDS,
+    )
+    return settings

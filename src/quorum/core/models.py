@@ -42,3 +42,26 @@ class SignInCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key[:12]}… {self.count} until {self.expires_at:%Y-%m-%d %H:%M:%S}"
+
+
+class OutgoingMail(models.Model):
+    """A message to a member of staff, waiting to be sent: the outbox.
+
+    A service writes it in the same transaction as the state change it tells of, so that no
+    message is sent for a change that rolled back and none is lost for one that committed;
+    sending happens afterwards, outside any request's transaction, so a mail server that is
+    down delays mail and nothing else. The row is deleted once the server has taken it: a
+    message may carry a one-time link, which should not outlive its delivery here.
+    """
+
+    to = models.CharField(max_length=320)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(db_index=True)
+    # Why the last attempt failed (the SMTP error), for the operator.
+    last_error = models.CharField(max_length=300, blank=True, default="")
+
+    class Meta:
+        ordering = ["next_attempt_at", "id"]

@@ -7,13 +7,19 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from quorum.core.audit import Actor, audit_log
 from quorum.core.errors import Conflict, DomainError
+from quorum.core.mail import mail_queue
 from quorum.initiatives.models import Initiative, OrganiserMember
 from quorum.initiatives.services.checks import InvalidRequest, check_characters
 from quorum.initiatives.services.transitions import Status, initiative_lock
@@ -55,6 +61,10 @@ def organiser_invite(
         errors["full_name"] = [_("Enter the member's full name.")]
     check_characters(errors, "full_name", full_name)
     check_characters(errors, "email", email)
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        errors.setdefault("email", []).extend(exc.messages)
     if nationality not in codes:
         errors["nationality"] = [_("Organisers must be citizens of a Member State.")]
     if residence not in codes:
@@ -91,7 +101,25 @@ def organiser_invite(
         actor_label=actor_label,
         data={"member": member.pk, "role": role, "residence": residence},
     )
+    _mail_invitation(initiative=initiative, member=member, token=token)
     return Invitation(member=member, token=token)
+
+
+def _mail_invitation(*, initiative: Initiative, member: OrganiserMember, token: str) -> None:
+    title = initiative.text("title", initiative.language)
+    link = settings.QUORUM_BASE_URL + reverse("backoffice:join", args=[token])
+    mail_queue(
+        to=member.email,
+        subject=gettext("Invitation to the group of organisers of “%(title)s”") % {"title": title},
+        body=gettext(
+            "Hello %(name)s,\n\n"
+            "you are invited to join the group of organisers of the citizens' initiative "
+            "“%(title)s”. To accept, sign in to Quorum (or create your account) with this "
+            "link, which works once:\n\n%(link)s\n\n"
+            "If you did not expect this invitation, ignore this message."
+        )
+        % {"name": member.full_name, "title": title, "link": link},
+    )
 
 
 @transaction.atomic

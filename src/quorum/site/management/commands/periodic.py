@@ -5,6 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from quorum.accounts import throttle
+from quorum.core.mail import mail_send_due
 from quorum.initiatives.selectors import progress_reports_overdue
 from quorum.initiatives.services import initiatives_advance_by_date
 from quorum.signing import ratelimit, replay
@@ -16,7 +17,8 @@ class Command(BaseCommand):
         "The daily chores, safe to run more often (e.g. hourly from cron or a systemd timer): "
         "open and close collections on their dates, destroy statements whose retention ended, "
         "list overdue two-monthly progress reports, and forget expired rate-limit, single-use "
-        "and sign-in entries of the database (Redis expires its own)."
+        "and sign-in entries of the database (Redis expires its own), and send the mail that "
+        "is still waiting in the outbox."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -35,3 +37,6 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"forgot {forgotten} expired rate-limit, single-use and sign-in entries"
             )
+        run = mail_send_due()
+        if run.sent or run.failed:
+            self.stdout.write(f"mail: sent {run.sent}, not sent {run.failed} (tried again later)")
