@@ -211,3 +211,12 @@ def test_the_mail_command_fails_when_the_server_does_not_answer(inbox: Inbox) ->
             call_command("mail", "send", stdout=StringIO())
         with pytest.raises(CommandError, match="refused"):
             call_command("mail", "test", "operator@example.org", stdout=StringIO())
+
+
+def test_check_deploy_warns_when_mail_is_only_printed() -> None:
+    from quorum.core.checks import mail_goes_out
+
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend"):
+        assert [message.id for message in mail_goes_out()] == ["quorum.W002"]
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend"):
+        assert mail_goes_out() == []

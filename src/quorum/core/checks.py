@@ -62,3 +62,18 @@ def data_directory_is_private(app_configs: Any = None, **kwargs: Any) -> list[Ch
             ),
         )
     return messages
+
+
+@register(deploy=True)
+def mail_goes_out(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``check --deploy``: mail to staff printed on standard output reaches nobody."""
+    if settings.EMAIL_BACKEND.endswith("console.EmailBackend"):
+        return [
+            Warning(
+                "QUORUM_EMAIL_URL is console://: invitations to organisers are written to "
+                "standard output, not sent.",
+                hint="Set QUORUM_EMAIL_URL to your mail server (docs/operator.md, 'Mail').",
+                id="quorum.W002",
+            )
+        ]
+    return []
