@@ -62,7 +62,16 @@ def _key(block: str) -> str | None:
 def _with_translation(block: str, text: str) -> str:
     lines = block.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("msgstr "))
-    kept = [line for line in lines[:start] if line != "#, fuzzy"]
+    kept = []
+    for line in lines[:start]:
+        if line.startswith("#|"):
+            continue  # the earlier msgid msgmerge guessed from: gone with the guess
+        if line.startswith("#,"):
+            flags = [flag.strip() for flag in line[2:].split(",") if flag.strip() != "fuzzy"]
+            if not flags:
+                continue
+            line = "#, " + ", ".join(flags)
+        kept.append(line)
     return "\n".join([*kept, f"msgstr {_quote(text)}"])
 
 

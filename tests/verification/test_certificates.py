@@ -87,6 +87,33 @@ def test_a_certificate_signed_by_the_states_registered_key_is_accepted(
     assert Certificate.objects.get().valid_statements == 39_000
 
 
+def test_the_organisers_are_told_of_an_accepted_certificate_and_of_no_refused_one(
+    under_verification, keys
+) -> None:
+    from django.core import mail
+    from django.utils import timezone
+
+    from quorum.core.mail import mail_send_due
+    from quorum.initiatives.models import OrganiserMember
+
+    OrganiserMember.objects.create(
+        initiative=under_verification,
+        full_name="Ana",
+        email="ana@example.eu",
+        nationality="PT",
+        residence="PT",
+        confirmed_at=timezone.now(),
+    )
+    with pytest.raises(DomainError):
+        certificate_import(document=certificate(under_verification, "PL", 39_000, keys["DE"]))
+    certificate_import(document=certificate(under_verification, "PL", 39_000, keys["PL"]))
+    mail_send_due()
+
+    (message,) = mail.outbox
+    assert message.to == ["ana@example.eu"]
+    assert "Poland has certified 39,000 valid statements" in message.body
+
+
 def test_a_certificate_signed_by_another_states_key_is_refused(under_verification, keys) -> None:
     with pytest.raises(DomainError, match="not signed by the registered key"):
         certificate_import(document=certificate(under_verification, "PL", 39_000, keys["DE"]))

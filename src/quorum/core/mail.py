@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import close_old_connections, transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 
 from quorum.core.models import OutgoingMail
 
@@ -56,6 +58,33 @@ def mail_queue(*, to: str, subject: str, body: str) -> OutgoingMail:
     if settings.QUORUM_EMAIL_SEND_ON_COMMIT:
         transaction.on_commit(send_in_background)
     return message
+
+
+def mail_queue_each(
+    *,
+    to: Iterable[str],
+    language: str,
+    subject: Callable[[], str],
+    body: Callable[[], str],
+) -> int:
+    """Queue one message to each distinct address, its words made in ``language``.
+
+    ``subject`` and ``body`` are called with that language active, so that the translated
+    strings and the names they interpolate (a Member State, a status) come out in it.
+    """
+    addresses = sorted({address.strip() for address in to if address and address.strip()})
+    if not addresses:
+        return 0
+    with translation.override(language):
+        words = (subject(), body())
+    for address in addresses:
+        mail_queue(to=address, subject=words[0], body=words[1])
+    return len(addresses)
+
+
+def site_link(viewname: str, *args: object) -> str:
+    """The whole address of a page of this site, for a message read outside it."""
+    return settings.QUORUM_BASE_URL + reverse(viewname, args=args)
 
 
 def send_in_background() -> threading.Thread:

@@ -17,6 +17,7 @@ from quorum.core.errors import Conflict, DomainError
 from quorum.core.log_key import log_key, log_origin
 from quorum.core.text import printable_line
 from quorum.initiatives.models import Initiative
+from quorum.initiatives.notifications import notify_certificate_accepted
 from quorum.initiatives.services import (
     initiative_conclude_verification,
     initiative_request_verification,
@@ -40,6 +41,7 @@ from quorum.proofs.crypto import CryptoError, decode_key
 from quorum.proofs.leaves import format_received_at
 from quorum.proofs.signed_note import NoteError, parse_checkpoint
 from quorum.verification.models import Certificate, Purge, VerificationRound
+from quorum.verification.notifications import notify_verification_requested
 from quorum.verification.selectors import certified_counts, purges_due, verification_round
 
 logger = logging.getLogger(__name__)
@@ -80,6 +82,7 @@ def verification_request(
         statements=statements,
     )
     initiative_request_verification(initiative=initiative, actor=actor, actor_label=actor_label)
+    notify_verification_requested(initiative, statements)
     return round_
 
 
@@ -229,6 +232,9 @@ def certificate_import(
         data={"member_state": member_state, "valid_statements": certificate.valid_statements},
     )
     _conclude_when_decided(initiative, actor=actor, actor_label=actor_label)
+    notify_certificate_accepted(
+        initiative, member_state=member_state, valid_statements=certificate.valid_statements
+    )
     return stored
 
 

@@ -18,6 +18,10 @@ from django.utils.translation import gettext_lazy as _
 
 from quorum.core.audit import Actor
 from quorum.initiatives.models import Initiative
+from quorum.initiatives.notifications import (
+    notify_registration_decided,
+    notify_registration_requested,
+)
 from quorum.initiatives.selectors import organiser_group_problems
 from quorum.initiatives.services.checks import InvalidRequest, check_characters, check_texts
 from quorum.initiatives.services.transitions import Status, initiative_lock, transition
@@ -47,7 +51,7 @@ def initiative_request_registration(
         errors["organisers"] = problems
     if errors:
         raise InvalidRequest(errors)
-    return transition(
+    requested = transition(
         initiative,
         from_statuses=(Status.DRAFT,),
         to_status=Status.REGISTRATION_REQUESTED,
@@ -56,6 +60,8 @@ def initiative_request_registration(
         actor_label=actor_label,
         registration_requested_on=day,
     )
+    notify_registration_requested(requested)
+    return requested
 
 
 def _lock_numbering() -> None:
@@ -115,7 +121,7 @@ def initiative_decide_registration(
     if decision == "refused":
         if not reasons.strip():
             raise InvalidRequest({"reasons": [_("A refusal must state its reasons.")]})
-        return transition(
+        refused = transition(
             initiative,
             from_statuses=(Status.REGISTRATION_REQUESTED,),
             to_status=Status.REFUSED,
@@ -124,6 +130,8 @@ def initiative_decide_registration(
             actor_label=actor_label,
             decision_reasons=reasons.strip(),
         )
+        notify_registration_decided(refused)
+        return refused
     _lock_numbering()
     number = registration_number.strip() or next_registration_number(day.year)
     if Initiative.objects.filter(registration_number=number).exclude(pk=initiative.pk).exists():
@@ -131,7 +139,7 @@ def initiative_decide_registration(
     partial = decision == "partially_registered"
     if partial and not reasons.strip():
         raise InvalidRequest({"reasons": [_("A partial registration must state its reasons.")]})
-    return transition(
+    registered = transition(
         initiative,
         from_statuses=(Status.REGISTRATION_REQUESTED,),
         to_status=Status.REGISTERED,
@@ -146,3 +154,5 @@ def initiative_decide_registration(
         partially_registered=partial,
         decision_reasons=reasons.strip(),
     )
+    notify_registration_decided(registered)
+    return registered
