@@ -51,6 +51,35 @@ def age_on(birth: date, on: date) -> int:
     return years
 
 
+def birthday(birth: date, years: int) -> date:
+    """The day a person born on ``birth`` turns ``years``: 1 March for 29 February in a
+    common year, as :func:`age_on` counts."""
+    birth = as_date(birth, "date_of_birth")
+    try:
+        return birth.replace(year=birth.year + years)
+    except ValueError:  # 29 February in a common year
+        return date(birth.year + years, 3, 1)
+
+
+def first_day_old_enough(rules: tuple[AgeRule, ...], birth: date, on: date) -> date:
+    """The first day, from ``on``, on which a person born on ``birth`` may support: old
+    enough under the rule in force that day. A later rule that lowers the age may bring the
+    day forward, one that raises it may push it back; the rules' dates are searched for that.
+    """
+    birth = as_date(birth, "date_of_birth")
+    on = as_date(on, "on")
+    candidates = {max(on, birthday(birth, rule_on(rules, on).age))}
+    for rule in rules:
+        if rule.valid_from > on:
+            candidates.add(max(rule.valid_from, birthday(birth, rule.age)))
+    for day in sorted(candidates):
+        if age_on(birth, day) >= rule_on(rules, day).age:
+            return day
+    # The last rule holds for ever, so its own candidate (or the first one, when it is already
+    # in force on ``on``) always fits: the loop has returned.
+    raise AssertionError("no day found")  # pragma: no cover
+
+
 def check_age(min_age: int, birth: date, on: date) -> str | None:
     """None if a person born on ``birth`` is at least ``min_age`` on ``on``, else a reason."""
     birth = as_date(birth, "date_of_birth")

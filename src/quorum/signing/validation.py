@@ -12,8 +12,17 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.utils.functional import lazy
+from django.utils.translation import gettext
+
+from quorum.core.errors import Message
+from quorum.core.i18n import member_state_name
+from quorum.core.local_forms import local_date
 from quorum.rules import N_, Scheme
+from quorum.rules import ages as rule_ages
+from quorum.rules import ids as rule_ids
 from quorum.signing.fields import FIELD_SPECS, fields_for
+from quorum.signing.id_hints import wrong_number
 
 REQUIRED = N_("This field is required.")
 NOT_TEXT = N_("This field must be text.")
@@ -40,10 +49,10 @@ EARLIEST_BIRTH = date(1900, 1, 1)
 @dataclass
 class Checked:
     values: dict[str, str] = field(default_factory=dict)
-    errors: dict[str, list[str]] = field(default_factory=dict)
+    errors: dict[str, list[Message]] = field(default_factory=dict)
     birth_date: date | None = None
 
-    def fail(self, name: str, reason: str) -> None:
+    def fail(self, name: str, reason: Message) -> None:
         self.errors.setdefault(name, []).append(reason)
 
 
@@ -98,6 +107,27 @@ def parse_birth_date(value: str, *, today: date) -> tuple[date | None, str | Non
     return born, None
 
 
+def _too_young_text(member_state: str, minimum: int, first_day: date) -> str:
+    return gettext(
+        "You must be at least %(age)s years old to support an initiative as a national of "
+        "this Member State (%(state)s). You may sign from %(date)s."
+    ) % {"age": minimum, "state": member_state_name(member_state), "date": local_date(first_day)}
+
+
+#: Rendered when read, in the reader's language: the minimum age and the first day to sign.
+too_young_message = lazy(_too_young_text, str)
+
+
+def age_refusal(rules: Scheme, member_state: str, *, born: date, today: date) -> Message | None:
+    """None when old enough; else the refusal with the age and the first day, as a message."""
+    reason = rules.check_age(member_state, on=today, date_of_birth=born)
+    if reason != rule_ages.TOO_YOUNG:
+        return reason
+    first_day = rule_ages.first_day_old_enough(rules.age_rules(member_state), born, today)
+    minimum = rules.min_age(member_state, first_day)
+    return too_young_message(member_state, minimum, first_day)
+
+
 FIELD_CHECKS = {
     "first_names": check_name,
     "family_names": check_name,
@@ -135,12 +165,12 @@ def validate_fields(
         checked.values[name] = value
     if "date_of_birth" in checked.values:
         born, reason = parse_birth_date(checked.values["date_of_birth"], today=today)
-        if reason:
-            checked.fail("date_of_birth", reason)
+        if reason or born is None:
+            checked.fail("date_of_birth", reason or BAD_DATE)
             del checked.values["date_of_birth"]
         else:
             checked.birth_date = born
-            too_young = rules.check_age(member_state, on=today, date_of_birth=born)
+            too_young = age_refusal(rules, member_state, born=born, today=today)
             if too_young:
                 checked.fail("date_of_birth", too_young)
     if "id_type" in checked.values:
@@ -148,10 +178,15 @@ def validate_fields(
     return checked
 
 
+#: The reasons that mean "not the form of this type": answered with the form it has.
+_WRONG_FORM = frozenset({rule_ids.TOO_SHORT, rule_ids.TOO_LONG, rule_ids.BAD_FORMAT})
+
+
 def _check_id(rules: Scheme, member_state: str, checked: Checked, *, today: date) -> None:
     id_type = checked.values["id_type"]
-    accepted = {doc.code for doc in rules.member_state(member_state, registered=today).id_documents}
-    if id_type not in accepted:
+    documents = rules.member_state(member_state, registered=today).id_documents
+    chosen = next((doc for doc in documents if doc.code == id_type), None)
+    if chosen is None:
         checked.fail("id_type", UNKNOWN_ID_TYPE)
         return
     number = checked.values.get("id_number")
@@ -159,12 +194,17 @@ def _check_id(rules: Scheme, member_state: str, checked: Checked, *, today: date
         return
     result = rules.check_id(member_state, id_type, number)
     if not result.valid:
-        checked.fail("id_number", result.reason or BAD_ADDRESS_CHARACTERS)
+        if result.reason in _WRONG_FORM:
+            # Say the form this type's numbers have, and which other type the number fits.
+            others = tuple(doc for doc in documents if doc is not chosen)
+            checked.fail("id_number", wrong_number(chosen, others, number))
+        else:
+            checked.fail("id_number", result.reason or BAD_ADDRESS_CHARACTERS)
         return
     checked.values["id_number"] = result.compact or number
     if result.birth_date is not None:
         checked.birth_date = result.birth_date
         # The birth date the number holds, not the number again: one validation is enough.
-        too_young = rules.check_age(member_state, on=today, date_of_birth=result.birth_date)
+        too_young = age_refusal(rules, member_state, born=result.birth_date, today=today)
         if too_young:
             checked.fail("id_number", too_young)

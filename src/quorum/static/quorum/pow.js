@@ -97,6 +97,19 @@
       });
     }
 
+    // A solution the server sent back (the review page carries the form's): keep it while it
+    // is valid, rather than make the signatory wait for a new one.
+    function carriedExpiry() {
+      if (!input.value) return 0;
+      try {
+        var salt = JSON.parse(atob(input.value)).salt || "";
+        var expires = /[?&]expires=(\d+)/.exec(salt);
+        return expires ? expires[1] * 1000 : 0;
+      } catch (error) {
+        return 0;
+      }
+    }
+
     form.addEventListener("submit", function (event) {
       if (state !== "working") return; // ready, or failed: the server explains what to do
       // Not solved yet: hold the submission, and send it once the solution is in.
@@ -110,7 +123,15 @@
         else form.submit();
       });
     });
-    refresh();
+    var carried = carriedExpiry();
+    if (carried - Date.now() > 60000) {
+      state = "ready";
+      solution = Promise.resolve();
+      setStatus(form, state);
+      setTimeout(refresh, carried - Date.now() - 30000);
+    } else {
+      refresh();
+    }
   }
 
   function init() {
@@ -125,6 +146,8 @@
   }
 
   window.quorumSolvePow = solve;
+  // signing.js brings a Member State's form into the page: it starts the check there.
+  window.quorumPowInit = init;
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
 })();
