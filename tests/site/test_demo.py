@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from io import StringIO
 
 import pytest
@@ -66,8 +67,6 @@ def test_the_demo_registers_its_authorities_through_the_key_ceremony(data_dir) -
 def test_the_demo_prints_an_organiser_account_that_signs_in_and_sees_the_initiative(
     data_dir, client
 ) -> None:
-    import re
-
     from django.contrib.auth.models import User
     from django.urls import reverse
 
@@ -83,3 +82,49 @@ def test_the_demo_prints_an_organiser_account_that_signs_in_and_sees_the_initiat
     response = client.post(reverse("accounts:login"), {"username": username, "password": password})
     assert response.status_code == 302  # on to setting up the authenticator app
     assert (data_dir / "demo-organiser-password").stat().st_mode & 0o077 == 0
+
+
+def test_the_demo_initiative_has_a_group_of_seven_organisers_in_seven_member_states(
+    data_dir,
+) -> None:
+    from quorum.initiatives.models import OrganiserMember
+    from quorum.initiatives.selectors import organiser_group_problems
+
+    _demo()
+    initiative = Initiative.objects.get()
+    members = list(initiative.organisers.all())
+
+    assert len(members) == 7
+    assert len({member.residence for member in members}) == 7
+    assert all(member.confirmed_at is not None for member in members)
+    assert {member.role for member in members} == set(OrganiserMember.Role.values)
+    assert organiser_group_problems(initiative) == []
+    # The printed account is the representative, not an eighth member.
+    (representative,) = [m for m in members if m.role == OrganiserMember.Role.REPRESENTATIVE]
+    assert representative.user is not None and representative.user.username == "demo-organiser"
+    _demo()
+    assert initiative.organisers.count() == 7
+
+
+def test_the_demo_timeline_lists_its_days_in_the_order_they_happened(data_dir, client) -> None:
+    _demo()
+    initiative = Initiative.objects.get()
+    page = client.get(f"/i/{initiative.slug}/").content.decode()
+    timeline = re.search(r'id="timeline-heading".*?</ol>', page, re.S)
+    assert timeline is not None
+    events = re.findall(r'<time datetime="([^"]+)">[^<]*</time> — ([^<]+)</li>', timeline.group(0))
+
+    assert [what for _, what in events] == [
+        "Created",
+        "Registration requested",
+        "Registered",
+        "Start of collection announced",
+        "Collection opened",
+    ]
+    times = [when for when, _ in events]
+    assert times == sorted(times)
+    registered = dict((what, when) for when, what in events)["Registered"]
+    assert registered.startswith(initiative.registration_date.isoformat())
+    opened = dict((what, when) for when, what in events)["Collection opened"]
+    assert opened.startswith(initiative.collection_start.isoformat())
+    assert initiative.registration_requested_on < initiative.registration_date

@@ -1,24 +1,185 @@
-"""A server-rendered SVG line chart: no script, no external library, readable as a table too."""
+"""The organisers' "statements received over time" chart, drawn on the server as SVG.
+
+No script and no library: the dashboard's template draws what :func:`growth_chart` measures
+(axes with a few round ticks, grid lines, the line and its points), and the same numbers are
+given as a table beside it for anyone who cannot see the picture.
+
+The drawing is in its own coordinates (the SVG's ``viewBox``) and scales to the width of its
+box: :data:`WIDTH` is chosen so that its text stays readable from a 320 px phone, where the
+chart is drawn a little smaller than its own size, to the half-width column of a desktop,
+where it is drawn about half as large again.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 
-WIDTH, HEIGHT, PAD = 600, 200, 30
+from babel.dates import format_skeleton
+
+from quorum.core.local_forms import babel_locale, local_number
+
+WIDTH, HEIGHT = 320, 180
+FONT_SIZE = 13
+# Room above the top grid line (half a label) and below the x axis (one label line and a gap).
+TOP, BOTTOM, RIGHT = 10, 26, 14
+# A digit of a system sans-serif is about 0.6 em wide: enough to reserve the y labels' room.
+CHARACTER_WIDTH = 0.6 * FONT_SIZE
+MOST_COUNT_TICKS = 6
+# Day-and-month labels ("30 Dec", "2026. dec. 30." is longer) fit four across; with the year, three.
+MOST_DAY_TICKS = 4
+MOST_DAY_TICKS_WITH_YEAR = 3
+# Beyond this many points the dots would touch: the line alone says it.
+MOST_DOTS = 60
+# Steps between dated ticks, in days: a day, a week, a fortnight, about a month, a quarter, ...
+DAY_STEPS = (1, 2, 7, 14, 30, 61, 91, 182, 365)
 
 
-def growth_points(series: list[tuple[date, int]]) -> str:
-    """SVG polyline points for (day, count) pairs, scaled into the chart's box."""
+def count_ticks(top: int, *, most: int = MOST_COUNT_TICKS) -> list[int]:
+    """Round counts from 0 up to at least ``top``, evenly spaced, at most ``most`` of them.
+
+    The step is 1, 2 or 5 times a power of ten, the smallest that needs no more than ``most``
+    ticks; a count axis never steps by less than one statement. ``top`` of 0 (no statement
+    yet) still gives an axis, 0 to 1, so that a flat line lies on the floor of the chart.
+    """
+    if most < 2:
+        raise ValueError("an axis needs at least two ticks")
+    top = max(top, 1)
+    exponent = 0
+    while True:
+        for multiple in (1, 2, 5):
+            step = multiple * 10**exponent
+            intervals = -(-top // step)  # ceiling division, exact for any size
+            if intervals + 1 <= most:
+                return [i * step for i in range(intervals + 1)]
+        exponent += 1
+
+
+def day_ticks(first: date, last: date, *, most: int = MOST_DAY_TICKS) -> list[date]:
+    """Days from ``first`` to at least ``last``, evenly spaced, at most ``most`` of them.
+
+    One day alone (``first == last``) is one tick. The step is the shortest of
+    :data:`DAY_STEPS` (or a whole number of years) that needs no more than ``most`` ticks.
+    """
+    if most < 2:
+        raise ValueError("an axis needs at least two ticks")
+    span = (last - first).days
+    if span < 0:
+        raise ValueError("the last day is before the first")
+    if span == 0:
+        return [first]
+    step = next(
+        (s for s in DAY_STEPS if -(-span // s) + 1 <= most),
+        365 * -(-span // (365 * (most - 1))),
+    )
+    intervals = -(-span // step)
+    return [first + timedelta(days=i * step) for i in range(intervals + 1)]
+
+
+@dataclass(frozen=True)
+class Tick:
+    position: float  # along its axis, in the chart's coordinates
+    label: str
+    anchor: str = "middle"  # text-anchor: the outermost day labels stay inside the chart
+
+
+@dataclass(frozen=True)
+class Dot:
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class GrowthChart:
+    width: int
+    height: int
+    font_size: int
+    left: float  # the plot area, inside the axes
+    right: float
+    top: float
+    bottom: float
+    x_ticks: list[Tick]
+    y_ticks: list[Tick]
+    line: str  # the polyline's points
+    dots: list[Dot]
+    first_day: date
+    last_day: date
+    first_count: int
+    last_count: int
+
+    @property
+    def label_x(self) -> float:
+        """Where the y labels end (they are right-aligned against the axis)."""
+        return self.left - 6
+
+    @property
+    def label_y(self) -> float:
+        """The baseline of the x labels, below the axis."""
+        return self.bottom + self.font_size + 4
+
+    @property
+    def tick_end(self) -> float:
+        """Where a day's tick mark ends, just below the axis."""
+        return self.bottom + 4
+
+
+def growth_chart(
+    series: list[tuple[date, int]], *, language: str | None = None
+) -> GrowthChart | None:
+    """The chart of (day, count) pairs in day order, or None when there is nothing to draw."""
     if not series:
-        return ""
+        return None
+    locale = babel_locale(language)
     first, last = series[0][0], series[-1][0]
-    span_days = max((last - first).days, 1)
-    top = max(count for _, count in series) or 1
-    points = []
-    for day, count in series:
-        x = PAD + (WIDTH - 2 * PAD) * (day - first).days / span_days
-        y = HEIGHT - PAD - (HEIGHT - 2 * PAD) * count / top
-        points.append(f"{x:.1f},{y:.1f}")
-    if len(points) == 1:
-        points.append(f"{WIDTH - PAD:.1f},{points[0].split(',')[1]}")
-    return " ".join(points)
+    counts = count_ticks(max(count for _, count in series))
+    count_labels = [local_number(count, language=language) for count in counts]
+    left = round(8 + CHARACTER_WIDTH * max(len(label) for label in count_labels), 1)
+    right, top, bottom = WIDTH - RIGHT, float(TOP), float(HEIGHT - BOTTOM)
+
+    days = day_ticks(first, last)
+    skeleton = "MMMd"
+    if days[0].year != days[-1].year:
+        days = day_ticks(first, last, most=MOST_DAY_TICKS_WITH_YEAR)
+        skeleton = "yMMMd"
+    span = (days[-1] - days[0]).days
+
+    # Positions to a tenth of a unit: finer than any screen draws them, and a short page.
+    def x_of(day: date) -> float:
+        if span == 0:  # one day: in the middle
+            return round((left + right) / 2, 1)
+        return round(left + (right - left) * (day - days[0]).days / span, 1)
+
+    def y_of(count: int) -> float:
+        return round(bottom - (bottom - top) * count / counts[-1], 1)
+
+    x_ticks = [
+        Tick(x_of(day), format_skeleton(skeleton, day, locale=locale), _anchor(i, len(days)))
+        for i, day in enumerate(days)
+    ]
+    y_ticks = [Tick(y_of(count), label) for count, label in zip(counts, count_labels, strict=True)]
+    dots = [Dot(x_of(day), y_of(count)) for day, count in series]
+    return GrowthChart(
+        width=WIDTH,
+        height=HEIGHT,
+        font_size=FONT_SIZE,
+        left=left,
+        right=right,
+        top=top,
+        bottom=bottom,
+        x_ticks=x_ticks,
+        y_ticks=y_ticks,
+        line=" ".join(f"{dot.x:.1f},{dot.y:.1f}" for dot in dots),
+        dots=dots if len(dots) <= MOST_DOTS else [],
+        first_day=first,
+        last_day=last,
+        first_count=series[0][1],
+        last_count=series[-1][1],
+    )
+
+
+def _anchor(index: int, count: int) -> str:
+    if count == 1:
+        return "middle"
+    if index == 0:
+        return "start"
+    return "end" if index == count - 1 else "middle"

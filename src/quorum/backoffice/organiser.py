@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -21,7 +23,7 @@ from quorum.accounts.decorators import (
     require_recent_verification,
 )
 from quorum.backoffice.access import organised_initiative
-from quorum.backoffice.charts import HEIGHT, WIDTH, growth_points
+from quorum.backoffice.charts import growth_chart
 from quorum.backoffice.errors import form_errors
 from quorum.backoffice.forms import DateForm, DraftForm, InviteForm, PaperCountsForm, SponsorForm
 from quorum.core.errors import DomainError
@@ -117,7 +119,7 @@ def _render_dashboard(
     counts = initiative_counts(initiative)
     growth = log_growth(initiative_id=initiative.pk)
     today = timezone.localdate()
-    embed_url = request.build_absolute_uri(reverse("ledger:counter", args=[initiative.slug]))
+    embed_language = embed_language_choice(request.GET.get("embed_language"))
     context = {
         "initiative": initiative,
         "title": initiative.text("title", language),
@@ -140,16 +142,11 @@ def _render_dashboard(
         "total": counts.total,
         "states_reached": counts.states_reached,
         "growth": growth,
-        "growth_points": growth_points(growth),
-        "chart_width": WIDTH,
-        "chart_height": HEIGHT,
-        # HTML for the organisers' own site, with every value escaped: a title may hold
-        # quotes or markup. The page shows it as text (force_escape in the template).
-        "embed_snippet": format_html(
-            '<iframe src="{}" title="{}" width="320" height="120" loading="lazy"></iframe>',
-            embed_url,
-            initiative.text("title", language),
-        ),
+        "chart": growth_chart(growth),
+        "embed_url": embed_url(initiative, language=embed_language),
+        "embed_snippet": embed_snippet(request, initiative, language=embed_language),
+        "embed_language": embed_language,
+        "embed_languages": settings.LANGUAGES,
         "invite_form": InviteForm(),
         "date_form": DateForm(),
         # The same field on one page twice: the early-end form gets its own ids.
@@ -167,6 +164,36 @@ def _render_dashboard(
     }
     return render(
         request, "backoffice/organiser/dashboard.html", context, status=422 if errors else 200
+    )
+
+
+def embed_language_choice(raw: str | None) -> str:
+    """The counter's language the organiser chose: a code of ``LANGUAGES``, or "" for each
+    visitor's own. Anything else (typed into the address) is no choice, not an error."""
+    code = (raw or "").strip().lower()
+    return code if code in dict(settings.LANGUAGES) else ""
+
+
+def embed_url(initiative: Initiative, *, language: str) -> str:
+    """The counter's address on this site, in ``language`` ("" for each visitor's own)."""
+    url = reverse("ledger:counter", args=[initiative.slug])
+    return url + "?" + urlencode({"lang": language}) if language else url
+
+
+def embed_snippet(request: HttpRequest, initiative: Initiative, *, language: str) -> str:
+    """HTML for the organisers' own site: one inert iframe of the live counter.
+
+    Every value is escaped (a title may hold quotes or markup); the page shows the snippet as
+    text (force_escape in the template). With a language the counter always speaks it
+    (``?lang=``); without one it speaks each visitor's. Sized for a sidebar: its full width up
+    to the width the counter is laid out for, 200 px high, as the counter page expects.
+    """
+    url = request.build_absolute_uri(embed_url(initiative, language=language))
+    return format_html(
+        '<iframe src="{}" title="{}" width="100%" height="200" loading="lazy"'
+        ' style="max-width: 480px; border: 0"></iframe>',
+        url,
+        initiative.text("title", language or get_language()),
     )
 
 

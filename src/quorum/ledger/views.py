@@ -8,13 +8,16 @@ whole check in the browser, trusting nothing but the public API.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.cache import patch_cache_control
+from django.utils import translation
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -22,7 +25,7 @@ from quorum.core.i18n import member_state_name
 from quorum.core.log_key import log_key, log_origin
 from quorum.core.middleware import CONTENT_SECURITY_POLICY
 from quorum.initiatives.models import Initiative
-from quorum.initiatives.selectors import initiative_get_public
+from quorum.initiatives.selectors import initiative_get_public, initiative_is_collecting
 from quorum.ledger.selectors import (
     ProofUnavailable,
     checkpoint_latest,
@@ -140,26 +143,65 @@ def receipt_page(request: HttpRequest, slug: str) -> HttpResponse:
     return response
 
 
+#: Seconds between the framed counter's refreshes: a campaign site's visitors need no faster
+#: count, and a crowd of them polls the counts API a thirtieth as often as the initiative page.
+COUNTER_REFRESH_SECONDS = 30
+
+
+def counter_language(raw: str | None) -> str | None:
+    """The language ``?lang=`` asks for, if it is one of the site's; else None (no error: a
+    campaign site's typo shows the counter in the visitor's language, as without it)."""
+    code = (raw or "").strip().lower()
+    return code if code in dict(settings.LANGUAGES) else None
+
+
 def counter_embed(request: HttpRequest, slug: str) -> HttpResponse:
-    """A tiny live counter that organisers may frame on their campaign site."""
+    """A small live counter that organisers may frame on their campaign site.
+
+    ``?lang=<code>`` fixes its language for that answer: no cookie, no session, so the language
+    is part of the address and every cache keys on it. Without it the counter speaks the
+    visitor's language as every page does (the language cookie, then ``Accept-Language``).
+    Shared caches key on the address and ``Accept-Language`` (``Vary``), never on the cookie
+    (``Vary: Cookie`` would make the counter uncacheable for everyone), so an answer whose
+    language came from a cookie is for that reader alone: private.
+    """
     initiative = initiative_get_public(slug=slug)
-    counts = initiative_counts(initiative)
-    response = render(
-        request,
-        "ledger/counter_embed.html",
-        {
-            "initiative": initiative,
-            "title": initiative.text("title", get_language()),
-            "total": counts.total,
-            "states_reached": counts.states_reached,
-            "states_needed": counts.states_needed,
-            "total_needed": counts.total_needed,
-        },
-    )
+    language = counter_language(request.GET.get("lang"))
+    shared = True
+    if language is None:
+        language = translation.get_language_from_request(request)
+        without_cookies = copy.copy(request)
+        without_cookies.COOKIES = {}
+        shared = language == translation.get_language_from_request(without_cookies)
+    with translation.override(language):
+        active = get_language()
+        counts = initiative_counts(initiative)
+        needed = counts.total_needed
+        response = render(
+            request,
+            "ledger/counter_embed.html",
+            {
+                "initiative": initiative,
+                "title": initiative.text("title", active),
+                "text_language": active if initiative.has_language(active) else initiative.language,
+                "total": counts.total,
+                "total_needed": needed,
+                "total_percent": min(100, counts.total * 100 // needed) if needed else 0,
+                "states_reached": counts.states_reached,
+                "states_needed": counts.states_needed,
+                "collecting": initiative_is_collecting(initiative),
+                "interval": COUNTER_REFRESH_SECONDS,
+            },
+        )
+    response["Content-Language"] = active
+    patch_vary_headers(response, ("Accept-Language",))
     # The one page meant to be framed by other sites; it still loads nothing from them.
     response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
         "frame-ancestors 'none'", "frame-ancestors *"
     )
     response.xframe_options_exempt = True
-    patch_cache_control(response, public=True, max_age=30)
+    if shared:
+        patch_cache_control(response, public=True, max_age=COUNTER_REFRESH_SECONDS)
+    else:
+        patch_cache_control(response, private=True, max_age=COUNTER_REFRESH_SECONDS)
     return response

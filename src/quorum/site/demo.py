@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from django.contrib.auth.models import User
@@ -14,6 +14,8 @@ from django.utils import timezone
 from quorum.accounts.roles import user_create
 from quorum.authorities.selectors import authority_list
 from quorum.authorities.services import authority_expect_key, authority_key_register
+from quorum.core.audit import audit_log
+from quorum.core.models import AuditEntry
 from quorum.initiatives.models import Initiative, OrganiserMember
 from quorum.initiatives.services import initiative_create
 from quorum.proofs.crypto import generate_authority_keys, write_key_file
@@ -56,6 +58,33 @@ class DemoResult:
     created: bool
 
 
+# The group of organisers (Art. 5(1)): seven citizens of voting age living in seven Member
+# States, a representative and a substitute among them. Names are made up ("Example" in each
+# member's language); the addresses are in .invalid, which no mail server accepts.
+DEMO_GROUP: tuple[tuple[str, str, str], ...] = (
+    ("Demo Organiser", "DE", OrganiserMember.Role.REPRESENTATIVE),
+    ("Marie Exemple", "FR", OrganiserMember.Role.SUBSTITUTE),
+    ("Jan Przykład", "PL", OrganiserMember.Role.MEMBER),
+    ("Giulia Esempio", "IT", OrganiserMember.Role.MEMBER),
+    ("Lucía Ejemplo", "ES", OrganiserMember.Role.MEMBER),
+    ("Sanne Voorbeeld", "NL", OrganiserMember.Role.MEMBER),
+    ("Ioana Exemplu", "RO", OrganiserMember.Role.MEMBER),
+)
+DEMO_REPRESENTATIVE = DEMO_GROUP[0][0]
+
+
+@dataclass(frozen=True)
+class DemoHistory:
+    """The days of the demo initiative's life so far, each before the next."""
+
+    created: date
+    registration_requested: date
+    registered: date
+    start_announced: date
+    collection_start: date
+    collection_end: date
+
+
 def demo_dates(today: date) -> tuple[date, date, date]:
     """Registration, start and end such that collection is open today."""
     start = today - timedelta(days=14)
@@ -64,24 +93,89 @@ def demo_dates(today: date) -> tuple[date, date, date]:
     return registered, start, end
 
 
+def demo_history(today: date) -> DemoHistory:
+    """A plausible past: drafted, asked for registration, registered within the two months
+    the Commission has (Art. 6(3)), start announced more than ten working days ahead (Art.
+    8(1)), collecting for two weeks."""
+    registered, start, end = demo_dates(today)
+    return DemoHistory(
+        created=registered - timedelta(days=70),
+        registration_requested=registered - timedelta(days=56),
+        registered=registered,
+        start_announced=start - timedelta(days=21),
+        collection_start=start,
+        collection_end=end,
+    )
+
+
+def _at_noon(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time(12)))
+
+
 def demo_load(*, today: date) -> DemoResult:
     existing = Initiative.objects.filter(slug=DEMO_SLUG).first()
     if existing is not None:
         return DemoResult(initiative=existing, created=False)
-    registered, start, end = demo_dates(today)
+    history = demo_history(today)
     initiative = initiative_create(
         slug=DEMO_SLUG,
         title=DEMO_TITLE,
         objectives=DEMO_OBJECTIVES,
         language="en",
         status=Initiative.Status.COLLECTING,
-        registration_number=f"ECI({registered.year})000001",
-        registration_date=registered,
-        collection_start=start,
-        collection_end=end,
+        registration_number=f"ECI({history.registered.year})000001",
+        registration_date=history.registered,
+        collection_start=history.collection_start,
+        collection_end=history.collection_end,
         actor_label="demo",
     )
+    # Seed data: the demo starts in the middle of an initiative's life, so its days are set
+    # here, not lived through. Without them the public timeline said "Created" today, after
+    # a registration two months ago.
+    Initiative.objects.filter(pk=initiative.pk).update(
+        registration_requested_on=history.registration_requested,
+        start_announced_on=history.start_announced,
+        created_at=_at_noon(history.created),
+    )
+    _demo_timeline(initiative, history)
+    _demo_group(initiative, confirmed=_at_noon(history.created))
+    initiative.refresh_from_db()
     return DemoResult(initiative=initiative, created=True)
+
+
+def _demo_timeline(initiative: Initiative, history: DemoHistory) -> None:
+    """The public timeline of the days in ``history``, in their order."""
+    AuditEntry.objects.filter(
+        action="quorum.initiative.created",
+        subject_type="initiatives.initiative",
+        subject_id=str(initiative.pk),
+    ).update(created_at=_at_noon(history.created))
+    for action, day in (
+        ("quorum.initiative.registration_requested", history.registration_requested),
+        ("quorum.initiative.registered", history.registered),
+        ("quorum.initiative.collection_start_set", history.start_announced),
+        ("quorum.initiative.collection_opened", history.collection_start),
+    ):
+        entry = audit_log(
+            action=action, subject=initiative, actor_label="demo", data={"demo": True}
+        )
+        AuditEntry.objects.filter(pk=entry.pk).update(created_at=_at_noon(day))
+
+
+def _demo_group(initiative: Initiative, *, confirmed: datetime) -> None:
+    for full_name, residence, role in DEMO_GROUP:
+        OrganiserMember.objects.create(
+            initiative=initiative,
+            full_name=full_name,
+            email="organiser@demo.invalid"
+            if role == OrganiserMember.Role.REPRESENTATIVE
+            else f"{residence.lower()}.organiser@demo.invalid",
+            nationality=residence,
+            residence=residence,
+            declares_voting_age=True,
+            role=role,
+            confirmed_at=confirmed,
+        )
 
 
 DEMO_PASSPHRASE = b"demo"
@@ -172,18 +266,25 @@ def demo_organiser(*, initiative: Initiative, data_dir: Path) -> DemoOrganiser:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="ascii") as handle:
         handle.write(password + "\n")
-    # Seed data, like the demo initiative itself: a group that has long been confirmed.
-    OrganiserMember.objects.get_or_create(
-        initiative=initiative,
-        user=user,
-        defaults={
-            "full_name": "Demo Organiser",
-            "email": "organiser@demo.invalid",
-            "nationality": "DE",
-            "residence": "DE",
-            "declares_voting_age": True,
-            "role": OrganiserMember.Role.REPRESENTATIVE,
-            "confirmed_at": timezone.now(),
-        },
-    )
+    # The account is the group's representative, whom demo_load seeded without an account.
+    # A demo set up before the group was seeded gets its representative here.
+    if not initiative.organisers.filter(user=user).exists():
+        representative = initiative.organisers.filter(
+            full_name=DEMO_REPRESENTATIVE, user__isnull=True
+        ).first()
+        if representative is not None:
+            representative.user = user
+            representative.save(update_fields=["user"])
+        else:
+            OrganiserMember.objects.create(
+                initiative=initiative,
+                user=user,
+                full_name=DEMO_REPRESENTATIVE,
+                email="organiser@demo.invalid",
+                nationality="DE",
+                residence="DE",
+                declares_voting_age=True,
+                role=OrganiserMember.Role.REPRESENTATIVE,
+                confirmed_at=timezone.now(),
+            )
     return DemoOrganiser(DEMO_ORGANISER, password, True)

@@ -1,0 +1,235 @@
+"""The organisers' chart: round ticks that cover the data, dates and numbers in local forms,
+and a picture with a name, a description and the same numbers as a table."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import date, timedelta
+
+import pytest
+from django.utils import translation
+from hypothesis import given
+from hypothesis import strategies as st
+
+from quorum.backoffice.charts import (
+    HEIGHT,
+    MOST_COUNT_TICKS,
+    MOST_DAY_TICKS,
+    WIDTH,
+    count_ticks,
+    day_ticks,
+    growth_chart,
+)
+from quorum.initiatives.models import Initiative
+from quorum.ledger.models import Checkpoint
+
+from .conftest import make_initiative, registered_fields
+
+DAYS = st.dates(min_value=date(2020, 1, 1), max_value=date(2040, 12, 31))
+
+
+@given(st.integers(min_value=0, max_value=10**15), st.integers(min_value=2, max_value=10))
+def test_count_ticks_rise_evenly_from_zero_to_cover_the_top_and_are_few(
+    top: int, most: int
+) -> None:
+    ticks = count_ticks(top, most=most)
+
+    assert ticks[0] == 0
+    assert ticks[-1] >= top
+    assert 2 <= len(ticks) <= most
+    steps = {b - a for a, b in itertools.pairwise(ticks)}
+    assert len(steps) == 1
+    (step,) = steps
+    assert step >= 1
+    # A round step: 1, 2 or 5 times a power of ten.
+    assert re.fullmatch(r"[125]0*", str(step))
+    # No wasted interval: one step fewer would not reach the top.
+    assert ticks[-2] < max(top, 1)
+
+
+def test_count_ticks_are_the_round_numbers_people_expect() -> None:
+    assert count_ticks(0) == [0, 1]
+    assert count_ticks(1) == [0, 1]
+    assert count_ticks(3) == [0, 1, 2, 3]
+    assert count_ticks(7) == [0, 2, 4, 6, 8]
+    assert count_ticks(1_000_000) == [0, 200_000, 400_000, 600_000, 800_000, 1_000_000]
+    assert count_ticks(1_234_567) == [0, 500_000, 1_000_000, 1_500_000]
+
+
+@given(DAYS, st.integers(min_value=0, max_value=3000), st.integers(min_value=2, max_value=8))
+def test_day_ticks_rise_evenly_from_the_first_day_to_cover_the_last_and_are_few(
+    first: date, span: int, most: int
+) -> None:
+    last = first + timedelta(days=span)
+    ticks = day_ticks(first, last, most=most)
+
+    assert ticks[0] == first
+    assert ticks[-1] >= last
+    assert len(ticks) <= most
+    assert len({b - a for a, b in itertools.pairwise(ticks)}) <= 1
+    assert ticks == sorted(set(ticks))
+
+
+def test_one_day_is_one_tick_and_a_fortnight_steps_by_weeks() -> None:
+    day = date(2026, 12, 1)
+    assert day_ticks(day, day) == [day]
+    assert day_ticks(day, day + timedelta(days=14)) == [
+        day,
+        day + timedelta(days=7),
+        day + timedelta(days=14),
+    ]
+
+
+def test_an_axis_of_fewer_than_two_ticks_or_backwards_is_refused() -> None:
+    with pytest.raises(ValueError):
+        count_ticks(5, most=1)
+    with pytest.raises(ValueError):
+        day_ticks(date(2026, 1, 2), date(2026, 1, 1))
+
+
+series_strategy = st.lists(
+    st.tuples(DAYS, st.integers(min_value=0, max_value=10**9)), min_size=1, max_size=80
+).map(lambda pairs: sorted(dict(pairs).items()))
+
+
+@given(series_strategy)
+def test_every_point_lies_inside_the_plot_and_the_ticks_inside_the_picture(
+    series: list[tuple[date, int]],
+) -> None:
+    chart = growth_chart(series, language="en")
+    assert chart is not None
+
+    assert 0 < chart.left < chart.right <= WIDTH
+    assert 0 < chart.top < chart.bottom <= HEIGHT
+    points = [tuple(map(float, pair.split(","))) for pair in chart.line.split()]
+    assert len(points) == len(series)
+    for x, y in points:
+        assert chart.left - 0.1 <= x <= chart.right + 0.1
+        assert chart.top - 0.1 <= y <= chart.bottom + 0.1
+    assert [tick.position for tick in chart.x_ticks] == sorted(t.position for t in chart.x_ticks)
+    assert 1 <= len(chart.x_ticks) <= MOST_DAY_TICKS
+    assert 2 <= len(chart.y_ticks) <= MOST_COUNT_TICKS
+
+
+def test_no_data_is_no_chart() -> None:
+    assert growth_chart([]) is None
+
+
+def test_one_day_is_one_dot_in_the_middle_above_its_count() -> None:
+    chart = growth_chart([(date(2026, 12, 1), 2)], language="en")
+    assert chart is not None
+
+    (dot,) = chart.dots
+    assert dot.x == pytest.approx((chart.left + chart.right) / 2, abs=0.1)
+    assert [tick.label for tick in chart.y_ticks] == ["0", "1", "2"]
+    assert dot.y == pytest.approx(chart.top, abs=0.1)  # 2 is the top tick
+    assert [tick.label for tick in chart.x_ticks] == ["1 Dec"]
+
+
+def test_a_series_of_zeros_lies_on_the_floor_of_an_axis_from_0_to_1() -> None:
+    start = date(2026, 11, 1)
+    chart = growth_chart([(start + timedelta(days=d), 0) for d in range(10)], language="en")
+    assert chart is not None
+
+    assert [tick.label for tick in chart.y_ticks] == ["0", "1"]
+    assert {dot.y for dot in chart.dots} == {chart.bottom}
+
+
+def test_the_labels_are_in_the_languages_local_forms() -> None:
+    series = [(date(2026, 11, 18), 0), (date(2026, 12, 2), 1_234_567)]
+
+    german = growth_chart(series, language="de")
+    french = growth_chart(series, language="fr")
+    assert german is not None and french is not None
+
+    assert [tick.label for tick in german.y_ticks][-1] == "1.500.000"
+    assert [tick.label for tick in french.y_ticks][-1] == "1\u202f500\u202f000"
+    assert german.x_ticks[0].label == "18. Nov."
+    assert french.x_ticks[0].label == "18 nov."
+
+
+def test_days_in_two_years_carry_the_year() -> None:
+    chart = growth_chart([(date(2026, 12, 20), 5), (date(2027, 1, 10), 9)], language="en")
+    assert chart is not None
+
+    assert chart.x_ticks[0].label == "20 Dec 2026"
+    assert chart.x_ticks[0].anchor == "start" and chart.x_ticks[-1].anchor == "end"
+
+
+def test_a_long_count_makes_room_for_its_labels() -> None:
+    short = growth_chart([(date(2026, 12, 1), 5)], language="en")
+    long = growth_chart([(date(2026, 12, 1), 50_000_000)], language="en")
+    assert short is not None and long is not None
+
+    assert long.left > short.left
+
+
+def _checkpoint(initiative: Initiative, day: date, size: int) -> None:
+    checkpoint = Checkpoint.objects.create(
+        initiative=initiative, size=size, root=bytes(32), note="test"
+    )
+    Checkpoint.objects.filter(pk=checkpoint.pk).update(
+        created_at=checkpoint.created_at.replace(year=day.year, month=day.month, day=day.day)
+    )
+
+
+@pytest.mark.django_db
+def test_the_dashboard_draws_axes_a_named_picture_and_the_numbers_as_a_table(
+    organiser_alice, signed_in, today, data_dir
+) -> None:
+    initiative = make_initiative(
+        "clean-air",
+        organiser=organiser_alice,
+        status=Initiative.Status.COLLECTING,
+        **registered_fields(today),
+    )
+    first = today - timedelta(days=20)
+    for offset, size in ((0, 0), (7, 1_200), (14, 5_600), (20, 9_100)):
+        _checkpoint(initiative, first + timedelta(days=offset), size)
+
+    client = signed_in(organiser_alice)
+    client.cookies["django_language"] = "de"
+    page = client.get("/manage/initiatives/clean-air/").content.decode()
+
+    svg = re.search(r'<svg class="growth-chart".*?</svg>', page, re.S)
+    assert svg is not None
+    drawing = svg.group(0)
+    assert 'role="img"' in drawing and 'aria-labelledby="growth-title growth-desc"' in drawing
+    assert 'width="100%"' in drawing and f'viewBox="0 0 {WIDTH} {HEIGHT}"' in drawing
+    assert re.search(r'<title id="growth-title">[^<]+</title>', drawing)
+    with translation.override("de"):
+        from quorum.core.local_forms import local_date, local_number
+
+        assert f"{local_number(9100)} " in re.search(r"<desc[^>]*>(.*?)</desc>", drawing).group(1)
+        assert local_date(today) in drawing  # the description names the last day
+        # The table gives every day's number, in German forms.
+        table = re.search(r'<table class="govuk-table growth-table">.*?</table>', page, re.S)
+        assert table is not None
+        for offset, size in ((0, 0), (7, 1_200), (14, 5_600), (20, 9_100)):
+            assert local_date(first + timedelta(days=offset), width="medium") in table.group(0)
+            assert f">{local_number(size)}<" in table.group(0)
+    # Round count ticks in German numbers, grid lines, day ticks, the line and its four dots.
+    labels = re.findall(r'<text class="count"[^>]*>([^<]+)</text>', drawing)
+    assert labels == ["0", "2.000", "4.000", "6.000", "8.000", "10.000"]
+    assert drawing.count('class="grid"') >= 2
+    assert len(re.findall(r'<text class="day"', drawing)) >= 2
+    assert drawing.count("<circle") == 4
+    # Coordinates are for the SVG, never in a local form (a German decimal comma would break it).
+    assert not re.search(r'(?:x|y|x1|x2|y1|y2|cx|cy)="\d+,\d', drawing)
+
+
+@pytest.mark.django_db
+def test_before_the_first_checkpoint_the_dashboard_says_why_there_is_no_chart(
+    organiser_alice, signed_in, today, data_dir
+) -> None:
+    make_initiative(
+        "clean-air",
+        organiser=organiser_alice,
+        status=Initiative.Status.COLLECTING,
+        **registered_fields(today),
+    )
+    page = signed_in(organiser_alice).get("/manage/initiatives/clean-air/").content.decode()
+
+    assert "<svg" not in page
+    assert "appears after the log's first checkpoint" in page
