@@ -93,7 +93,9 @@ def test_german_staff_download_their_batch_verify_it_offline_and_upload_the_cert
     home = de.get("/manage/authority/DE/")
     assert home.status_code == 200
     row = home.content.decode().split("Clean air for everyone", 1)[1].split("</tr>", 1)[0]
-    assert '<td class="num">2</td>' in row  # two statements of German nationals
+    assert (
+        'quorum-number" data-label="Statements of nationals of Germany">2</td>' in row
+    )  # two statements of German nationals
 
     response = de.get(f"/manage/authority/DE/{OURS}/batch/")
     assert response.status_code == 200
@@ -203,7 +205,7 @@ def test_a_file_that_is_not_a_good_certificate_is_refused_with_its_reason(
     response = upload(de, "DE", content)
     assert response.status_code == 422
     page = response.content.decode()
-    assert 'class="error-summary"' in page and '<a href="#id_certificate">' in page
+    assert 'class="govuk-error-summary"' in page and '<a href="#id_certificate">' in page
     assert reason in page
     assert not Certificate.objects.exists()
 
@@ -256,5 +258,8 @@ def test_the_home_page_lists_only_initiatives_under_verification_with_the_states
     assert "Clean air for everyone" in page
     assert "Still collecting" not in page
     row = page.split("Clean air for everyone", 1)[1].split("</tr>", 1)[0]
-    assert '<td class="num">2</td>' in row and "not yet" in row
+    assert (
+        'quorum-number" data-label="Statements of nationals of Germany">2</td>' in row
+        and "not yet" in row
+    )
     assert f'href="/manage/authority/DE/{OURS}/batch/"' in row

@@ -209,5 +209,5 @@ def test_a_file_that_is_not_a_key_certificate_is_refused_with_its_reason(
         upload = SimpleUploadedFile("k.json", body, "application/json")
         response = browser.post(OPERATOR_POST, {"certificate_file": upload})
         assert response.status_code == 422, body[:10]
-        assert 'class="error-summary"' in response.content.decode()
+        assert 'class="govuk-error-summary"' in response.content.decode()
     assert not AuthorityKey.objects.exists()

@@ -89,7 +89,7 @@ def test_an_invalid_decision_is_refused_with_422_and_changes_nothing(decision_wo
     before = snapshot(initiative)
     response = client.post("/manage/registrar/open-data/decide/", data)
     assert response.status_code == 422
-    assert b'class="error-summary"' in response.content
+    assert b'class="govuk-error-summary"' in response.content
     assert snapshot(initiative) == before
 
 

@@ -27,7 +27,7 @@ def test_nothing_sent_is_refused_with_a_reason(client, operator, login) -> None:
     login(client, operator)
     response = client.post(POST, {})
     assert response.status_code == 422
-    assert 'class="error-summary"' in response.content.decode()
+    assert 'class="govuk-error-summary"' in response.content.decode()
     assert not AuthorityKey.objects.exists()
 
 

@@ -73,7 +73,11 @@ def test_the_file_shows_texts_group_deadlines_translations_and_the_audit_log_wit
     assert "Languages present:" in page and "English" in page
     assert "quorum.initiative.organiser_confirmed" in page
     assert "organiser-alice" in page  # who confirmed: the registrar sees actors
-    assert 'name="decision"' in page and "<legend>Decision</legend>" in page
+    assert (
+        'name="decision"' in page
+        and '<legend class="govuk-fieldset__legend govuk-fieldset__legend--s">Decision</legend>'
+        in page
+    )
 
 
 def test_the_registrar_registers_an_initiative_with_its_number_and_is_the_recorded_actor(
@@ -106,7 +110,7 @@ def test_a_refusal_without_reasons_is_refused_with_a_linked_error_and_changes_no
     )
     assert response.status_code == 422
     page = response.content.decode()
-    assert 'class="error-summary"' in page
+    assert 'class="govuk-error-summary"' in page
     assert '<a href="#id_reasons">A refusal must state its reasons.</a>' in page
     requested.refresh_from_db()
     assert requested.status == Status.REGISTRATION_REQUESTED

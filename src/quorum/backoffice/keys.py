@@ -24,7 +24,7 @@ from quorum.authorities.models import AuthorityKey
 from quorum.authorities.selectors import authority_list
 from quorum.authorities.services import authority_expect_key
 from quorum.backoffice.errors import Errors, form_errors
-from quorum.backoffice.forms import MEMBER_STATES
+from quorum.backoffice.forms import MEMBER_STATES, GovukForm
 from quorum.core.errors import DomainError
 from quorum.core.i18n import member_state_name
 from quorum.core.text import SingleLineField
@@ -34,7 +34,7 @@ from quorum.proofs.key_certificate import format_fingerprint
 MAX_KEY_CERTIFICATE_BYTES = 16 * 1024
 
 
-class KeyCertificateForm(forms.Form):
+class KeyCertificateForm(GovukForm):
     """The JSON file that `quorum-authority key-certificate` wrote, uploaded or pasted."""
 
     certificate_file = forms.FileField(label=gettext_lazy("Key certificate file"), required=False)
@@ -66,7 +66,7 @@ class KeyCertificateForm(forms.Form):
         return data
 
 
-class DesignationForm(forms.Form):
+class DesignationForm(GovukForm):
     member_state = forms.ChoiceField(label=gettext_lazy("Member State"), choices=MEMBER_STATES)
     name = SingleLineField(label=gettext_lazy("Name of the competent authority"), max_length=200)
     fingerprint = forms.CharField(
