@@ -11,7 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 
-from quorum.backoffice.forms import SponsorForm
+from quorum.backoffice.forms import DraftForm, InviteForm, SponsorForm
 from quorum.initiatives.models import Initiative, Sponsor
 
 from .conftest import make_initiative, registered_fields
@@ -304,3 +304,9 @@ def test_the_dashboard_draws_the_amount_with_its_euro_prefix(
         )
     assert response.status_code == 302, response.content.decode()[:500]
     assert Sponsor.objects.get(name="Fundacja").amount_eur == Decimal("1250.50")
+
+
+def test_the_draft_lets_the_browser_offer_the_organisers_own_name_but_not_in_an_invitation():
+    assert 'autocomplete="name"' in str(DraftForm()["full_name"])
+    assert 'autocomplete="off"' in str(InviteForm()["full_name"])
+    assert 'autocomplete="off"' in str(InviteForm()["email"])

@@ -107,7 +107,12 @@ class DraftForm(GovukForm):
     treaty_basis = SingleLineField(
         label=_("Provisions of the Treaties considered relevant"), required=False, max_length=2000
     )
-    full_name = SingleLineField(label=_("Your full name"), max_length=200)
+    # The organiser's own name: the browser may offer it (WCAG 1.3.5, the input's purpose).
+    full_name = SingleLineField(
+        label=_("Your full name"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
     nationality = forms.ChoiceField(label=_("Your nationality"), choices=MEMBER_STATES)
     residence = forms.ChoiceField(label=_("Your Member State of residence"), choices=MEMBER_STATES)
     declares_voting_age = forms.BooleanField(
@@ -116,8 +121,13 @@ class DraftForm(GovukForm):
 
 
 class InviteForm(GovukForm):
-    full_name = SingleLineField(label=_("Full name"), max_length=200)
-    email = EmailAddressField(label=_("E-mail address"))
+    # Someone else's name and address: the browser must not fill in the organiser's own.
+    full_name = SingleLineField(
+        label=_("Full name"), max_length=200, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
+    email = EmailAddressField(
+        label=_("E-mail address"), widget=forms.EmailInput(attrs={"autocomplete": "off"})
+    )
     nationality = forms.ChoiceField(label=_("Nationality"), choices=MEMBER_STATES)
     residence = forms.ChoiceField(label=_("Member State of residence"), choices=MEMBER_STATES)
     role = forms.ChoiceField(label=_("Role"), choices=OrganiserMember.Role.choices)
