@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import functools
+import socket
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from email import message_from_bytes
+from email.message import Message
+from email.policy import default
 from pathlib import Path
 
 import pytest
-from django.test import Client
+from aiosmtpd.controller import Controller
+from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 from hypothesis import settings as hypothesis_settings
@@ -301,3 +307,51 @@ def cast_password() -> str:
 def make_user(db) -> Callable[..., object]:
     """``make_user("name", roles=(...), enrolled=False)``: one more staff user."""
     return make_staff
+
+
+# --- a real SMTP server on the loopback -------------------------------------------------------
+
+
+def unused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Inbox:
+    port: int
+    messages: list[Message] = field(default_factory=list)
+    recipients: list[list[str]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: object, session: object, envelope) -> str:  # noqa: N802
+        self.messages.append(message_from_bytes(envelope.original_content, policy=default))
+        self.recipients.append(list(envelope.rcpt_tos))
+        return "250 OK"
+
+    def down(self):
+        """Settings under which the mail server does not answer (nothing listens there)."""
+        return override_settings(EMAIL_PORT=unused_port())
+
+    def smtp_settings(self):
+        return override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+            EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=self.port,
+            EMAIL_USE_TLS=False,
+            EMAIL_USE_SSL=False,
+            EMAIL_TIMEOUT=5,
+            QUORUM_EMAIL_SEND_ON_COMMIT=False,
+        )
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    inbox = Inbox(port=unused_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    try:
+        with inbox.smtp_settings():
+            yield inbox
+    finally:
+        controller.stop()

@@ -176,6 +176,7 @@ INSTALLED_APPS = [
     "quorum.ledger",
     "quorum.signing",
     "quorum.verification",
+    "quorum.updates",
     "quorum.api",
     "quorum.backoffice",
     "quorum.site",

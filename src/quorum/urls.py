@@ -10,6 +10,7 @@ urlpatterns = [
     path("manage/", include("quorum.backoffice.urls")),
     path("", include("quorum.api.urls")),
     path("", include("quorum.signing.urls")),
+    path("", include("quorum.updates.urls")),
     path("", include("quorum.ledger.urls")),
     path("", include("quorum.initiatives.urls")),
 ]

@@ -87,6 +87,8 @@ MATRIX = [
     Row("report-progress", POST, S, only(ALICE, 302, 404)),
     Row("request-verification", POST, S, only(ALICE, 422, 404)),
     Row("submit", POST, S, only(ALICE, 422, 404)),
+    Row("organiser-updates", GET, S, only(ALICE, 200, 404)),
+    Row("organiser-updates", POST, S, only(ALICE, 422, 404)),
     Row("join", GET, {"token": "not-a-token"}, everyone(200)),
     Row("join", POST, {"token": "not-a-token"}, everyone(400)),
     Row("registrar-queue", GET, {}, only(REG, 200, 403)),

@@ -1,18 +1,13 @@
-"""The outbox of mail to staff, against a real SMTP server (aiosmtpd) on the loopback."""
+"""The outbox of mail to staff, against a real SMTP server (aiosmtpd) on the loopback
+(the ``inbox`` fixture of tests/conftest.py)."""
 
 from __future__ import annotations
 
-import socket
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
-from email import message_from_bytes
-from email.message import Message
 from io import StringIO
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
@@ -32,53 +27,8 @@ from quorum.core.mail import (
 from quorum.core.models import OutgoingMail
 
 
-def _unused_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Inbox:
-    port: int
-    messages: list[Message] = field(default_factory=list)
-    recipients: list[list[str]] = field(default_factory=list)
-
-    async def handle_DATA(self, server: object, session: object, envelope) -> str:  # noqa: N802
-        self.messages.append(message_from_bytes(envelope.original_content))
-        self.recipients.append(list(envelope.rcpt_tos))
-        return "250 OK"
-
-    def smtp_settings(self):
-        return override_settings(
-            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-            EMAIL_HOST="127.0.0.1",
-            EMAIL_PORT=self.port,
-            EMAIL_USE_TLS=False,
-            EMAIL_USE_SSL=False,
-            EMAIL_TIMEOUT=5,
-            QUORUM_EMAIL_SEND_ON_COMMIT=False,
-        )
-
-
-@pytest.fixture
-def inbox() -> Iterator[Inbox]:
-    inbox = Inbox(port=_unused_port())
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
-    controller.start()
-    try:
-        with inbox.smtp_settings():
-            yield inbox
-    finally:
-        controller.stop()
-
-
-def _nobody_listening():
-    return override_settings(EMAIL_PORT=_unused_port())
-
-
 @pytest.mark.django_db
-def test_a_queued_message_goes_out_over_smtp_and_leaves_the_outbox(inbox: Inbox) -> None:
+def test_a_queued_message_goes_out_over_smtp_and_leaves_the_outbox(inbox) -> None:
     mail_queue(to="organiser@example.org", subject="Invitation", body="Join us: https://x/j/1")
 
     run = mail_send_due()
@@ -91,7 +41,7 @@ def test_a_queued_message_goes_out_over_smtp_and_leaves_the_outbox(inbox: Inbox)
 
 
 @pytest.mark.django_db
-def test_each_message_is_sent_once_however_often_the_sender_runs(inbox: Inbox) -> None:
+def test_each_message_is_sent_once_however_often_the_sender_runs(inbox) -> None:
     for number in range(3):
         mail_queue(to=f"member{number}@example.org", subject="Step", body="A step waits.")
 
@@ -102,7 +52,7 @@ def test_each_message_is_sent_once_however_often_the_sender_runs(inbox: Inbox) -
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_message_of_a_change_that_rolled_back_is_never_sent(inbox: Inbox) -> None:
+def test_a_message_of_a_change_that_rolled_back_is_never_sent(inbox) -> None:
     with pytest.raises(RuntimeError), transaction.atomic():
         mail_queue(to="organiser@example.org", subject="Invitation", body="…")
         raise RuntimeError("the change failed")
@@ -113,10 +63,10 @@ def test_a_message_of_a_change_that_rolled_back_is_never_sent(inbox: Inbox) -> N
 
 @pytest.mark.django_db
 def test_a_mail_server_that_is_down_delays_the_message_which_goes_out_later(
-    inbox: Inbox,
+    inbox,
 ) -> None:
     mail_queue(to="registrar@example.org", subject="A registration request", body="…")
-    with _nobody_listening():
+    with inbox.down():
         run = mail_send_due()
     waiting = OutgoingMail.objects.get()
     assert (run.sent, run.failed) == (0, 1)
@@ -133,10 +83,10 @@ def test_a_mail_server_that_is_down_delays_the_message_which_goes_out_later(
 
 
 @pytest.mark.django_db
-def test_a_failed_server_stops_the_run_and_the_rest_waits_untouched(inbox: Inbox) -> None:
+def test_a_failed_server_stops_the_run_and_the_rest_waits_untouched(inbox) -> None:
     for number in range(3):
         mail_queue(to=f"member{number}@example.org", subject="Step", body="…")
-    with _nobody_listening():
+    with inbox.down():
         run = mail_send_due()
 
     assert run.failed == 1
@@ -146,11 +96,11 @@ def test_a_failed_server_stops_the_run_and_the_rest_waits_untouched(inbox: Inbox
 
 @pytest.mark.django_db
 def test_a_message_refused_for_three_days_is_dropped_and_logged(
-    inbox: Inbox, caplog: pytest.LogCaptureFixture
+    inbox, caplog: pytest.LogCaptureFixture
 ) -> None:
     mail_queue(to="gone@example.org", subject="Step", body="…")
     later = timezone.now() + GIVE_UP_AFTER + timedelta(minutes=1)
-    with _nobody_listening():
+    with inbox.down():
         run = mail_send_due(now=later)
 
     assert run.dropped == 1
@@ -169,7 +119,7 @@ def test_the_delay_between_attempts_doubles_up_to_an_hour(attempts: int) -> None
 
 
 @pytest.mark.django_db
-def test_a_line_break_in_a_subject_cannot_add_a_header(inbox: Inbox) -> None:
+def test_a_line_break_in_a_subject_cannot_add_a_header(inbox) -> None:
     mail_queue(to="organiser@example.org", subject="Hello\r\nBcc: evil@example.org", body="…")
     mail_send_due()
 
@@ -179,7 +129,7 @@ def test_a_line_break_in_a_subject_cannot_add_a_header(inbox: Inbox) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_once_the_change_commits_the_message_goes_out_without_anyone_running_a_sender(
-    inbox: Inbox,
+    inbox,
 ) -> None:
     with override_settings(QUORUM_EMAIL_SEND_ON_COMMIT=True), transaction.atomic():
         mail_queue(to="authority@example.org", subject="A verification request", body="…")
@@ -191,7 +141,7 @@ def test_once_the_change_commits_the_message_goes_out_without_anyone_running_a_s
 
 
 @pytest.mark.django_db
-def test_the_mail_command_sends_what_is_due_and_says_what_waits(inbox: Inbox) -> None:
+def test_the_mail_command_sends_what_is_due_and_says_what_waits(inbox) -> None:
     mail_queue(to="organiser@example.org", subject="Invitation", body="…")
     out = StringIO()
     call_command("mail", "status", stdout=out)
@@ -204,9 +154,9 @@ def test_the_mail_command_sends_what_is_due_and_says_what_waits(inbox: Inbox) ->
 
 
 @pytest.mark.django_db
-def test_the_mail_command_fails_when_the_server_does_not_answer(inbox: Inbox) -> None:
+def test_the_mail_command_fails_when_the_server_does_not_answer(inbox) -> None:
     mail_queue(to="organiser@example.org", subject="Invitation", body="…")
-    with _nobody_listening():
+    with inbox.down():
         with pytest.raises(CommandError, match="did not take every message"):
             call_command("mail", "send", stdout=StringIO())
         with pytest.raises(CommandError, match="refused"):

@@ -37,6 +37,7 @@ from quorum.proofs.auditor import audit
 from quorum.rules import add_months
 from quorum.signing.ratelimit import reset_rate_store
 from quorum.signing.replay import reset_replay_store
+from quorum.updates import keys as updates_keys
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -233,6 +234,7 @@ def test_a_backup_is_private_holds_the_keys_a_restore_needs_and_nothing_else(
         demo_keys = Path(settings.DATA_DIR) / "demo-keys"
         demo_keys.mkdir(exist_ok=True)
         (demo_keys / "de.key").write_text("not for backups")
+        updates_keys.seal("made-once@example.org")  # the updates key exists once it is used
         backup(tmp_path / "with.quorum")
         out = backup(tmp_path / "without.quorum", "--no-keys")
     finally:
@@ -241,8 +243,9 @@ def test_a_backup_is_private_holds_the_keys_a_restore_needs_and_nothing_else(
     assert (tmp_path / "without.quorum").stat().st_mode & 0o777 == 0o600
     assert sorted(os.listdir(tmp_path)) == ["with.quorum", "without.quorum"]  # no leftovers
     content = members(tmp_path / "with.quorum")
-    assert set(content) == {"quorum-backup.json", MEMBER, "log-key", "secret-key"}
+    assert set(content) == {"quorum-backup.json", MEMBER, "log-key", "secret-key", "updates-key"}
     assert content["log-key"] == (Path(settings.DATA_DIR) / "log-key").read_bytes()
+    assert content["updates-key"] == (Path(settings.DATA_DIR) / "updates-key").read_bytes()
     assert set(members(tmp_path / "without.quorum")) == {"quorum-backup.json", MEMBER}
     assert "without keys" in out
     manifest = json.loads(content["quorum-backup.json"])
@@ -414,6 +417,21 @@ def test_a_restore_refuses_a_log_key_other_than_the_one_in_place(
     _tar(tmp_path / "other-key.quorum", content)
     with pytest.raises(CommandError, match="differs from the backup's log-key"):
         restore(tmp_path / "other-key.quorum")
+    assert Statement.objects.count() == 1
+
+
+def test_a_restore_refuses_an_updates_key_other_than_the_one_in_place(
+    open_intake, client, polish_citizen, tmp_path
+) -> None:
+    sign(client, polish_citizen)
+    sequence_all()
+    updates_keys.seal("made-once@example.org")
+    backup(tmp_path / "b.quorum")
+    content = members(tmp_path / "b.quorum")
+    content["updates-key"] = b"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+    _tar(tmp_path / "other-updates-key.quorum", content)
+    with pytest.raises(CommandError, match="differs from the backup's updates-key"):
+        restore(tmp_path / "other-updates-key.quorum")
     assert Statement.objects.count() == 1
 
 

@@ -13,6 +13,7 @@ from quorum.api.initiatives import router as initiatives_router
 from quorum.api.ledger import router as ledger_router
 from quorum.api.schemas import ChallengeOut, ErrorsOut
 from quorum.api.statements import router as statements_router
+from quorum.api.updates import router as updates_router
 from quorum.api.verification import router as verification_router
 from quorum.core.errors import BadRequest, DomainError
 from quorum.signing import pow as proof_of_work
@@ -37,6 +38,7 @@ api.add_router("/", initiatives_router)
 api.add_router("/", verification_router)
 api.add_router("/", authorities_router)
 api.add_router("/", statements_router)
+api.add_router("/", updates_router)
 
 
 class ChallengeQuery(Schema):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from quorum.backoffice import authority, keys, operator, organiser, registrar, views
+from quorum.backoffice import authority, keys, operator, organiser, registrar, updates, views
 
 app_name = "backoffice"
 
@@ -27,6 +27,7 @@ urlpatterns = [
         name="request-verification",
     ),
     path("initiatives/<slug:slug>/submit/", organiser.submit, name="submit"),
+    path("initiatives/<slug:slug>/updates/", updates.updates, name="organiser-updates"),
     path("join/<str:token>/", organiser.join, name="join"),
     # The operator
     path("operator/authorities/", operator.authorities, name="operator-authorities"),

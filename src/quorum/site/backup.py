@@ -9,10 +9,12 @@ A backup is one uncompressed tar file, mode 0600, holding:
   (one read transaction, so writers go on and the copy is one moment), or for PostgreSQL
   ``pg_dump --format=custom`` under a snapshot exported from the transaction that read the
   log heads;
-- the data directory's ``log-key`` and ``secret-key`` when Quorum uses them (not when
-  QUORUM_LOG_KEY / QUORUM_SECRET_KEY come from the environment), unless left out on purpose:
-  without the log key a restored instance would sign its next checkpoints with a new key, and
-  every auditor who pinned the old one would refuse them. A backup with keys is a secret.
+- the data directory's ``log-key``, ``secret-key`` and ``updates-key`` when Quorum uses them
+  (not when QUORUM_LOG_KEY / QUORUM_SECRET_KEY / QUORUM_UPDATES_KEY come from the
+  environment), unless left out on purpose: without the log key a restored instance would
+  sign its next checkpoints with a new key, and every auditor who pinned the old one would
+  refuse them; without the updates key no stored subscriber address can be read (nor sent
+  to). A backup with keys is a secret.
 
 Never in a backup: the demo's authority keys (``demo-keys/``: the server holds no
 authority's private key, the demo's are a convenience for trying it out), the demo
@@ -62,7 +64,14 @@ BACKUP_VERSION = 1
 MANIFEST = "quorum-backup.json"
 DATABASE_MEMBERS = {"sqlite": "database.sqlite3", "postgresql": "database.pgdump"}
 #: Data-directory files a restored instance needs, and the variable that replaces each one.
-KEY_FILES = {"log-key": "QUORUM_LOG_KEY", "secret-key": "QUORUM_SECRET_KEY"}
+KEY_FILES = {
+    "log-key": "QUORUM_LOG_KEY",
+    "secret-key": "QUORUM_SECRET_KEY",
+    "updates-key": "QUORUM_UPDATES_KEY",
+}
+#: A different key of these in the data directory is refused, not kept: the log's would start
+#: a new log, the updates key's would leave every stored address unreadable.
+KEYS_THAT_MUST_MATCH = ("log-key", "updates-key")
 #: Tables without which a database is not Quorum's.
 REQUIRED_TABLES = ("django_migrations", "initiatives_initiative", "ledger_statement")
 #: Waiting for a lock held by a process that should not be running is an error, not a hang.
@@ -391,10 +400,10 @@ def _backup_keys(
             keys[name] = content
         elif present.read_bytes() == content:
             continue
-        elif name == "log-key":
+        elif name in KEYS_THAT_MUST_MATCH:
             raise BackupError(
-                f"{present} differs from the backup's log-key: a different log key is a "
-                "different log. Move it away first if the backup's key is the one to use"
+                f"{present} differs from the backup's {name}: the restored data need the "
+                "backup's key. Move it away first if the backup's key is the one to use"
             )
         else:
             kept.append(name)

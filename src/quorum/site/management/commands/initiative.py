@@ -1,5 +1,8 @@
 """`quorum initiative …`: every lifecycle action of the web interface, for operators and scripts.
 
+It lives in ``site`` because it reaches every room an initiative has: its lifecycle
+(``initiatives``) and its e-mail updates (``updates``), which ``initiatives`` may not know.
+
 Each subcommand calls the same service as the web; errors are printed with their reasons and
 exit with status 1.
 """
@@ -10,6 +13,7 @@ import json
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -20,6 +24,8 @@ from quorum.core.text import cli_multi_line, cli_single_line
 from quorum.initiatives import services
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import initiative_deadlines
+from quorum.updates import services as updates
+from quorum.updates.selectors import addresses_destroyed_on, subscription_counts
 
 ACTOR = "cli"
 
@@ -226,6 +232,40 @@ def add_sponsor(options: Options, write: Write) -> None:
     _status(write, common["initiative"])
 
 
+def update_send(options: Options, write: Write) -> None:
+    common = _common(options)
+    try:
+        body = Path(options["body_file"]).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"cannot read {options['body_file']}: {exc}", returncode=1) from exc
+    if options["test_to"]:
+        updates.update_test(
+            initiative=common["initiative"],
+            subject=options["subject"],
+            body=body,
+            to=options["test_to"],
+        )
+        write(f"test message sent to {options['test_to']}")
+        return
+    update = updates.update_create(subject=options["subject"], body=body, **common)
+    write(f"update {update.pk}: {update.recipients} recipients")
+    while updates.update_send_batch(update=update):
+        write(f"  sent {update.sent} of {update.recipients}")
+    write(f"update {update.pk}: sent to {update.sent} of {update.recipients}")
+
+
+def update_counts(options: Options, write: Write) -> None:
+    initiative = _initiative(options)
+    counts = subscription_counts(initiative)
+    write(
+        f"{initiative.slug}: {counts.requested} asked, {counts.confirmed} confirmed, "
+        f"{counts.unsubscribed} unsubscribed"
+    )
+    destroyed_on = addresses_destroyed_on(initiative)
+    if destroyed_on is not None:
+        write(f"  addresses destroyed on {destroyed_on.isoformat()}")
+
+
 ACTIONS: dict[str, Callable[[Options, Write], None]] = {
     "list": list_initiatives,
     "show": show,
@@ -246,6 +286,8 @@ ACTIONS: dict[str, Callable[[Options, Write], None]] = {
     "report": report,
     "legal-hold": legal_hold,
     "add-sponsor": add_sponsor,
+    "update-send": update_send,
+    "update-counts": update_counts,
 }
 
 
@@ -362,6 +404,19 @@ class Command(BaseCommand):
             metavar="DATE",
             help="date of the final decision: destroy a month later",
         )
+
+        send = sub.add_parser(
+            "update-send",
+            help="send an e-mail update to every subscriber (the audit log says to how many)",
+        )
+        send.add_argument("slug")
+        send.add_argument("--subject", required=True, type=cli_single_line)
+        send.add_argument("--body-file", required=True, help="the message, plain UTF-8 text")
+        send.add_argument(
+            "--test-to", default="", metavar="ADDRESS", help="send it only to this address"
+        )
+        counts = sub.add_parser("update-counts", help="how many asked, confirmed, unsubscribed")
+        counts.add_argument("slug")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:

@@ -126,9 +126,9 @@ def test_an_invitation_token_can_always_be_typed_after_the_command() -> None:
 def test_every_action_of_the_command_has_one_function_and_every_function_an_action() -> None:
     from django.core.management import load_command_class
 
-    from quorum.initiatives.management.commands.initiative import ACTIONS
+    from quorum.site.management.commands.initiative import ACTIONS
 
-    command = load_command_class("quorum.initiatives", "initiative")
+    command = load_command_class("quorum.site", "initiative")
     parser = command.create_parser("quorum", "initiative")
     (subcommands,) = (action.choices for action in parser._actions if action.dest == "action")
     assert set(ACTIONS) == set(subcommands)
