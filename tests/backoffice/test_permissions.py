@@ -89,6 +89,8 @@ MATRIX = [
     Row("submit", POST, S, only(ALICE, 422, 404)),
     Row("organiser-updates", GET, S, only(ALICE, 200, 404)),
     Row("organiser-updates", POST, S, only(ALICE, 422, 404)),
+    Row("organiser-signing-form", GET, S, only(ALICE, 200, 404)),
+    Row("organiser-signing-form", POST, S, only(ALICE, 422, 404)),
     Row("join", GET, {"token": "not-a-token"}, everyone(200)),
     Row("join", POST, {"token": "not-a-token"}, everyone(400)),
     Row("registrar-queue", GET, {}, only(REG, 200, 403)),

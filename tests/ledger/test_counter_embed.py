@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from quorum.core.i18n import language_from_address
 from quorum.initiatives.models import Initiative
-from quorum.ledger.views import COUNTER_REFRESH_SECONDS, counter_language
+from quorum.ledger.views import COUNTER_REFRESH_SECONDS
 
 pytestmark = pytest.mark.django_db
 
@@ -144,7 +145,7 @@ def test_lang_in_capitals_is_still_that_language(collecting_initiative) -> None:
 @given(st.text(max_size=30))
 @hypothesis_settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_the_counter_language_is_one_of_the_sites_or_none(typed: str) -> None:
-    chosen = counter_language(typed)
+    chosen = language_from_address(typed)
 
     assert chosen is None or chosen in LANGUAGES
 

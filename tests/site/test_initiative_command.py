@@ -227,3 +227,23 @@ def test_list_show_and_advance_print_what_the_operator_needs() -> None:
     text = run("show", "starting")
     assert "registration_number: ECI(2026)000001" in text
     assert f"  retention_end: {facts['deadlines']['retention_end']}" in text
+
+
+def test_the_sites_that_may_frame_the_form_are_added_listed_and_removed() -> None:
+    from django.core.management.base import CommandError
+
+    from quorum.core.models import AuditEntry
+
+    make_initiative("framed", "collecting")
+    assert run("embed-origin", "list", "framed") == "framed: no site may frame the form"
+    assert run("embed-origin", "add", "framed", "https://Campaign.example.org/").startswith(
+        "framed: https://campaign.example.org may frame /i/framed/embed/sign/"
+    )
+    assert run("embed-origin", "list", "framed") == "https://campaign.example.org"
+    with pytest.raises(CommandError, match="without a path"):
+        run("embed-origin", "add", "framed", "https://campaign.example.org/sign")
+    with pytest.raises(CommandError, match="is not listed"):
+        run("embed-origin", "remove", "framed", "https://other.example.org")
+    assert "removed" in run("embed-origin", "remove", "framed", "https://campaign.example.org")
+    assert run("embed-origin", "list", "framed") == "framed: no site may frame the form"
+    assert AuditEntry.objects.filter(action="quorum.initiative.embed_origin_added").count() == 1

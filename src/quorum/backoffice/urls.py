@@ -1,6 +1,15 @@
 from django.urls import path
 
-from quorum.backoffice import authority, keys, operator, organiser, registrar, updates, views
+from quorum.backoffice import (
+    authority,
+    embedding,
+    keys,
+    operator,
+    organiser,
+    registrar,
+    updates,
+    views,
+)
 
 app_name = "backoffice"
 
@@ -28,6 +37,11 @@ urlpatterns = [
     ),
     path("initiatives/<slug:slug>/submit/", organiser.submit, name="submit"),
     path("initiatives/<slug:slug>/updates/", updates.updates, name="organiser-updates"),
+    path(
+        "initiatives/<slug:slug>/signing-form/",
+        embedding.signing_form,
+        name="organiser-signing-form",
+    ),
     path("join/<str:token>/", organiser.join, name="join"),
     # The operator
     path("operator/authorities/", operator.authorities, name="operator-authorities"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
@@ -61,3 +62,10 @@ def set_language(request: HttpRequest) -> HttpResponse:
     someone chooses; ``next`` must stay on this site (else the referring page or ``/``).
     """
     return django_set_language(request)
+
+
+def language_from_address(raw: str | None) -> str | None:
+    """The language ``?lang=`` asks for, if it is one of the site's; else None (no error: a
+    campaign site's typo shows the framed page in the visitor's language, as without it)."""
+    code = (raw or "").strip().lower()
+    return code if code in dict(settings.LANGUAGES) else None

@@ -22,6 +22,15 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "object-src 'none'",
     ]
 )
+
+
+def content_security_policy(*, frame_ancestors: str) -> str:
+    """The policy of a page that other sites may frame: ``*``, or the origins listed for it."""
+    return CONTENT_SECURITY_POLICY.replace(
+        "frame-ancestors 'none'", f"frame-ancestors {frame_ancestors}"
+    )
+
+
 # Quorum never asks for a photo, a fingerprint or a voice: no page may open a camera or a microphone.
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
 

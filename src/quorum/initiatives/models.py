@@ -186,3 +186,25 @@ class Extension(models.Model):
 
     def __str__(self) -> str:
         return f"{self.previous_end} → {self.new_end}"
+
+
+class EmbedOrigin(models.Model):
+    """A site the organisers let frame the initiative's signing form (frame-ancestors)."""
+
+    initiative = models.ForeignKey(
+        Initiative, on_delete=models.CASCADE, related_name="embed_origins"
+    )
+    #: scheme://host[:port], lower case, as browsers compare it.
+    origin = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["origin"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["initiative", "origin"], name="embed_origin_unique_per_initiative"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.origin

@@ -231,3 +231,8 @@ def progress_reports_overdue(*, today: date | None = None) -> list[tuple[Initiat
         if due is not None and due <= day:
             overdue.append((initiative, due))
     return overdue
+
+
+def initiative_embed_origins(initiative: Initiative) -> list[str]:
+    """The sites that may frame the initiative's signing form, in the order they are shown."""
+    return list(initiative.embed_origins.values_list("origin", flat=True))

@@ -12,6 +12,7 @@ from quorum.initiatives.services.collection import (
     initiative_stop_collection,
     initiatives_advance_by_date,
 )
+from quorum.initiatives.services.embedding import embed_origin_add, embed_origin_remove
 from quorum.initiatives.services.legal_hold import initiative_set_legal_hold
 from quorum.initiatives.services.organisers import (
     Invitation,
@@ -48,6 +49,8 @@ __all__ = [
     "Invitation",
     "Status",
     "draft_text_limits",
+    "embed_origin_add",
+    "embed_origin_remove",
     "initiative_add_translation",
     "initiative_conclude_verification",
     "initiative_create",

@@ -12,7 +12,9 @@
   }
 
   function formUrl(form, code) {
-    return form.getAttribute("data-form-url") + code.toLowerCase() + "/";
+    // The framed form keeps its query (?lang=, ?via=) through the steps.
+    var query = form.getAttribute("data-form-query") || "";
+    return form.getAttribute("data-form-url") + code.toLowerCase() + "/" + query;
   }
 
   // What was typed in the fields both forms have (the names, the privacy box) moves along.
@@ -27,6 +29,13 @@
       if (target.type === "checkbox") target.checked = source.checked;
       else if (source.value) target.value = source.value;
     }
+  }
+
+  // The language switcher comes back to the address it was rendered at: once the address
+  // bar shows the chosen form's address, so must the switcher, or a new language loses it.
+  function followAddress() {
+    var next = document.querySelector(".language-switcher input[name=next]");
+    if (next) next.value = window.location.pathname + window.location.search;
   }
 
   function show(url, push) {
@@ -47,6 +56,7 @@
         current.replaceWith(adopted);
         document.title = page.title;
         if (push) history.pushState({ signing: true }, "", url);
+        followAddress();
         var heading = adopted.querySelector("h2");
         var announce = document.getElementById("signing-announce");
         if (announce && heading) announce.textContent = heading.textContent;
@@ -66,6 +76,7 @@
       current.replaceWith(empty);
     }
     if (push) history.pushState({ signing: true }, "", url);
+    followAddress();
   }
 
   function followIdType(root) {
@@ -101,7 +112,7 @@
       }
       if (event.type === "submit") event.preventDefault();
       var url = formUrl(form, select.value);
-      if (url === window.location.pathname && area() && area().firstElementChild) return;
+      if (url === window.location.pathname + window.location.search && area() && area().firstElementChild) return;
       show(url, true);
     }
 

@@ -23,7 +23,7 @@ from quorum.core.errors import DomainError, Invalid
 from quorum.core.text import cli_multi_line, cli_single_line
 from quorum.initiatives import services
 from quorum.initiatives.models import Initiative
-from quorum.initiatives.selectors import initiative_deadlines
+from quorum.initiatives.selectors import initiative_deadlines, initiative_embed_origins
 from quorum.updates import services as updates
 from quorum.updates.selectors import addresses_destroyed_on, subscription_counts
 
@@ -266,6 +266,23 @@ def update_counts(options: Options, write: Write) -> None:
         write(f"  addresses destroyed on {destroyed_on.isoformat()}")
 
 
+def embed_origin(options: Options, write: Write) -> None:
+    """The sites that may frame the signing form: add, list, remove."""
+    common = _common(options)
+    initiative = common["initiative"]
+    what = options["embed_action"]
+    if what == "add":
+        added = services.embed_origin_add(**common, origin=options["origin"] or "")
+        write(f"{initiative.slug}: {added.origin} may frame /i/{initiative.slug}/embed/sign/")
+    elif what == "remove":
+        if not services.embed_origin_remove(**common, origin=options["origin"] or ""):
+            raise CommandError(f"{options['origin']!r} is not listed", returncode=1)
+        write(f"{initiative.slug}: {options['origin']} removed")
+    origins = initiative_embed_origins(initiative)
+    if what == "list" or not origins:
+        write("\n".join(origins) if origins else f"{initiative.slug}: no site may frame the form")
+
+
 ACTIONS: dict[str, Callable[[Options, Write], None]] = {
     "list": list_initiatives,
     "show": show,
@@ -288,6 +305,7 @@ ACTIONS: dict[str, Callable[[Options, Write], None]] = {
     "add-sponsor": add_sponsor,
     "update-send": update_send,
     "update-counts": update_counts,
+    "embed-origin": embed_origin,
 }
 
 
@@ -417,6 +435,13 @@ class Command(BaseCommand):
         )
         counts = sub.add_parser("update-counts", help="how many asked, confirmed, unsubscribed")
         counts.add_argument("slug")
+
+        embed = sub.add_parser(
+            "embed-origin", help="the sites that may frame the signing form (add, list, remove)"
+        )
+        embed.add_argument("embed_action", choices=["add", "list", "remove"])
+        embed.add_argument("slug")
+        embed.add_argument("origin", nargs="?", help="https://campaign.example.org")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
