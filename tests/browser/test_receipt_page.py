@@ -13,6 +13,7 @@ import random
 import string
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -134,9 +135,13 @@ def test_the_browser_itself_verifies_that_a_receipt_is_counted(
     seen = len(requests_seen.urls)
     page.get_by_role("button", name="Check my receipt").click()
 
-    result = page.locator("#browser-result")
+    status = page.locator("#receipt-status")
+    expect(status).to_have_attribute("data-state", "counted")
+    expect(status).to_have_attribute("aria-live", "polite")
+    expect(status).to_have_text("Your statement is counted.")
+    # The browser's own account, in the log's words, under "Technical details".
+    result = page.locator("details.govuk-details #browser-result")
     expect(result).to_have_attribute("data-state", "counted")
-    expect(result).to_have_attribute("aria-live", "polite")
     expect(result).to_contain_text("Your browser checked it itself")
     expect(result).to_contain_text(f"entry {proof['leaf_index'] + 1:,} of")
     assert page.url == server.url(f"{RECEIPT_PAGE}?receipt={receipt}")
@@ -288,3 +293,149 @@ def test_the_open_initiative_page_follows_the_counts_without_a_reload(
     expect(poland.locator("[data-count]")).to_have_text(f"{polish:,}")
     assert poland.locator("progress").evaluate("bar => bar.value") == polish
     assert page.evaluate("window.__notReloaded") is True
+
+
+# --- the page right after signing ----------------------------------------------------------
+
+SIGNED_HEADING = "Thank you. Your statement of support is recorded."
+
+
+def sign_through_the_pages(page: Page, server: QuorumServer) -> tuple[str, str]:
+    """A Polish citizen signs through the real form, its review step and confirmation; the
+    receipt shown after signing and the family name typed."""
+    family = "Kowalska" + "".join(random.choices(string.ascii_lowercase, k=8))
+    page.goto(server.url(server.start_path))
+    page.select_option("#field-nationality", "PL")
+    expect(page.locator("form[data-pow-scope]")).to_be_visible()
+    page.fill("#field-first-names", "Zofia")
+    page.fill("#field-family-names", family)
+    page.select_option("#field-id-type", "pesel")
+    page.fill("#field-id-number", VALID_PESEL)
+    expect(page.locator("[data-pow-status]")).to_have_attribute("data-pow-state", "ready")
+    page.check("#field-privacy-read")
+    page.get_by_role("button", name="Review my statement").click()
+    page.get_by_role("button", name="Confirm and submit").click()
+    expect(page.get_by_role("heading", name=SIGNED_HEADING)).to_be_visible()
+    receipt = page.locator("#receipt").inner_text().strip()
+    assert len(receipt) == 64, receipt
+    return receipt, family
+
+
+def no_serious_violation(page: Page) -> None:
+    results = Axe().run(page).response
+    blocking = [
+        (v["id"], [node["target"] for node in v["nodes"]])
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not blocking, blocking
+
+
+def test_the_receipt_page_turns_to_counted_by_itself(
+    page: Page, quorum_server: QuorumServer
+) -> None:
+    receipt, _ = sign_through_the_pages(page, quorum_server)
+    status = page.locator("#receipt-status")
+    expect(status).to_have_attribute("aria-live", "polite")
+    page.evaluate("window.__notReloaded = true")
+
+    expect(status).to_have_attribute("data-state", "counted", timeout=30_000)
+    expect(status).to_have_text("Your statement is counted.")
+    assert page.evaluate("window.__notReloaded") is True
+    proof = proof_once_logged(quorum_server, receipt)
+    # The log's words wait under "Technical details", filled by the browser's own check.
+    technical = page.locator("details.govuk-details")
+    expect(technical.locator('[data-technical="leaf-index"]')).to_have_text(
+        str(proof["leaf_index"])
+    )
+    assert "Leaf index" not in page.locator("main").inner_text()
+    technical.locator("summary").click()
+    expect(technical.get_by_text("Leaf index")).to_be_visible()
+
+
+def test_the_check_page_turns_a_pending_answer_to_counted_by_itself(
+    page: Page, quorum_server: QuorumServer
+) -> None:
+    receipt = sign(quorum_server)
+    page.goto(quorum_server.url(f"{RECEIPT_PAGE}?receipt={receipt}"))
+    page.evaluate("window.__notReloaded = true")
+    expect(page.locator("#receipt-status")).to_have_attribute("data-state", "counted")
+    expect(page.locator("#receipt-status")).to_have_text("Your statement is counted.")
+    assert page.evaluate("window.__notReloaded") is True
+
+
+def test_copy_puts_the_receipt_on_the_clipboard(page: Page, quorum_server: QuorumServer) -> None:
+    page.context.grant_permissions(
+        ["clipboard-read", "clipboard-write"], origin=quorum_server.base_url
+    )
+    receipt, _ = sign_through_the_pages(page, quorum_server)
+    page.get_by_role("button", name="Copy receipt").click()
+    expect(page.get_by_role("status").filter(has_text="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == receipt
+
+
+def test_save_downloads_a_small_file_with_the_receipt_and_nothing_about_the_signatory(
+    page: Page, quorum_server: QuorumServer, tmp_path: Path
+) -> None:
+    receipt, family = sign_through_the_pages(page, quorum_server)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Save receipt").click()
+    assert download.value.suggested_filename == f"receipt-{DEMO_SLUG}.txt"
+    saved = tmp_path / "receipt.txt"
+    download.value.save_as(saved)
+    text = saved.read_text(encoding="utf-8")
+    assert receipt in text
+    assert quorum_server.url(f"{RECEIPT_PAGE}?receipt={receipt}") in text
+    assert family not in text and "Zofia" not in text and VALID_PESEL not in text
+    assert len(text.encode()) < 1_000
+
+
+def test_print_keeps_the_receipt_and_the_check_link_and_drops_the_rest(
+    page: Page, quorum_server: QuorumServer
+) -> None:
+    receipt, _ = sign_through_the_pages(page, quorum_server)
+    page.emulate_media(media="print")
+    printed = page.locator("body").inner_text()
+    assert receipt in printed
+    assert quorum_server.url(f"{RECEIPT_PAGE}?receipt={receipt}") in printed
+    expect(page.locator("header.govuk-header")).to_be_hidden()
+    expect(page.locator("footer.govuk-footer")).to_be_hidden()
+    expect(page.locator("#field-email")).to_be_hidden()
+    expect(page.get_by_role("button", name="Print receipt")).to_be_hidden()
+
+
+def test_the_share_step_shares_the_initiative_page_never_the_receipt(
+    page: Page, quorum_server: QuorumServer
+) -> None:
+    page.context.grant_permissions(
+        ["clipboard-read", "clipboard-write"], origin=quorum_server.base_url
+    )
+    receipt, _ = sign_through_the_pages(page, quorum_server)
+    initiative = quorum_server.url(quorum_server.initiative_path)
+    share = page.locator("section[data-share]")
+    expect(share.locator("#share-url")).to_have_value(initiative)
+    mail = share.get_by_role("link", name="Share by e-mail").get_attribute("href") or ""
+    assert mail.startswith("mailto:?subject=")
+    assert urllib.parse.quote(initiative, safe="") in mail or initiative in mail
+    assert receipt not in mail and receipt not in (share.get_attribute("data-url") or "")
+    share.get_by_role("button", name="Copy link").click()
+    expect(share.get_by_role("status")).to_have_text("Link copied.")
+    assert page.evaluate("navigator.clipboard.readText()") == initiative
+    # The counts with a bar per Member State, as on the initiative page.
+    expect(page.locator('#live-counts tr[data-member-state="PL"] progress')).to_be_attached()
+
+
+def test_both_receipt_pages_have_no_serious_accessibility_violation_and_fit_320_px(
+    page: Page, quorum_server: QuorumServer
+) -> None:
+    page.set_viewport_size({"width": 320, "height": 800})
+    receipt, _ = sign_through_the_pages(page, quorum_server)
+    expect(page.locator("#receipt-status")).to_have_attribute("data-state", "counted")
+    no_serious_violation(page)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    page.goto(quorum_server.url(f"{RECEIPT_PAGE}?receipt={receipt}"))
+    expect(page.locator("#receipt-status")).to_have_attribute("data-state", "counted")
+    page.locator("details.govuk-details summary").click()
+    no_serious_violation(page)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

@@ -23,11 +23,11 @@ from quorum.proofs.crypto import generate_signing_key, signing_public_key
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PAGE = "/i/clean-air/receipt/"
-COUNTED = "Your statement is in the log and counted"
-PENDING = "Not in the log yet — statements join within a few seconds; try again shortly."
-NOT_FOUND = "This receipt is not in this initiative's log."
+COUNTED = "Your statement is counted."
+PENDING = "Your statement is being added to the public count — this takes a few seconds."
+NOT_FOUND = "This receipt is not in the public count of this initiative."
 INVALID = "This is not a valid receipt: a receipt is 64 hexadecimal digits (0 to 9 and a to f)."
-UNVERIFIED = "We could not verify the log"
+UNVERIFIED = "We could not confirm that your statement is counted"
 
 
 @pytest.fixture
@@ -68,9 +68,18 @@ def test_a_sequenced_receipt_is_counted_with_its_entry_and_member_state_only(
 
     assert response.status_code == 200
     assert outcome(html) == "counted"
-    assert f"{COUNTED}: entry 2 of 3, in the checkpoint signed on" in html
-    assert re.search(r"<dt>Leaf index</dt><dd>1</dd>", html)
-    assert re.search(r"<dt>Member State</dt><dd>Germany</dd>", html)
+    assert 'id="receipt-status" aria-live="polite" data-state="counted"' in html
+    assert COUNTED in html
+    assert re.search(
+        r'Member State</dt>\s*<dd class="govuk-summary-list__value">Germany</dd>', html
+    )
+    # The log's words only under "Technical details": the entry, the size, the signed root.
+    technical = html.split('class="govuk-details"', 1)[1]
+    assert "Leaf index" not in html.split('class="govuk-details"', 1)[0]
+    assert re.search(r'data-technical="leaf-index">1</dd>', technical)
+    assert re.search(r'data-technical="tree-size">3</dd>', technical)
+    assert re.search(r'data-technical="root">[0-9a-f]{64}</code>', technical)
+    assert "http://testserver/i/clean-air/receipt/?receipt=" + receipts[1] in html
     assert "Poland" not in html  # nothing about the other entries
     assert "private" in response["Cache-Control"] and "no-store" in response["Cache-Control"]
 
@@ -175,7 +184,7 @@ def test_a_checkpoint_that_does_not_verify_with_the_log_key_is_reported_not_trus
     assert response.status_code == 200
     assert outcome(html) == "unverified"
     assert UNVERIFIED in html
-    assert COUNTED not in html
+    assert f">{COUNTED}<" not in html
 
 
 def test_a_rewritten_checkpoint_or_log_node_is_reported_not_trusted(
@@ -206,7 +215,7 @@ def test_the_page_carries_the_browser_check_without_inline_script(client, ready)
     assert 'data-checkpoint-url="/api/v1/initiatives/clean-air/checkpoint"' in html
     assert 'data-log-key-url="/api/v1/log-key"' in html
     assert 'aria-live="polite"' in html
-    assert '<label for="field-receipt">' in html
+    assert '<label class="govuk-label govuk-label--s" for="field-receipt">' in html
     assert re.search(r"<script(?![^>]*\bsrc=)", html) is None
     assert " style=" not in html and " onclick=" not in html
     assert outcome(html) is None

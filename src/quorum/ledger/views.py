@@ -13,17 +13,17 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from quorum.core.i18n import member_state_name
+from quorum.core.i18n import language_from_address, member_state_name
 from quorum.core.log_key import log_key, log_origin
-from quorum.core.middleware import CONTENT_SECURITY_POLICY
+from quorum.core.middleware import content_security_policy
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import initiative_get_public, initiative_is_collecting
 from quorum.ledger.selectors import (
@@ -53,6 +53,7 @@ class ReceiptCheck:
     tree_size: int | None = None
     member_state: str = ""
     signed_at: datetime | None = None
+    root: str = ""  # the signed checkpoint's root hash, hex, for the technical details
 
     @property
     def entry(self) -> int | None:
@@ -106,13 +107,22 @@ def receipt_check(initiative: Initiative, leaf_hash: bytes) -> ReceiptCheck:
         tree_size=opened.size,
         member_state=member_state_name(str(leaf[0]["member_state"])) if leaf else "",
         signed_at=latest.created_at,
+        root=opened.root.hex(),
     )
+
+
+def receipt_check_url(request: HttpRequest, slug: str, receipt: str = "") -> str:
+    """The check page's full address (with the receipt, if given): what a saved or printed
+    receipt points to."""
+    url = request.build_absolute_uri(reverse("ledger:receipt", kwargs={"slug": slug}))
+    return f"{url}?receipt={receipt}" if receipt else url
 
 
 def receipt_page(request: HttpRequest, slug: str) -> HttpResponse:
     initiative = initiative_get_public(slug=slug)
     language = get_language()
     context: dict[str, object] = {
+        "check_url": receipt_check_url(request, slug),
         "initiative": initiative,
         "title": initiative.text("title", language),
         "text_language": language if initiative.has_language(language) else initiative.language,
@@ -136,6 +146,7 @@ def receipt_page(request: HttpRequest, slug: str) -> HttpResponse:
             )
         else:
             context["receipt"] = receipt
+            context["check_url"] = receipt_check_url(request, slug, receipt)
             context["result"] = receipt_check(initiative, bytes.fromhex(receipt))
     response = render(request, "ledger/receipt.html", context, status=status)
     # A receipt in the address is nobody's business but its holder's: no shared caching.
@@ -146,13 +157,6 @@ def receipt_page(request: HttpRequest, slug: str) -> HttpResponse:
 #: Seconds between the framed counter's refreshes: a campaign site's visitors need no faster
 #: count, and a crowd of them polls the counts API a thirtieth as often as the initiative page.
 COUNTER_REFRESH_SECONDS = 30
-
-
-def counter_language(raw: str | None) -> str | None:
-    """The language ``?lang=`` asks for, if it is one of the site's; else None (no error: a
-    campaign site's typo shows the counter in the visitor's language, as without it)."""
-    code = (raw or "").strip().lower()
-    return code if code in dict(settings.LANGUAGES) else None
 
 
 def counter_embed(request: HttpRequest, slug: str) -> HttpResponse:
@@ -166,7 +170,7 @@ def counter_embed(request: HttpRequest, slug: str) -> HttpResponse:
     language came from a cookie is for that reader alone: private.
     """
     initiative = initiative_get_public(slug=slug)
-    language = counter_language(request.GET.get("lang"))
+    language = language_from_address(request.GET.get("lang"))
     shared = True
     if language is None:
         language = translation.get_language_from_request(request)
@@ -196,9 +200,7 @@ def counter_embed(request: HttpRequest, slug: str) -> HttpResponse:
     response["Content-Language"] = active
     patch_vary_headers(response, ("Accept-Language",))
     # The one page meant to be framed by other sites; it still loads nothing from them.
-    response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
-        "frame-ancestors 'none'", "frame-ancestors *"
-    )
+    response["Content-Security-Policy"] = content_security_policy(frame_ancestors="*")
     response.xframe_options_exempt = True
     if shared:
         patch_cache_control(response, public=True, max_age=COUNTER_REFRESH_SECONDS)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from urllib.parse import quote, urlencode
 
 from asgiref.sync import sync_to_async
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
@@ -35,6 +36,8 @@ from quorum.core.local_forms import local_date
 from quorum.core.origin import same_origin_form
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import initiative_get_public, initiative_is_collecting
+from quorum.ledger.sections import counts_section
+from quorum.ledger.views import receipt_check_url
 from quorum.proofs.key_certificate import format_fingerprint
 from quorum.rules import Scheme, scheme
 from quorum.rules.model import IdDocumentType
@@ -417,8 +420,33 @@ async def sign_form(request: HttpRequest, slug: str, member_state: str) -> HttpR
             status=exc.status,
             retry_after=exc.retry_after,
         )
-    context = {**_base_context(initiative), "receipt": receipt.value}
+    context = {
+        **_base_context(initiative),
+        **await _after_signing(request, initiative, receipt.value),
+    }
     return _no_store(render(request, "signing/receipt.html", context))
+
+
+async def _after_signing(
+    request: HttpRequest, initiative: Initiative, receipt: str
+) -> dict[str, object]:
+    """What the page right after signing needs beyond the receipt: where to check it, what to
+    share (the initiative's public page, never the receipt) and the live counts."""
+    title = initiative.text("title", get_language())
+    share_url = request.build_absolute_uri(
+        reverse("initiatives:detail", kwargs={"slug": initiative.slug})
+    )
+    share_text = _("Support the European Citizens' Initiative “%(title)s”:") % {"title": title}
+    mail = urlencode({"subject": title, "body": f"{share_text}\n{share_url}"}, quote_via=quote)
+    counts = await sync_to_async(counts_section)(Initiative, initiative=initiative, request=request)
+    return {
+        "receipt": receipt,
+        "check_url": receipt_check_url(request, initiative.slug, receipt),
+        "share_url": share_url,
+        "share_text": share_text,
+        "share_mail_href": f"mailto:?{mail}",
+        "counts_section": counts,
+    }
 
 
 def _in_form_order(errors: dict[str, list[str]], rules: Scheme, code: str) -> dict[str, list[str]]:

@@ -2,7 +2,11 @@
 // checks the log key's id, the checkpoint's Ed25519 signature (C2SP signed note) and origin,
 // then the RFC 9162 inclusion proof of the receipt (the leaf hash) against the signed root.
 // No dependencies, no inline script (CSP script-src 'self'); texts come translated from data-
-// attributes of #browser-result. window.quorumVerifyInclusion is exposed for tests.
+// attributes of #browser-result (the technical account) and #receipt-status (the plain one).
+// On the check page it checks the receipt in the form; right after signing (an element with
+// data-receipt-check and data-receipt) it checks the new receipt by itself, again and again
+// for about two minutes, until the statement is counted. window.quorumVerifyInclusion is
+// exposed for tests.
 (function () {
   "use strict";
 
@@ -119,7 +123,11 @@
     return { size: body[1], root: root };
   }
 
-  async function get(url, as) {
+  function bytesToHex(bytes) {
+    return Array.prototype.map.call(bytes, function (b) { return (b < 16 ? "0" : "") + b.toString(16); }).join("");
+  }
+
+  async function fetched(url) {
     var response;
     try {
       response = await fetch(url, { cache: "no-store", credentials: "omit" });
@@ -129,26 +137,44 @@
     if (response.status === 404) throw new Failure("absent");
     if (response.status === 422) throw new Failure("invalid");
     if (!response.ok) throw new Failure("offline");
+    return response;
+  }
+
+  async function get(url, as) {
+    var response = await fetched(url);
     return as === "json" ? response.json() : response.text();
   }
 
-  async function check(form, receipt) {
-    var texts = await Promise.all([get(form.dataset.logKeyUrl), get(form.dataset.checkpointUrl)]);
-    var keyName = texts[0].trim().split("+")[0];
-    var checkpoint = await openCheckpoint(texts[1], texts[0], keyName + "/" + form.dataset.slug);
+  async function check(source, receipt) {
+    var answers = await Promise.all([get(source.dataset.logKeyUrl), fetched(source.dataset.checkpointUrl)]);
+    var verifier = answers[0], note = await answers[1].text();
+    var keyName = verifier.trim().split("+")[0];
+    var checkpoint = await openCheckpoint(note, verifier, keyName + "/" + source.dataset.slug);
     if (checkpoint.size === "0") throw new Failure("absent");
-    var url = form.dataset.proofUrl + "?receipt=" + receipt + "&size=" + checkpoint.size;
+    var url = source.dataset.proofUrl + "?receipt=" + receipt + "&size=" + checkpoint.size;
     var proof = await get(url, "json");
     var ok = String(proof.tree_size) === checkpoint.size &&
       await verifyInclusion(receipt, proof.leaf_index, proof.tree_size, proof.path, checkpoint.root);
     if (!ok) throw new Failure("failed");
-    return { entry: proof.leaf_index + 1, size: proof.tree_size };
+    // When the checkpoint was signed: the API serves it with that time as Last-Modified.
+    var signed = Date.parse(answers[1].headers.get("Last-Modified") || "");
+    return {
+      entry: proof.leaf_index + 1,
+      size: proof.tree_size,
+      leafIndex: proof.leaf_index,
+      root: bytesToHex(checkpoint.root),
+      signedAt: isNaN(signed) ? null : new Date(signed)
+    };
+  }
+
+  function localeOf(element) {
+    // The locale the server wrote its numbers in (data-locale, "pt-PT" for a page in "pt").
+    return (element && element.getAttribute("data-locale")) || document.documentElement.lang || undefined;
   }
 
   function say(output, state, values) {
-    // The locale the server wrote its numbers in (data-locale, "pt-PT" for a page in "pt").
-    var locale = output.getAttribute("data-locale") || document.documentElement.lang || undefined;
-    var format = new Intl.NumberFormat(locale);
+    if (!output) return;
+    var format = new Intl.NumberFormat(localeOf(output));
     var text = output.getAttribute("data-" + state) || "";
     Object.keys(values || {}).forEach(function (name) {
       text = text.split("{" + name + "}").join(format.format(values[name]));
@@ -158,36 +184,87 @@
     output.textContent = text;
   }
 
-  // A statement joins the log at the next checkpoint, and a cache may hand out the previous
-  // one for a moment: "not there yet" and "could not reach" are asked again, a little later
-  // each time, for about a minute. A newer check replaces an older one.
-  var RETRY_DELAYS_MS = [1000, 2000, 3000, 5000, 8000, 13000, 21000];
+  // The plain account: changed only when its meaning changes, so that a screen reader
+  // (aria-live="polite") hears each news once.
+  function tell(status, state) {
+    if (!status || status.getAttribute("data-state") === state) return;
+    var text = status.getAttribute("data-" + state);
+    if (!text) return;
+    status.setAttribute("data-state", state);
+    status.textContent = text;
+    status.hidden = false;
+  }
+
+  // The technical details the browser found itself (entry, size, root, when signed).
+  function showTechnical(found, locale) {
+    var values = {
+      "leaf-index": String(found.leafIndex),
+      "tree-size": String(found.size),
+      "root": found.root,
+      "signed-at": found.signedAt ?
+        found.signedAt.toLocaleString(locale, { dateStyle: "long", timeStyle: "short" }) : ""
+    };
+    Object.keys(values).forEach(function (name) {
+      document.querySelectorAll('[data-technical="' + name + '"]').forEach(function (field) {
+        if (!values[name]) return;
+        field.textContent = values[name];
+        var row = field.closest("[data-technical-row]");
+        if (row) row.hidden = false;
+      });
+    });
+  }
+
+  // A statement joins the log at the next checkpoint (every second or so), and a cache may hand
+  // out the previous one for a moment: "not there yet" and "could not reach" are asked again
+  // every 1.5 s at first, then a little less often, for about two minutes. A newer check
+  // replaces an older one.
+  var FIRST_DELAY_MS = 1500, LONGEST_DELAY_MS = 8000, GROWTH = 1.2, GIVE_UP_AFTER_MS = 120000;
   var current = 0;
 
-  async function run(form, output, receipt) {
+  async function run(source, output, status, receipt) {
     var mine = ++current;
+    var began = Date.now(), delay = FIRST_DELAY_MS;
+    var expected = status ? status.getAttribute("data-state") || "" : "";
+    if (!expected) tell(status, "checking");
     say(output, "checking");
-    for (var attempt = 0; ; attempt++) {
+    for (;;) {
       try {
-        var found = await check(form, receipt);
-        if (mine === current) say(output, "counted", found);
+        var found = await check(source, receipt);
+        if (mine !== current) return;
+        say(output, "counted", found);
+        tell(status, "counted");
+        showTechnical(found, localeOf(output || status));
+        document.dispatchEvent(new CustomEvent("quorum:counted", { detail: found }));
         return;
       } catch (e) {
         if (mine !== current) return;
         var kind = e instanceof Failure ? e.kind : "failed";
         say(output, kind);
-        var again = (kind === "absent" || kind === "offline") && attempt < RETRY_DELAYS_MS.length;
-        if (!again) return;
-        await new Promise(function (resolve) { setTimeout(resolve, RETRY_DELAYS_MS[attempt]); });
+        var again = (kind === "absent" || kind === "offline") &&
+          Date.now() + delay - began < GIVE_UP_AFTER_MS;
+        if (!again) {
+          if (kind === "absent") tell(status, expected === "pending" ? "slow" : "absent");
+          else if (kind !== "unsupported" || !expected) tell(status, kind);
+          return;
+        }
+        await new Promise(function (resolve) { setTimeout(resolve, delay); });
+        delay = Math.min(LONGEST_DELAY_MS, delay * GROWTH);
         if (mine !== current) return;
       }
     }
   }
 
   function start() {
-    var form = document.querySelector("form[data-receipt-check]");
+    var source = document.querySelector("[data-receipt-check]");
     var output = document.getElementById("browser-result");
-    if (!form || !output || !window.crypto || !crypto.subtle || !window.fetch) return;
+    var status = document.getElementById("receipt-status");
+    if (!source || !window.crypto || !crypto.subtle || !window.fetch) return;
+    if (source.tagName !== "FORM") {
+      // Right after signing: the receipt is known, check it until it is counted.
+      if (RECEIPT.test(source.dataset.receipt || "")) run(source, output, status, source.dataset.receipt);
+      return;
+    }
+    var form = source;
     var input = form.querySelector("input[name=receipt]");
     function normalised() { return input.value.replace(/\s+/g, "").toLowerCase(); }
     form.addEventListener("submit", function (event) {
@@ -199,12 +276,15 @@
         var old = document.getElementById(id);
         if (old) old.hidden = true;
       });
+      document.querySelectorAll("[data-technical-row]").forEach(function (row) { row.hidden = true; });
       input.removeAttribute("aria-invalid");
+      if (status) status.removeAttribute("data-state");
       history.replaceState(null, "", form.action + "?receipt=" + receipt);
-      run(form, output, receipt);
+      document.dispatchEvent(new CustomEvent("quorum:receipt", { detail: receipt }));
+      run(form, output, status, receipt);
     });
     if (new URLSearchParams(location.search).has("receipt") && RECEIPT.test(normalised())) {
-      run(form, output, normalised());
+      run(form, output, status, normalised());
     }
   }
 
