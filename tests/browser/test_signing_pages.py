@@ -40,7 +40,8 @@ pytestmark = [
 expect.set_options(timeout=15_000)
 
 RECEIPT = re.compile(r"[0-9a-f]{64}")
-SUBMIT = "Submit my statement of support"
+REVIEW = "Review my statement"
+CONFIRM = "Confirm and submit"
 VALID_PESEL = "44051401359"
 WRONG_CHECK_DIGIT_PESEL = "44051401358"
 
@@ -54,10 +55,10 @@ def unique_name(stem: str) -> str:
 
 
 def open_form(page: Page, server: QuorumServer, member_state: str) -> None:
-    """Nationality page → choose → Continue → the form of that Member State."""
+    """Nationality page → choose: that Member State's form comes into the same page, and the
+    address bar shows the form's own address (signing.js)."""
     page.goto(server.url(server.start_path))
     page.select_option("#field-nationality", member_state)
-    page.get_by_role("button", name="Continue").click()
     expect(page).to_have_url(server.url(server.form_path(member_state)))
     expect(page.locator("form[data-pow-scope]")).to_be_visible()
 
@@ -69,7 +70,7 @@ def wait_for_pow(page: Page) -> None:
 def fill_german(page: Page, *, first: str, family: str) -> None:
     page.fill("#field-first-names", first)
     page.fill("#field-family-names", family)
-    page.fill("#field-date-of-birth", "1990-04-23")
+    fill_date_of_birth(page, day="23", month="4", year="1990")
     page.fill("#field-residence-street", "Hauptstraße 1")
     page.fill("#field-residence-postal-code", "10115")
     page.fill("#field-residence-city", "Berlin")
@@ -83,17 +84,40 @@ def fill_polish(page: Page, *, first: str, family: str, pesel: str = VALID_PESEL
     page.fill("#field-id-number", pesel)
 
 
-def submit(page: Page, *, privacy: bool = True) -> int:
-    """Tick the privacy box, press the button; the HTTP status of the POST's answer."""
-    if privacy:
-        page.check("#field-privacy-read")
+def fill_date_of_birth(page: Page, *, day: str, month: str, year: str) -> None:
+    page.fill("#field-date-of-birth-day", day)
+    page.fill("#field-date-of-birth-month", month)
+    page.fill("#field-date-of-birth-year", year)
+
+
+def press_and_answer(page: Page, button: str) -> int:
+    """Press the button; the HTTP status of the answer to the POST it sends."""
     with page.expect_response(lambda r: r.request.method == "POST") as answer:
-        page.get_by_role("button", name=SUBMIT).click()
+        page.get_by_role("button", name=button).click()
     page.wait_for_load_state()
     status = answer.value.status
     # Never expected: say why, rather than only "403 != 200".
     assert status != 403, "the server refused the form: " + page.inner_text("body")[:300]
     return status
+
+
+def review(page: Page, *, privacy: bool = True) -> int:
+    """Tick the privacy box (or not), press "Review my statement"; the answer's status."""
+    if privacy:
+        page.check("#field-privacy-read")
+    return press_and_answer(page, REVIEW)
+
+
+def confirm(page: Page) -> int:
+    """On the review page: press "Confirm and submit"; the answer's status."""
+    expect(page.locator("#review-summary")).to_be_visible()
+    return press_and_answer(page, CONFIRM)
+
+
+def submit(page: Page) -> int:
+    """The form filled in: review it, then confirm; the status of the confirmation's answer."""
+    assert review(page) == 200, "not reviewed: " + page.inner_text("#error-summary")[:300]
+    return confirm(page)
 
 
 def receipt_of(page: Page) -> str:
@@ -138,8 +162,8 @@ def test_a_german_citizen_signs_through_the_real_pages_and_only_the_german_key_o
     page.get_by_role("link", name="Support this initiative").click()
     expect(page).to_have_url(server.url(server.start_path))
 
+    # Choosing brings the form into the page: no Continue needed with JavaScript.
     page.select_option("#field-nationality", "DE")
-    page.get_by_role("button", name="Continue").click()
     expect(page).to_have_url(server.url(server.form_path("DE")))
 
     first, family = unique_name("Anna "), unique_name("Schmidt-")
@@ -226,7 +250,7 @@ def test_an_invalid_statement_is_explained_keeps_what_was_typed_and_stores_nothi
     fill_polish(page, first=first, family="", pesel=WRONG_CHECK_DIGIT_PESEL)
     before = len(server.statements())
 
-    assert submit(page) == 422
+    assert review(page) == 422
 
     fields = assert_error_summary_is_focused_and_links_to_fields(page)
     assert set(fields) == {"field-family-names", "field-id-number"}
@@ -248,7 +272,7 @@ def test_a_statement_without_the_privacy_confirmation_is_refused_with_a_link_to_
     fill_polish(page, first=first, family=unique_name("Nowak"))
     before = len(server.statements())
 
-    assert submit(page, privacy=False) == 422
+    assert review(page, privacy=False) == 422
 
     assert "field-privacy-read" in assert_error_summary_is_focused_and_links_to_fields(page)
     expect(page.locator("#field-first-names")).to_have_value(first)
@@ -260,15 +284,25 @@ def test_a_refused_anti_abuse_check_is_explained_with_a_link_that_leads_somewher
 ) -> None:
     server = quorum_server
     open_form(page, server, "PL")
-    fill_polish(page, first=unique_name("Jan "), family=unique_name("Nowak"))
+    first, family = unique_name("Jan "), unique_name("Nowak")
+    fill_polish(page, first=first, family=family)
+    wait_for_pow(page)
+    assert review(page) == 200
+    # The review page carries the form's solution; spoil it just before confirming.
     wait_for_pow(page)
     page.locator("input[name=altcha]").evaluate("input => { input.value = 'tampered'; }")
     before = len(server.statements())
 
-    assert submit(page) == 422
+    assert confirm(page) == 422
 
     assert len(server.statements()) == before
-    assert_error_summary_is_focused_and_links_to_fields(page)
+    assert assert_error_summary_is_focused_and_links_to_fields(page) == ["field-altcha"]
+    # Still the review page, every value in place: a new check is solved, and Confirm works.
+    expect(page.locator("[data-review=first_names]")).to_have_text(first)
+    expect(page.locator("input[name=family_names]")).to_have_value(family)
+    wait_for_pow(page)
+    assert confirm(page) == 200
+    receipt_of(page)
 
 
 # --- language ------------------------------------------------------------------------------
@@ -324,7 +358,7 @@ def reach_part_b_form(page: Page, server: QuorumServer) -> None:
 def reach_form_with_errors(page: Page, server: QuorumServer) -> None:
     open_form(page, server, "PL")
     fill_polish(page, first="Jan", family="", pesel=WRONG_CHECK_DIGIT_PESEL)
-    assert submit(page) == 422
+    assert review(page) == 422
     wait_for_pow(page)
 
 
@@ -385,7 +419,6 @@ def test_a_whole_signing_loads_nothing_from_another_origin(
     page.goto(server.url(server.initiative_path))
     page.get_by_role("link", name="Support this initiative").click()
     page.select_option("#field-nationality", "DE")
-    page.get_by_role("button", name="Continue").click()
     fill_german(page, first=unique_name("Anna "), family=unique_name("Schmidt"))
     wait_for_pow(page)
     assert submit(page) == 200
