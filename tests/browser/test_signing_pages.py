@@ -362,6 +362,20 @@ def reach_form_with_errors(page: Page, server: QuorumServer) -> None:
     wait_for_pow(page)
 
 
+def reach_review(page: Page, server: QuorumServer) -> None:
+    open_form(page, server, "DE")
+    fill_german(page, first=unique_name("Anna "), family=unique_name("Schmidt"))
+    assert review(page) == 200
+    wait_for_pow(page)
+
+
+def reach_review_with_errors(page: Page, server: QuorumServer) -> None:
+    reach_review(page, server)
+    page.locator("input[name=altcha]").evaluate("input => { input.value = 'tampered'; }")
+    assert confirm(page) == 422
+    wait_for_pow(page)
+
+
 def reach_receipt(page: Page, server: QuorumServer) -> None:
     sign_as_german(page, server)
 
@@ -372,6 +386,8 @@ PAGES = {
     "part-a-form": reach_part_a_form,
     "part-b-form": reach_part_b_form,
     "form-with-errors": reach_form_with_errors,
+    "review": reach_review,
+    "review-with-errors": reach_review_with_errors,
     "receipt": reach_receipt,
 }
 
