@@ -197,6 +197,22 @@ def test_the_page_asks_for_consent_and_keeps_what_was_typed(
     assert inbox.recipients == [[CANARY]]
 
 
+def test_the_pages_set_no_cookie_and_refuse_a_form_sent_from_another_site(
+    client: Client, collecting_initiative: Initiative, inbox
+) -> None:
+    page = client.get("/i/clean-air/updates/")
+    assert page.cookies == {}, "like the signing pages: no cookie, so no CSRF token"
+    data = {"email": CANARY, "consent": "yes"}
+    for headers in ({"HTTP_SEC_FETCH_SITE": "cross-site"}, {"HTTP_ORIGIN": "https://evil.example"}):
+        refused = client.post("/i/clean-air/updates/", data, **headers)
+        assert refused.status_code == 403
+    assert inbox.messages == []
+    asked = client.post("/i/clean-air/updates/", data, HTTP_SEC_FETCH_SITE="same-origin")
+    assert asked.status_code == 200
+    assert asked.cookies == {}
+    assert inbox.recipients == [[CANARY]]
+
+
 def test_the_address_store_has_nothing_that_ties_an_address_to_a_statement() -> None:
     fields = {field.name: field for field in Subscriber._meta.get_fields()}
 

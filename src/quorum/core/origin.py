@@ -10,9 +10,10 @@ browser always sends ``Origin`` on a POST), so it is judged like any other.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
+from asgiref.sync import iscoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -35,16 +36,26 @@ def is_cross_site_post(request: HttpRequest) -> bool:
     return origin != own and origin not in settings.CSRF_TRUSTED_ORIGINS
 
 
-AsyncView = Callable[..., Coroutine[Any, Any, HttpResponse]]
+View = TypeVar("View", bound=Callable[..., Any])
 
 
-def same_origin_form(view: AsyncView) -> AsyncView:
-    """An anonymous form's view, protected by where the browser says the POST comes from."""
+def same_origin_form(view: View) -> View:
+    """An anonymous form's view (async or not), protected by where the browser says the POST
+    comes from."""
+
+    def refused(request: HttpRequest) -> HttpResponse | None:
+        return csrf_failure(request) if is_cross_site_post(request) else None
+
+    if iscoroutinefunction(view):
+
+        @functools.wraps(view)
+        async def checked_async(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            return refused(request) or await view(request, *args, **kwargs)
+
+        return cast(View, csrf_exempt(checked_async))
 
     @functools.wraps(view)
-    async def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if is_cross_site_post(request):
-            return csrf_failure(request)
-        return await view(request, *args, **kwargs)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return refused(request) or cast(HttpResponse, view(request, *args, **kwargs))
 
-    return csrf_exempt(checked)
+    return cast(View, csrf_exempt(checked))

@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from quorum.core.clients import client_address
 from quorum.core.errors import DomainError
+from quorum.core.origin import same_origin_form
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import initiative_get_public
 from quorum.updates import keys, services
@@ -40,6 +41,7 @@ def _context(initiative: Initiative, **more: object) -> dict[str, object]:
     }
 
 
+@same_origin_form  # anonymous: no cookie, so no CSRF token (the signing pages set none)
 def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
     initiative = initiative_get_public(slug=slug)
     if request.method != "POST":
@@ -61,6 +63,7 @@ def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
     return _page(request, "updates/requested.html", _context(initiative))
 
 
+@same_origin_form  # anonymous: no cookie, so no CSRF token (the signing pages set none)
 def confirm(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     initiative = initiative_get_public(slug=slug)
     # A GET only shows the button: mail scanners open links, and must not confirm for anyone.
@@ -108,6 +111,7 @@ def unsubscribe(request: HttpRequest, slug: str, subscriber: UUID, token: str) -
     )
 
 
+@same_origin_form  # anonymous: no cookie, so no CSRF token (the signing pages set none)
 def manage(request: HttpRequest, slug: str, subscriber: UUID, token: str) -> HttpResponse:
     initiative = initiative_get_public(slug=slug)
     found = _subscriber(subscriber, token, "manage", initiative)
