@@ -54,6 +54,8 @@ def public_paths(receipt: str) -> dict[str, str]:
         "receipt check": f"{initiative}receipt/",
         "receipt check with a receipt": f"{initiative}receipt/?receipt={receipt}",
         "counter embed": f"{initiative}counter/",
+        "e-mail updates": f"{initiative}updates/",
+        "signing form in a campaign's frame": f"{initiative}embed/sign/pl/",
         "sign-in": "/account/login/",
         "404": "/no-such-page/",
     }
