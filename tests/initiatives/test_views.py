@@ -124,3 +124,36 @@ def test_a_draft_withdrawn_before_asking_for_registration_stays_private(client) 
     assert "Second thoughts" not in client.get("/").content.decode()
     assert client.get("/i/second-thoughts/").status_code == 404
     assert client.get("/api/v1/initiatives/second-thoughts").status_code == 404
+
+
+def test_the_page_names_the_confirmed_organisers_as_the_register_does_and_no_address(
+    client, collecting_initiative
+) -> None:
+    from django.utils import timezone
+
+    from quorum.initiatives.models import OrganiserMember
+
+    def member(name: str, role: str, residence: str, *, confirmed: bool = True) -> None:
+        OrganiserMember.objects.create(
+            initiative=collecting_initiative,
+            full_name=name,
+            email=f"{name.split()[0].lower()}.canary@example.org",
+            nationality=residence,
+            residence=residence,
+            role=role,
+            confirmed_at=timezone.now() if confirmed else None,
+        )
+
+    member("Zeno Member", "member", "IT")
+    member("Anna Representative", "representative", "DE")
+    member("Pending Invitee", "member", "FR", confirmed=False)
+    member("Bruno Substitute", "substitute", "BE")
+    html = client.get("/i/clean-air/").content.decode()
+    table = html.split('id="organisers"', 1)[1].split("</table>", 1)[0]
+    names = re.findall(r'<th scope="row"[^>]*>([^<]+)</th>', table)
+    assert names == ["Anna Representative", "Bruno Substitute", "Zeno Member"]
+    assert "Germany" in table and "Representative" in table and "Italy" in table
+    assert "Pending Invitee" not in html, "an invitation not yet confirmed is not public"
+    assert "canary@example.org" not in html
+    german = client.get("/i/clean-air/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Deutschland" in german.split('id="organisers"', 1)[1].split("</table>", 1)[0]

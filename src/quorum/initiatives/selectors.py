@@ -236,3 +236,16 @@ def progress_reports_overdue(*, today: date | None = None) -> list[tuple[Initiat
 def initiative_embed_origins(initiative: Initiative) -> list[str]:
     """The sites that may frame the initiative's signing form, in the order they are shown."""
     return list(initiative.embed_origins.values_list("origin", flat=True))
+
+
+def initiative_public_organisers(initiative: Initiative) -> list[OrganiserMember]:
+    """The confirmed members of the group of organisers, as the register publishes them: the
+    representative, the substitute, then the members by name. Invitations not yet confirmed
+    are not public."""
+    order = {
+        OrganiserMember.Role.REPRESENTATIVE: 0,
+        OrganiserMember.Role.SUBSTITUTE: 1,
+        OrganiserMember.Role.MEMBER: 2,
+    }
+    members = initiative.organisers.filter(confirmed_at__isnull=False)
+    return sorted(members, key=lambda member: (order.get(member.role, 3), member.full_name))

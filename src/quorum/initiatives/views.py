@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 
 from quorum.core.caching import cached_page
+from quorum.core.i18n import member_state_name
 from quorum.initiatives.labels import DEADLINE_LABELS, TIMELINE_LABELS
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import (
@@ -14,6 +15,7 @@ from quorum.initiatives.selectors import (
     initiative_get_public,
     initiative_is_collecting,
     initiative_member_state_rows,
+    initiative_public_organisers,
     initiative_search,
     initiative_timeline,
 )
@@ -66,6 +68,14 @@ def initiative_detail(request: HttpRequest, slug: str) -> HttpResponse:
                 if entry.action in TIMELINE_LABELS
             ],
             "sponsors": list(initiative.sponsors.all()),
+            "organisers": [
+                {
+                    "name": member.full_name,
+                    "role": member.get_role_display(),
+                    "residence": member_state_name(member.residence),
+                }
+                for member in initiative_public_organisers(initiative)
+            ],
             "sections": [
                 html
                 for _, html in initiative_page_sections.send(
