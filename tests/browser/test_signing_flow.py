@@ -543,3 +543,23 @@ def test_a_date_typed_as_day_month_and_year_is_stored_as_that_date(
         receipt = receipt_of(page)
     statement = opened_statement(server, receipt, "DE")
     assert statement["fields"]["date_of_birth"] == "1979-03-17"
+
+
+def test_a_nationality_chosen_before_the_page_script_ran_still_brings_its_form(
+    chromium: Browser, quorum_server: QuorumServer, requests_seen: RequestLog
+) -> None:
+    """A slow phone: the person chooses before signing.js has arrived. The choice is not lost."""
+    held: list = []  # the script's request, answered only once the choice is made
+
+    with browser_page(chromium, requests_seen) as page:
+        page.route("**/static/quorum/signing.js", lambda route: held.append(route))
+        page.goto(quorum_server.url(quorum_server.start_path), wait_until="commit")
+        page.locator("#field-nationality").wait_for()
+        page.select_option("#field-nationality", "PL")
+        page.wait_for_timeout(300)
+        expect(page.locator("form#statement-form")).to_have_count(0)
+        assert len(held) == 1, "the script had not arrived when the choice was made"
+        held[0].continue_()
+        expect(page).to_have_url(quorum_server.url(quorum_server.form_path("PL")))
+        expect(page.locator("form#statement-form")).to_be_visible()
+        expect(page.locator("#field-first-names")).to_be_editable()

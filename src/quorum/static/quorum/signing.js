@@ -119,6 +119,9 @@
     select.addEventListener("change", choose);
     form.addEventListener("submit", choose);
     history.replaceState({ signing: true }, "", window.location.href);
+    // A choice made before this script ran (a slow phone, a page the browser restored): act
+    // on it now rather than leave the person waiting for a form that never comes.
+    if (select.value && !(area() && area().firstElementChild)) choose({ type: "change" });
     window.addEventListener("popstate", function () {
       var path = window.location.pathname;
       if (path === start) {
