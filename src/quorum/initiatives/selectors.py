@@ -242,7 +242,7 @@ def initiative_public_organisers(initiative: Initiative) -> list[OrganiserMember
     """The confirmed members of the group of organisers, as the register publishes them: the
     representative, the substitute, then the members by name. Invitations not yet confirmed
     are not public."""
-    order = {
+    order: dict[str, int] = {
         OrganiserMember.Role.REPRESENTATIVE: 0,
         OrganiserMember.Role.SUBSTITUTE: 1,
         OrganiserMember.Role.MEMBER: 2,
