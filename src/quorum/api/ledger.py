@@ -6,7 +6,7 @@ import re
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from quorum.api.public import (
     CONSISTENCY_QUERY,
@@ -52,6 +52,11 @@ class CountsOut(Schema):
     by_member_state: dict[str, CountOut]
     states_reached: int
     checkpoint_size: int
+    by_partner: dict[str, int] = Field(
+        description="Statements per coalition partner's code, for the codes that brought any; "
+        "recounted from the leaves like the Member States' counts."
+    )
+    without_partner: int = Field(description="Statements signed through no partner's link.")
 
 
 class InclusionOut(Schema):
@@ -67,6 +72,7 @@ class ConsistencyOut(Schema):
 class LeafOut(Schema):
     index: int
     member_state: str
+    partner: str = Field(description="The coalition partner's code, or an empty string.")
     received_at: str
     ciphertext_sha256: str
     leaf_hash: str
@@ -155,6 +161,8 @@ def counts(
         },
         "states_reached": result.states_reached,
         "checkpoint_size": result.checkpoint_size,
+        "by_partner": result.by_partner,
+        "without_partner": result.without_partner,
     }
 
 

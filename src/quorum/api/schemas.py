@@ -35,6 +35,11 @@ class StatementIn(BaseModel):
     )
     id_number: str | None = None
     altcha: str | None = Field(None, description="The solved proof-of-work payload (base64 JSON).")
+    via: str | None = Field(
+        None,
+        description="The code of the coalition partner whose link the signatory came by; it "
+        "goes into the statement's public leaf. A code the initiative does not have is ignored.",
+    )
 
 
 class ReceiptOut(Schema):

@@ -208,3 +208,25 @@ class EmbedOrigin(models.Model):
 
     def __str__(self) -> str:
         return self.origin
+
+
+class Partner(models.Model):
+    """A coalition partner of the initiative: its code goes into the public leaf of every
+    statement signed through its link, so that its count is as verifiable as a Member State's."""
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="partners")
+    #: Lower-case letters, digits and inner hyphens, 1 to 32: safe in an address and a leaf line.
+    code = models.CharField(max_length=32)
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["initiative", "code"], name="partner_code_unique_per_initiative"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.name})"

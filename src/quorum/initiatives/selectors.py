@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from quorum.core.i18n import member_state_name
 from quorum.core.models import AuditEntry
 from quorum.initiatives.errors import InitiativeNotFound
-from quorum.initiatives.models import Initiative, OrganiserMember
+from quorum.initiatives.models import Initiative, OrganiserMember, Partner
 from quorum.rules import add_months, scheme
 
 if TYPE_CHECKING:
@@ -236,6 +236,12 @@ def progress_reports_overdue(*, today: date | None = None) -> list[tuple[Initiat
 def initiative_embed_origins(initiative: Initiative) -> list[str]:
     """The sites that may frame the initiative's signing form, in the order they are shown."""
     return list(initiative.embed_origins.values_list("origin", flat=True))
+
+
+def initiative_partners(initiative: Initiative | int) -> dict[str, str]:
+    """The initiative's partners, code → name, by code."""
+    pk = initiative if isinstance(initiative, int) else initiative.pk
+    return dict(Partner.objects.filter(initiative_id=pk).values_list("code", "name"))
 
 
 def initiative_public_organisers(initiative: Initiative) -> list[OrganiserMember]:

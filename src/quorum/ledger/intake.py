@@ -42,6 +42,7 @@ class IntakeRow:
     leaf_hash: bytes
     received_at: datetime
     sealing_key_id: int | None = None
+    partner: str = ""
 
 
 class IntakeUnavailable(Exception):
@@ -71,8 +72,9 @@ _COLUMNS = (
     "leaf_hash",
     "received_at",
     "sealing_key_id",
+    "partner",
 )
-# Rows per INSERT: 7 values a row stays far under SQLite's 32,766 parameters and PostgreSQL's
+# Rows per INSERT: 8 values a row stays far under SQLite's 32,766 parameters and PostgreSQL's
 # 65,535 for a whole batch (QUORUM_INTAKE_MAX_BATCH is at most 10,000, hence the chunks).
 _ROWS_PER_INSERT = 500
 

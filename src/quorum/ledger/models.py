@@ -14,6 +14,11 @@ class Statement(models.Model):
 
     initiative = models.ForeignKey(Initiative, on_delete=models.PROTECT, related_name="+")
     member_state = models.CharField(max_length=2)
+    # The coalition partner's code it was signed through ("" for none): part of the public
+    # leaf, and nothing else about the signatory is linked to it. A default in the database
+    # too: a process of the previous release, still running while this one is deployed,
+    # inserts rows without the column.
+    partner = models.CharField(max_length=32, default="", db_default="", blank=True)
     ciphertext = models.BinaryField(null=True)
     ciphertext_sha256 = models.BinaryField(max_length=32)
     leaf_hash = models.BinaryField(max_length=32)
@@ -113,3 +118,23 @@ class MemberStateCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_state}: {self.count}"
+
+
+class PartnerCount(models.Model):
+    """Statements per coalition partner in the log, as of the latest checkpoint; only codes
+    that brought at least one (the rest of the log is the count with no partner).
+
+    Updated once per sequencer batch, with the Member States' counts.
+    """
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.PROTECT, related_name="+")
+    partner = models.CharField(max_length=32)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["initiative", "partner"], name="partner_count_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner}: {self.count}"

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from django.db.models import Count, Min
 
 from quorum.initiatives.models import Initiative
-from quorum.ledger.models import Checkpoint, MemberStateCount, Statement
+from quorum.ledger.models import Checkpoint, MemberStateCount, PartnerCount, Statement
 from quorum.ledger.store import DatabaseNodeStore
 from quorum.proofs import merkle
 from quorum.proofs.leaves import format_received_at
@@ -65,6 +65,15 @@ def member_state_counts(*, initiative_id: int) -> dict[str, int]:
     )
 
 
+def partner_counts(*, initiative_id: int) -> dict[str, int]:
+    """Statements per partner code as of the latest checkpoint, by code; codes with none left out."""
+    return dict(
+        PartnerCount.objects.filter(initiative_id=initiative_id)
+        .order_by("partner")
+        .values_list("partner", "count")
+    )
+
+
 def statement_exists(*, initiative_id: int, leaf_hash: bytes) -> bool:
     """Stored, whether or not the sequencer has reached it yet."""
     return Statement.objects.filter(initiative_id=initiative_id, leaf_hash=leaf_hash).exists()
@@ -113,17 +122,20 @@ def leaves_page(*, initiative_id: int, start: int, end: int) -> list[dict[str, o
             initiative_id=initiative_id, leaf_index__gte=start, leaf_index__lt=end
         )
         .order_by("leaf_index")
-        .values_list("leaf_index", "member_state", "received_at", "ciphertext_sha256", "leaf_hash")
+        .values_list(
+            "leaf_index", "member_state", "partner", "received_at", "ciphertext_sha256", "leaf_hash"
+        )
     )
     return [
         {
             "index": index,
             "member_state": member_state,
+            "partner": partner,
             "received_at": format_received_at(received_at),
             "ciphertext_sha256": bytes(digest).hex(),
             "leaf_hash": bytes(leaf).hex(),
         }
-        for index, member_state, received_at, digest, leaf in rows
+        for index, member_state, partner, received_at, digest, leaf in rows
     ]
 
 
@@ -146,6 +158,28 @@ class InitiativeCounts:
     states_reached: int
     states_needed: int
     total_needed: int
+    #: Statements per coalition partner's code (only codes with some), and those with none.
+    by_partner: dict[str, int]
+    without_partner: int
+
+
+def _counts_as_of_one_checkpoint(
+    initiative_id: int,
+) -> tuple[Checkpoint | None, dict[str, int], dict[str, int]]:
+    """The latest checkpoint and the counts written with it.
+
+    Three reads, each of which may see a later commit of the sequencer (every statement of a
+    read-committed transaction has its own snapshot): they are read again until the checkpoint
+    is the same after the counts as before, so that counts never disagree with their size.
+    """
+    for _attempt in range(5):
+        latest = checkpoint_latest(initiative_id=initiative_id)
+        counts = member_state_counts(initiative_id=initiative_id)
+        by_partner = partner_counts(initiative_id=initiative_id)
+        again = checkpoint_latest(initiative_id=initiative_id)
+        if (latest and latest.pk) == (again and again.pk):
+            break
+    return again, counts, by_partner
 
 
 def initiative_counts(initiative: Initiative) -> InitiativeCounts:
@@ -155,9 +189,8 @@ def initiative_counts(initiative: Initiative) -> InitiativeCounts:
     invalid statements are removed only by the authorities.
     """
     rules = scheme(initiative.scheme)
-    latest = checkpoint_latest(initiative_id=initiative.pk)
+    latest, counts, by_partner = _counts_as_of_one_checkpoint(initiative.pk)
     size = latest.size if latest is not None else 0
-    counts = member_state_counts(initiative_id=initiative.pk)
     thresholds = (
         rules.threshold_table(registered=initiative.registration_date).thresholds
         if initiative.registration_date
@@ -181,6 +214,8 @@ def initiative_counts(initiative: Initiative) -> InitiativeCounts:
         states_reached=sum(row.reached for row in rows),
         states_needed=rules.success_rule.min_member_states,
         total_needed=rules.success_rule.min_total,
+        by_partner=by_partner,
+        without_partner=size - sum(by_partner.values()),
     )
 
 

@@ -2,7 +2,7 @@
 
 Every ~second it takes each initiative's statements without an index, in id order, assigns
 consecutive leaf indices, appends their leaf hashes to the Merkle log (O(log n) per leaf),
-adds them to the per-Member-State counts and signs a checkpoint — all in one transaction,
+adds them to the per-Member-State and per-partner counts and signs a checkpoint — all in one transaction,
 so a checkpoint, its counts and its leaves never disagree. Counting is this batch: there is
 no per-signature update of a shared row (the e-petitions lesson).
 """
@@ -20,7 +20,13 @@ from django.db.models import F
 from quorum.core.log_key import log_key, log_origin
 from quorum.core.volatile import write_transaction
 from quorum.initiatives.models import Initiative
-from quorum.ledger.models import Checkpoint, LogState, MemberStateCount, Statement
+from quorum.ledger.models import (
+    Checkpoint,
+    LogState,
+    MemberStateCount,
+    PartnerCount,
+    Statement,
+)
 from quorum.ledger.store import DatabaseNodeStore
 from quorum.proofs import merkle
 from quorum.proofs.signed_note import format_checkpoint, sign_note
@@ -68,6 +74,21 @@ def _assign_indices(pairs: list[tuple[int, int]]) -> None:
         cursor.executemany(f"UPDATE {table} SET leaf_index = %s WHERE id = %s", pairs)
 
 
+def _add_counts(
+    initiative_id: int,
+    model: type[MemberStateCount] | type[PartnerCount],
+    key: str,
+    values: list[str],
+) -> None:
+    """Add a batch's statements to one kind of count: one UPDATE per value, not per statement."""
+    for value, added in Counter(values).items():
+        updated = model.objects.filter(initiative_id=initiative_id, **{key: value}).update(
+            count=F("count") + added
+        )
+        if not updated:
+            model.objects.create(initiative_id=initiative_id, count=added, **{key: value})
+
+
 def sequence_initiative(
     initiative_id: int, slug: str, *, batch_size: int = BATCH_SIZE
 ) -> Sequenced | None:
@@ -77,27 +98,21 @@ def sequence_initiative(
             initiative_id=initiative_id, defaults={"size": 0, "root": merkle.EMPTY_ROOT}
         )
         # Tuples, not model instances: building 2,000 models took most of a batch's time.
-        pending: list[tuple[int, str, bytes | memoryview]] = list(
+        pending: list[tuple[int, str, bytes | memoryview, str]] = list(
             Statement.objects.filter(initiative_id=initiative_id, leaf_index__isnull=True)
             .order_by("id")
-            .values_list("id", "member_state", "leaf_hash")[:batch_size]
+            .values_list("id", "member_state", "leaf_hash", "partner")[:batch_size]
         )
         has_checkpoint = Checkpoint.objects.filter(initiative_id=initiative_id).exists()
         if not pending and has_checkpoint:
             return None
         size = state.size
-        _assign_indices([(size + offset, pk) for offset, (pk, _ms, _leaf) in enumerate(pending)])
+        _assign_indices([(size + offset, row[0]) for offset, row in enumerate(pending)])
         store = DatabaseNodeStore(initiative_id)
-        merkle.append(store, size, [bytes(leaf) for _pk, _ms, leaf in pending])
+        merkle.append(store, size, [bytes(row[2]) for row in pending])
         new_size = size + len(pending)
-        for member_state, added in Counter(ms for _pk, ms, _leaf in pending).items():
-            updated = MemberStateCount.objects.filter(
-                initiative_id=initiative_id, member_state=member_state
-            ).update(count=F("count") + added)
-            if not updated:
-                MemberStateCount.objects.create(
-                    initiative_id=initiative_id, member_state=member_state, count=added
-                )
+        _add_counts(initiative_id, MemberStateCount, "member_state", [row[1] for row in pending])
+        _add_counts(initiative_id, PartnerCount, "partner", [row[3] for row in pending if row[3]])
         root = merkle.root(store, new_size)
         key = log_key()
         note = sign_note(format_checkpoint(log_origin(slug), new_size, root), key.name, key.seed)

@@ -11,6 +11,10 @@ from datetime import UTC, datetime
 from quorum.proofs.merkle import leaf_hash
 
 LEAF_VERSION = "quorum-statement-v1"
+#: A statement signed through a coalition partner's link: its code is a line of its own, after
+#: the Member State, so that per-partner counts are recounted from the leaves like per-state
+#: ones. Without a partner a leaf stays v1, byte for byte as before partners existed.
+PARTNER_LEAF_VERSION = "quorum-statement-v2"
 
 
 @functools.lru_cache(maxsize=64)  # every statement of a second has the same
@@ -22,22 +26,42 @@ def format_received_at(moment: datetime) -> str:
 
 
 def leaf_data(
-    *, initiative: str, member_state: str, received_at: str, ciphertext_sha256: bytes
+    *,
+    initiative: str,
+    member_state: str,
+    received_at: str,
+    ciphertext_sha256: bytes,
+    partner: str = "",
 ) -> bytes:
-    """The versioned leaf encoding: one field per line, every line ending in a newline."""
+    """The versioned leaf encoding: one field per line, every line ending in a newline.
+
+    ``partner`` is the code of the coalition partner the statement was signed through, or ""
+    (then the leaf is v1, which has no partner line).
+    """
     if len(ciphertext_sha256) != 32:
         raise ValueError("ciphertext digest must be 32 bytes")
     for value in (initiative, member_state, received_at):
         if not value or "\n" in value:
             raise ValueError("leaf fields must be non-empty single lines")
-    return "".join(
-        f"{line}\n"
-        for line in (LEAF_VERSION, initiative, member_state, received_at, ciphertext_sha256.hex())
-    ).encode("utf-8")
+    if any(c in partner for c in "\r\n") or partner != partner.strip():
+        raise ValueError("a partner code must be a single line without surrounding spaces")
+    lines = (
+        (PARTNER_LEAF_VERSION, initiative, member_state, partner)
+        if partner
+        else (LEAF_VERSION, initiative, member_state)
+    )
+    return "".join(f"{line}\n" for line in (*lines, received_at, ciphertext_sha256.hex())).encode(
+        "utf-8"
+    )
 
 
 def statement_leaf_hash(
-    *, initiative: str, member_state: str, received_at: str, ciphertext_sha256: bytes
+    *,
+    initiative: str,
+    member_state: str,
+    received_at: str,
+    ciphertext_sha256: bytes,
+    partner: str = "",
 ) -> bytes:
     return leaf_hash(
         leaf_data(
@@ -45,5 +69,6 @@ def statement_leaf_hash(
             member_state=member_state,
             received_at=received_at,
             ciphertext_sha256=ciphertext_sha256,
+            partner=partner,
         )
     )

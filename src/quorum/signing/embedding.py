@@ -10,6 +10,8 @@ address, and the nationality step carries them on).
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -42,8 +44,6 @@ async def _framed(
 def _mark(request: HttpRequest) -> str | None:
     # The templates draw the embedded frame and point their forms here, not at /sign/.
     request.embedded_signing = True  # type: ignore[attr-defined]
-    query = request.GET.urlencode()
-    request.embedded_query = f"?{query}" if query else ""  # type: ignore[attr-defined]
     return language_from_address(request.GET.get("lang"))
 
 
@@ -53,7 +53,7 @@ async def embed_start(request: HttpRequest, slug: str) -> HttpResponse:
         answer = await views.sign_start(request, slug)
     if isinstance(answer, HttpResponseRedirect):
         # Without JavaScript the nationality is a step of its own: on to the framed form.
-        member_state = answer.url.rstrip("/").rsplit("/", 1)[-1]
+        member_state = urlsplit(answer.url).path.rstrip("/").rsplit("/", 1)[-1]
         kept = request.GET.copy()
         kept.pop(views.NATIONALITY, None)
         query = kept.urlencode()

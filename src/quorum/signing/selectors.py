@@ -10,7 +10,11 @@ from asgiref.sync import sync_to_async
 
 from quorum.authorities.selectors import SealingKey, authority_sealing_keys
 from quorum.initiatives.errors import InitiativeNotFound
-from quorum.initiatives.selectors import initiative_get_public, initiative_is_collecting
+from quorum.initiatives.selectors import (
+    initiative_get_public,
+    initiative_is_collecting,
+    initiative_partners,
+)
 
 # Short enough that a closed collection or a new key takes effect within seconds; long enough
 # that a crowd of signatories does not turn into a crowd of identical queries.
@@ -30,6 +34,8 @@ class IntakeTarget:
     collection_start: date | None
     collection_end: date | None
     sealing_keys: dict[str, SealingKey]
+    #: The coalition partners' codes a statement may be signed through, code → name.
+    partners: dict[str, str]
 
     def is_collecting(self, today: date) -> bool:
         return initiative_is_collecting(self, today=today)
@@ -60,10 +66,20 @@ def intake_target(*, slug: str) -> IntakeTarget | None:
             collection_start=initiative.collection_start,
             collection_end=initiative.collection_end,
             sealing_keys=authority_sealing_keys(scheme=initiative.scheme),
+            partners=initiative_partners(initiative),
         )
     with _cache_lock:
         _cache[slug] = (now + TARGET_TTL_SECONDS, target)
     return target
+
+
+def partner_of(target: IntakeTarget | None, via: object) -> str:
+    """The partner code a ``via`` value names, or "" when it names none of the initiative's:
+    an unknown, removed or malformed code is ignored, never a reason to refuse a statement."""
+    if target is None or not isinstance(via, str):
+        return ""
+    code = via.strip(" ").lower()
+    return code if code in target.partners else ""
 
 
 def forget_intake_targets() -> None:

@@ -29,7 +29,12 @@ from quorum.rules import scheme
 from quorum.signing import pow as proof_of_work
 from quorum.signing import ratelimit, replay
 from quorum.signing.content import StatementContent, canonical_json, statement_plaintext
-from quorum.signing.selectors import IntakeTarget, intake_target, intake_target_async
+from quorum.signing.selectors import (
+    IntakeTarget,
+    intake_target,
+    intake_target_async,
+    partner_of,
+)
 from quorum.signing.validation import validate_fields
 
 STORE_ERRORS = (replay.ReplayStoreUnavailableError, ratelimit.RateStoreUnavailableError)
@@ -38,6 +43,8 @@ logger = logging.getLogger(__name__)
 
 POW_FIELD = "altcha"
 NATIONALITY_FIELD = "nationality"
+#: The coalition partner's code the statement came through: not a field of the statement.
+VIA_FIELD = "via"
 
 
 class NotCollecting(Conflict):
@@ -105,7 +112,7 @@ def _validate(
         raise StatementInvalid({NATIONALITY_FIELD: [str(NATIONALITY_UNKNOWN)]})
     if nationality not in target.sealing_keys:
         raise StatementInvalid({NATIONALITY_FIELD: [str(NATIONALITY_NOT_READY)]})
-    fields = {k: v for k, v in data.items() if k not in (NATIONALITY_FIELD, POW_FIELD)}
+    fields = {k: v for k, v in data.items() if k not in (NATIONALITY_FIELD, POW_FIELD, VIA_FIELD)}
     checked = validate_fields(rules, nationality, fields, today=today)
     if checked.errors:
         raise StatementInvalid(checked.errors)
@@ -232,11 +239,13 @@ async def _submit(
     sealing_key = target.sealing_keys[nationality]
     ciphertext = seal(sealing_key.public_key, statement_plaintext(content))
     ciphertext_sha256 = hashlib.sha256(ciphertext).digest()
+    partner = partner_of(target, data.get(VIA_FIELD))
     leaf = statement_leaf_hash(
         initiative=target.slug,
         member_state=nationality,
         received_at=received_at,
         ciphertext_sha256=ciphertext_sha256,
+        partner=partner,
     )
     row = IntakeRow(
         initiative_id=target.initiative_id,
@@ -246,6 +255,7 @@ async def _submit(
         leaf_hash=leaf,
         received_at=moment,
         sealing_key_id=sealing_key.key_id,
+        partner=partner,
     )
     try:
         await _store(row, counted)

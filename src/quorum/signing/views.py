@@ -53,7 +53,7 @@ from quorum.signing.labels import (
     date_example,
     field_id,
 )
-from quorum.signing.selectors import intake_target_async
+from quorum.signing.selectors import intake_target_async, partner_of
 from quorum.signing.services import StatementInvalid, statement_errors, statement_submit
 from quorum.signing.validation import PRIVACY_NOT_CONFIRMED
 
@@ -63,6 +63,8 @@ CONFIRM_FIELD = "confirm"
 CHANGE_FIELD = "change"
 POW_FIELD = "altcha"
 NATIONALITY = "nationality"
+#: ``?via=<code>``: the coalition partner whose link the signatory came by.
+VIA = "via"
 
 
 async def _initiative(slug: str) -> Initiative:
@@ -101,8 +103,22 @@ def _needs(rules: Scheme, today: date) -> list[dict[str, object]]:
     ]
 
 
+def _kept(request: HttpRequest) -> list[tuple[str, str]]:
+    """What of the address every step keeps: the partner's code; in a frame, the whole query
+    (``?lang=`` too). The forms post to their own address, so a kept value reaches the intake."""
+    if getattr(request, "embedded_signing", False):
+        return [(name, request.GET.get(name, "")) for name in request.GET if name != NATIONALITY]
+    via = request.GET.get(VIA, "")
+    return [(VIA, via)] if via else []
+
+
+def _kept_query(request: HttpRequest) -> str:
+    kept = _kept(request)
+    return f"?{urlencode(kept)}" if kept else ""
+
+
 def _nationality_context(
-    initiative: Initiative, rules: Scheme, *, chosen: str, today: date
+    request: HttpRequest, initiative: Initiative, rules: Scheme, *, chosen: str, today: date
 ) -> dict[str, object]:
     return {
         **_base_context(initiative),
@@ -110,6 +126,8 @@ def _nationality_context(
         "chosen": chosen,
         "needs": _needs(rules, today),
         "collecting": initiative_is_collecting(initiative),
+        "kept": _kept(request),
+        "kept_query": _kept_query(request),
     }
 
 
@@ -118,8 +136,11 @@ async def sign_start(request: HttpRequest, slug: str) -> HttpResponse:
     rules = scheme(initiative.scheme)
     chosen = request.GET.get(NATIONALITY, "")
     if chosen in rules.member_state_codes():
-        return HttpResponseRedirect(reverse("signing:form", args=[slug, chosen.lower()]))
-    context = _nationality_context(initiative, rules, chosen="", today=timezone.localdate())
+        target = reverse("signing:form", args=[slug, chosen.lower()])
+        return HttpResponseRedirect(target + _kept_query(request))
+    context = _nationality_context(
+        request, initiative, rules, chosen="", today=timezone.localdate()
+    )
     context["error"] = (
         _("Choose the Member State of your nationality.") if NATIONALITY in request.GET else ""
     )
@@ -242,6 +263,16 @@ async def _sealing_fingerprint(slug: str, member_state: str) -> str:
     return format_fingerprint(key.fingerprint) if key is not None else ""
 
 
+async def _partner(request: HttpRequest, slug: str) -> dict[str, str] | None:
+    """The partner whose link this is (code and name), to say so before anything is signed;
+    None when the address names none of the initiative's partners."""
+    target = await intake_target_async(slug=slug)
+    code = partner_of(target, request.GET.get(VIA))
+    if not code or target is None:
+        return None
+    return {"code": code, "name": target.partners[code]}
+
+
 def _error_list(
     errors: dict[str, list[str]], fields: list[dict[str, object]]
 ) -> list[dict[str, object]]:
@@ -286,8 +317,9 @@ async def _render_form(
 ) -> HttpResponse:
     initiative, rules, code, today = page.initiative, page.rules, page.code, page.today
     fields = _form_fields(rules, code, today, typed, errors, focus)
-    context = _nationality_context(initiative, rules, chosen=code, today=today)
+    context = _nationality_context(request, initiative, rules, chosen=code, today=today)
     context.update(
+        partner=await _partner(request, initiative.slug),
         member_state=code,
         member_state_name=member_state_name(code),
         part=rules.part(code),
@@ -323,7 +355,7 @@ def _review_rows(rules: Scheme, code: str, today: date, typed: Typed) -> list[di
     return rows
 
 
-def _render_review(
+async def _render_review(
     request: HttpRequest,
     page: Page,
     *,
@@ -332,6 +364,7 @@ def _render_review(
     status: int = 200,
     retry_after: int | None = None,
 ) -> HttpResponse:
+    partner = await _partner(request, page.initiative.slug)
     initiative, rules, code, today = page.initiative, page.rules, page.code, page.today
     errors = errors or {}
     context = {
@@ -348,6 +381,7 @@ def _render_review(
             for m in messages
         ],
         "pow_scope": f"statement:{initiative.slug}",
+        "partner": partner,
     }
     response = render(request, "signing/review.html", context, status=status)
     return _no_store(response, retry_after)
@@ -375,7 +409,12 @@ async def sign_form(request: HttpRequest, slug: str, member_state: str) -> HttpR
         focus = request.POST.get(CHANGE_FIELD, "")
         return await _render_form(request, page, typed=typed, errors={}, focus=focus)
 
-    data: dict[str, object] = {**typed.values, NATIONALITY: code, POW_FIELD: typed.altcha}
+    data: dict[str, object] = {
+        **typed.values,
+        NATIONALITY: code,
+        POW_FIELD: typed.altcha,
+        VIA: request.GET.get(VIA, ""),
+    }
     confirmed = request.POST.get(CONFIRM_FIELD) == "yes"
     reviewing = not confirmed and request.POST.get(STEP_FIELD) == REVIEW_STEP
     if reviewing or not typed.privacy_read or typed.date_errors:
@@ -392,7 +431,7 @@ async def sign_form(request: HttpRequest, slug: str, member_state: str) -> HttpR
             errors = _in_form_order(errors, rules, code)
             return await _render_form(request, page, typed=typed, errors=errors, status=422)
         if reviewing:
-            return _render_review(request, page, typed=typed)
+            return await _render_review(request, page, typed=typed)
 
     try:
         receipt = await statement_submit(
@@ -404,7 +443,7 @@ async def sign_form(request: HttpRequest, slug: str, member_state: str) -> HttpR
         # on the form when a field must change.
         errors = exc.messages()
         if confirmed and set(errors) <= _RETRY_ON_REVIEW:
-            return _render_review(
+            return await _render_review(
                 request,
                 page,
                 typed=typed,

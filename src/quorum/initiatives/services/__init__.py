@@ -19,6 +19,7 @@ from quorum.initiatives.services.organisers import (
     organiser_confirm,
     organiser_invite,
 )
+from quorum.initiatives.services.partners import partner_add, partner_remove
 from quorum.initiatives.services.registration import (
     initiative_decide_registration,
     initiative_request_registration,
@@ -68,6 +69,8 @@ __all__ = [
     "next_registration_number",
     "organiser_confirm",
     "organiser_invite",
+    "partner_add",
+    "partner_remove",
     "progress_report_file",
     "sponsor_add",
 ]

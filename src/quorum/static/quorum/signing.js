@@ -131,7 +131,7 @@
       }
       var code = path.slice(start.length).replace(/\/$/, "").toUpperCase();
       select.value = code;
-      show(path, false);
+      show(path + window.location.search, false); // the query (?via=, ?lang=) stays
     });
   }
 
