@@ -12,7 +12,13 @@ from django.db import connection, connections
 
 from quorum.core.log_key import log_key
 from quorum.ledger.locking import SequencerLock
-from quorum.ledger.models import Checkpoint, LogNode, MemberStateCount, Statement
+from quorum.ledger.models import (
+    Checkpoint,
+    LogNode,
+    MemberStateCount,
+    PartnerCount,
+    Statement,
+)
 from quorum.ledger.sequencer import sequence_all
 from quorum.proofs import merkle
 from quorum.proofs.leaves import format_received_at, statement_leaf_hash
@@ -21,7 +27,9 @@ from quorum.proofs.signed_note import open_checkpoint
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def add_statements(initiative, count: int, member_state: str = "PL") -> list[bytes]:
+def add_statements(
+    initiative, count: int, member_state: str = "PL", partner: str = ""
+) -> list[bytes]:
     """Ledger rows as the intake writes them (the ciphertext is opaque to the ledger)."""
     now = datetime.now(UTC).replace(microsecond=0)
     rows = []
@@ -33,6 +41,7 @@ def add_statements(initiative, count: int, member_state: str = "PL") -> list[byt
             member_state=member_state,
             received_at=format_received_at(now),
             ciphertext_sha256=digest,
+            partner=partner,
         )
         rows.append(
             Statement(
@@ -42,6 +51,7 @@ def add_statements(initiative, count: int, member_state: str = "PL") -> list[byt
                 ciphertext_sha256=digest,
                 leaf_hash=leaf,
                 received_at=now,
+                partner=partner,
             )
         )
     Statement.objects.bulk_create(rows)
@@ -76,6 +86,28 @@ def test_counts_are_added_per_batch_per_member_state(collecting_initiative) -> N
     sequence_all()
     counts = dict(MemberStateCount.objects.values_list("member_state", "count"))
     assert counts == {"PL": 4, "DE": 2}
+
+
+def test_counts_per_partner_are_added_per_batch_and_equal_the_leaves(
+    collecting_initiative,
+) -> None:
+    from quorum.ledger.selectors import initiative_counts
+
+    add_statements(collecting_initiative, 3, "PL", partner="edri")
+    add_statements(collecting_initiative, 2, "DE")
+    sequence_all()
+    add_statements(collecting_initiative, 1, "DE", partner="edri")
+    add_statements(collecting_initiative, 2, "PL", partner="reclaim-2027")
+    sequence_all()
+    assert dict(PartnerCount.objects.values_list("partner", "count")) == {
+        "edri": 4,
+        "reclaim-2027": 2,
+    }
+    counts = initiative_counts(collecting_initiative)
+    assert counts.by_partner == {"edri": 4, "reclaim-2027": 2}
+    assert counts.without_partner == 2
+    in_leaves = Statement.objects.exclude(partner="").values_list("partner", flat=True)
+    assert sorted(in_leaves) == ["edri"] * 4 + ["reclaim-2027"] * 2
 
 
 def test_a_round_without_new_statements_signs_nothing_new(collecting_initiative) -> None:

@@ -116,10 +116,14 @@ def sign(
     settings.QUORUM_RATE_SUSTAINED = 1_000_000
     bodies = {"PL": polish_citizen, "DE": german_citizen, "FR": french_citizen}
 
-    def sign(member_states: list[str]) -> None:
+    def sign(member_states: list[str], *, via: str | None = None) -> None:
+        """Sign, through the partner's link ``via`` if given, and sequence."""
+        extra = {"via": via} if via is not None else {}
         for code in member_states:
             response = client.post(
-                STATEMENTS, data=json.dumps(bodies[code]), content_type="application/json"
+                STATEMENTS,
+                data=json.dumps({**bodies[code], **extra}),
+                content_type="application/json",
             )
             assert response.status_code == 201, response.content
         sequence_all()
@@ -427,6 +431,184 @@ def test_a_forged_consistency_proof_is_caught(log, site) -> None:
     assert has(report, "not consistent with the previous checkpoint (size 25)")
 
 
+# --- coalition partners: their counts are recounted from the leaves too --------------------
+
+# The partner log: 10 statements, 3 signed via edri, 2 via reclaim-2027, 5 via no partner.
+PARTNER_COUNTS = {"edri": 3, "reclaim-2027": 2}
+
+
+@pytest.fixture
+def partner_log(client, sign, collecting_initiative) -> bytes:
+    """The log above; returns the /counts body as it was after its first 6 statements."""
+    from quorum.initiatives.services import partner_add
+    from quorum.signing.selectors import forget_intake_targets
+
+    partner_add(initiative=collecting_initiative, code="edri", name="EDRi")
+    partner_add(initiative=collecting_initiative, code="reclaim-2027", name="Reclaim")
+    forget_intake_targets()  # the intake's cached view of the initiative knows no partners yet
+    sign(["PL", "DE"], via="edri")
+    sign(["FR", "PL"])
+    sign(["DE"], via="reclaim-2027")
+    sign(["PL"])
+    counts_at_6 = client.get(f"{API}/counts").content
+    sign(["FR"], via="edri")
+    sign(["PL"], via="reclaim-2027")
+    sign(["DE", "FR"])
+    return counts_at_6
+
+
+def leaf_via(partner: str) -> int:
+    return (
+        Statement.objects.filter(partner=partner)
+        .order_by("leaf_index")
+        .values_list("leaf_index", flat=True)
+        .first()
+    )
+
+
+def leaves_tamper(index: int, **changes: object) -> Tamper:
+    """Serve leaf ``index`` with ``changes`` (a key set to None is left out)."""
+
+    def change(data: dict) -> None:
+        for leaf in data["leaves"]:
+            if leaf["index"] == index:
+                leaf.update(changes)
+                for key in [k for k, v in changes.items() if v is None]:
+                    del leaf[key]
+
+    return json_tamper(change)
+
+
+def test_the_partner_leaves_are_v2_and_the_published_counts_agree(partner_log, site) -> None:
+    from quorum.proofs.leaves import format_received_at, statement_leaf_hash
+
+    statement = Statement.objects.get(leaf_index=leaf_via("edri"))
+    assert bytes(statement.leaf_hash) == statement_leaf_hash(
+        initiative=SLUG,
+        member_state=statement.member_state,
+        received_at=format_received_at(statement.received_at),
+        ciphertext_sha256=bytes(statement.ciphertext_sha256),
+        partner="edri",
+    )
+    report = audit(BASE, SLUG, fetch=site)
+    assert report.findings == [] and report.ok
+    assert report.partner_counts == PARTNER_COUNTS
+    assert report.without_partner == 5
+    assert report.counts == {"DE": 3, "FR": 3, "PL": 4}
+
+
+def test_partner_counts_published_for_an_older_checkpoint_are_compared_at_their_size(
+    partner_log, site
+) -> None:
+    site.tamper[f"{API}/counts"] = lambda body: partner_log
+    report = audit(BASE, SLUG, fetch=site)
+    assert report.ok, report.findings
+    assert json.loads(partner_log)["by_partner"] == {"edri": 2, "reclaim-2027": 1}
+    assert report.partner_counts == PARTNER_COUNTS  # the report has the whole log's
+
+
+def test_a_log_without_partners_reports_none(log, site) -> None:
+    report = audit(BASE, SLUG, fetch=site)
+    assert report.ok, report.findings
+    assert (report.partner_counts, report.without_partner) == ({}, 40)
+
+
+def test_a_site_from_before_partners_still_passes(log, site) -> None:
+    def older(data: dict) -> None:
+        del data["by_partner"], data["without_partner"]
+
+    site.tamper[f"{API}/counts"] = json_tamper(older)
+    site.tamper[f"{API}/leaves"] = json_tamper(
+        lambda d: [leaf.pop("partner") for leaf in d["leaves"]]
+    )
+    report = audit(BASE, SLUG, fetch=site)
+    assert report.ok, report.findings
+
+
+def test_a_leaf_credited_to_another_partner_is_caught(partner_log, site) -> None:
+    index = leaf_via("edri")
+    site.tamper[f"{API}/leaves"] = leaves_tamper(index, partner="other")
+    report = audit(BASE, SLUG, fetch=site)
+    assert not report.ok
+    assert has(report, f"leaf {index}: published leaf hash does not match its data")
+    assert has(report, "root mismatch")
+    assert has(report, "count for partner edri: published 3, recomputed 2")
+    assert has(report, "count for partner other: published nothing, recomputed 1")
+
+
+@pytest.mark.parametrize(
+    ("partner", "count"),
+    [("", "count for partner edri: published 3, recomputed 2"), (None, "count for partner edri")],
+    ids=["emptied", "left-out"],
+)
+def test_a_leaf_whose_partner_is_hidden_is_caught(partner_log, site, partner, count) -> None:
+    index = leaf_via("edri")
+    site.tamper[f"{API}/leaves"] = leaves_tamper(index, partner=partner)
+    report = audit(BASE, SLUG, fetch=site)
+    assert has(report, f"leaf {index}: published leaf hash does not match its data", count)
+    assert has(report, "count without a partner: published 5, recomputed 6")
+
+
+def test_a_leaf_given_a_partner_it_was_not_signed_through_is_caught(partner_log, site) -> None:
+    index = leaf_via("")
+    site.tamper[f"{API}/leaves"] = leaves_tamper(index, partner="edri")
+    report = audit(BASE, SLUG, fetch=site)
+    assert has(report, f"leaf {index}: published leaf hash does not match its data")
+    assert has(report, "count for partner edri: published 3, recomputed 4")
+
+
+@pytest.mark.parametrize("partner", [7, ["edri"], "ed ri", "edri\n", " edri", "edri\x1b[2J"])
+def test_a_malformed_partner_code_is_a_malformed_leaf(partner_log, site, partner) -> None:
+    index = leaf_via("edri")
+    site.tamper[f"{API}/leaves"] = leaves_tamper(index, partner=partner)
+    report = audit(BASE, SLUG, fetch=site)
+    assert has(report, f"leaf {index}: malformed data (partner is not a code")
+    # The leaf keeps its place in the tree (the root still checks) but counts nowhere.
+    assert not has(report, "root mismatch")
+    assert has(report, "count for partner edri: published 3, recomputed 2")
+
+
+def test_an_inflated_partner_count_is_caught(partner_log, site) -> None:
+    def lie(data: dict) -> None:
+        data["by_partner"]["edri"] += 1
+        data["by_partner"]["friends"] = 4
+
+    site.tamper[f"{API}/counts"] = json_tamper(lie)
+    report = audit(BASE, SLUG, fetch=site)
+    assert not report.ok
+    assert has(report, "count for partner edri: published 4, recomputed 3")
+    assert has(report, "count for partner friends: published 4, recomputed 0")
+    assert len(report.findings) == 2  # the leaves and the root are fine
+
+
+def test_a_partner_count_left_out_is_caught(partner_log, site) -> None:
+    site.tamper[f"{API}/counts"] = json_tamper(lambda d: d["by_partner"].pop("reclaim-2027"))
+    report = audit(BASE, SLUG, fetch=site)
+    assert has(report, "count for partner reclaim-2027: published nothing, recomputed 2")
+
+
+def test_a_count_without_partner_that_lies_is_caught(partner_log, site) -> None:
+    site.tamper[f"{API}/counts"] = json_tamper(lambda d: d.update(without_partner=9))
+    report = audit(BASE, SLUG, fetch=site)
+    assert report.findings == ["count without a partner: published 9, recomputed 5"]
+
+
+@pytest.mark.parametrize(
+    ("change", "finding"),
+    [
+        ({"by_partner": ["edri"]}, "'by_partner' must be an object"),
+        ({"by_partner": {"edri": -1}}, "the count for partner edri must be a non-negative"),
+        ({"by_partner": {"edri": "3"}}, "the count for partner edri must be a non-negative"),
+        ({"by_partner": {"ed ri": 3}}, "'by_partner' has a key that is no partner code"),
+        ({"without_partner": None}, "'without_partner' must be a non-negative integer"),
+    ],
+)
+def test_malformed_partner_counts_are_findings(partner_log, site, change, finding) -> None:
+    site.tamper[f"{API}/counts"] = json_tamper(lambda d: d.update(change))
+    report = audit(BASE, SLUG, fetch=site)
+    assert has(report, f"the answer for the counts is malformed: {finding}"), report.findings
+
+
 # --- broken answers: findings, never tracebacks --------------------------------------------
 
 
@@ -524,6 +706,14 @@ def test_the_command_exits_0_on_a_passing_audit(log, site, monkeypatch) -> None:
     out, err = run_audit("--log-key", log_key().verifier)
     assert "verdict: ok" in out and "40 statements (DE 13, FR 11, PL 16)" in out
     assert "leaves checked: 40 / 40" in err
+    assert "partners:" not in out  # no coalition partners, no line about them
+
+
+def test_the_command_prints_the_partner_counts(partner_log, site, monkeypatch) -> None:
+    monkeypatch.setattr(auditor, "http_fetch", site)
+    out, _err = run_audit("--quiet")
+    assert "partners: edri 3, reclaim-2027 2; without a partner: 5\n" in out
+    assert out.splitlines()[-1].startswith("verdict: ok — clean-air: 10 statements")
 
 
 def test_the_command_exits_1_on_a_failing_audit(log, site, monkeypatch) -> None:

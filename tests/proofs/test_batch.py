@@ -1,4 +1,5 @@
-"""quorum.proofs.batch: the quorum-batch-v2 format, written and read strictly."""
+"""quorum.proofs.batch: the quorum-batch-v3 format (and v2, read still), written and read
+strictly."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ HEADER = BatchHeader(
 def _entries() -> list[BatchEntry]:
     ciphertexts = [b"\x00" * 80, None, b"\xff" * 81]
     states = ["PL", "DE", "PL"]
+    partners = ["", "edri", "reclaim-2027"]  # none, another state's leaf, an own leaf
     return [
         BatchEntry(
             i,
@@ -49,6 +51,7 @@ def _entries() -> list[BatchEntry]:
             hashlib.sha256(ciphertexts[i] or bytes([i])).digest(),
             ciphertexts[i],
             1 if ciphertexts[i] is not None else None,
+            partners[i],
         )
         for i in range(3)
     ]
@@ -64,11 +67,13 @@ def test_round_trip():
     text = _text()
     lines = text.splitlines()
     assert len(lines) == 4
-    assert json.loads(lines[0])["format"] == "quorum-batch-v2"
+    assert json.loads(lines[0])["format"] == "quorum-batch-v3"
+    assert "p" not in json.loads(lines[1])  # no partner: no key, not an empty one
     assert lines[2] == json.dumps(
         {
             "i": 1,
             "ms": "DE",
+            "p": "edri",
             "t": "2025-03-02T10:00:00Z",
             "d": _entries()[1].ciphertext_sha256.hex(),
         },
@@ -78,6 +83,36 @@ def test_round_trip():
     header, entries = read_batch(io.StringIO(text))
     assert header == HEADER
     assert list(entries) == _entries()
+    assert [entry.partner for entry in _entries()] == ["", "edri", "reclaim-2027"]
+
+
+def test_an_entry_built_positionally_has_no_partner():
+    entry = BatchEntry(0, "DE", "2025-03-01T10:00:00Z", bytes(32))
+    assert (entry.ciphertext, entry.key, entry.partner) == (None, None, "")
+
+
+def _as_v2(text: str) -> str:
+    """The batch as written before partners existed: the v2 header, no "p" on any line."""
+    lines = [json.loads(line) for line in text.splitlines()]
+    lines[0]["format"] = "quorum-batch-v2"
+    for line in lines[1:]:
+        line.pop("p", None)
+    return "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+
+
+def test_a_v2_batch_is_still_read_its_leaves_without_partners():
+    header, entries = read_batch(io.StringIO(_as_v2(_text())))
+    assert header == HEADER
+    assert list(entries) == [entry._replace(partner="") for entry in _entries()]
+
+
+def test_a_partner_code_in_a_v2_batch_is_refused_on_its_line():
+    lines = _as_v2(_text()).splitlines(keepends=True)
+    entry = json.loads(lines[2])
+    lines[2] = json.dumps({**entry, "p": "edri"}) + "\n"
+    _header, entries = read_batch(io.StringIO("".join(lines)))
+    with pytest.raises(BatchFormatError, match="line 3: a quorum-batch-v2 batch has no partner"):
+        list(entries)
 
 
 def test_a_missing_final_newline_is_accepted():
@@ -101,6 +136,14 @@ C = base64.b64encode(b"x" * 60).decode()
         ("", "an empty line"),
         (_line(i=0, ms="DE", t="2025-03-01T10:00:00Z"), "lacks d"),
         (_line(i=0, ms="DE", t="2025-03-01T10:00:00Z", d=D, x=1), "unknown x"),
+        (_line(i=0, ms="DE", p="", t="2025-03-01T10:00:00Z", d=D), "p must be a partner code"),
+        (_line(i=0, ms="DE", p="EDRI", t="2025-03-01T10:00:00Z", d=D), "p must be a partner"),
+        (_line(i=0, ms="DE", p="ed ri", t="2025-03-01T10:00:00Z", d=D), "p must be a partner"),
+        (_line(i=0, ms="DE", p="edri\n", t="2025-03-01T10:00:00Z", d=D), "p must be a partner"),
+        (_line(i=0, ms="DE", p="a" * 33, t="2025-03-01T10:00:00Z", d=D), "p must be a partner"),
+        (_line(i=0, ms="DE", p=7, t="2025-03-01T10:00:00Z", d=D), "p must be a partner"),
+        (_line(i=0, ms="DE", p=None, t="2025-03-01T10:00:00Z", d=D), "p must be a partner"),
+        (_line(i=0, ms="DE", p="edri", t="2025-03-01T10:00:00Z"), "lacks d"),
         (_line(i="0", ms="DE", t="2025-03-01T10:00:00Z", d=D), "i must be"),
         (_line(i=True, ms="DE", t="2025-03-01T10:00:00Z", d=D), "i must be"),
         (_line(i=-1, ms="DE", t="2025-03-01T10:00:00Z", d=D), "i must be"),
@@ -136,7 +179,7 @@ def test_malformed_lines_name_their_line(line, message):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"format": "quorum-batch-v1"}, "not a quorum-batch-v2 batch"),
+        ({"format": "quorum-batch-v1"}, "not a quorum-batch-v3 batch (nor a quorum-batch-v2"),
         ({"tree_size": -1}, "tree_size"),
         ({"tree_size": "3"}, "tree_size"),
         ({"member_state": "Poland"}, "member_state"),
@@ -197,6 +240,7 @@ def test_overlong_lines_are_refused_before_parsing():
         (lambda e: [e[0], e[1]._replace(ciphertext=b"x"), e[2]], "carries a ciphertext"),
         (lambda e: [e[0]._replace(ciphertext=None), *e[1:]], "lacks its ciphertext"),
         (lambda e: [e[0]._replace(ciphertext_sha256=b"short"), *e[1:]], "d must be"),
+        (lambda e: [e[0]._replace(partner="Not A Code"), *e[1:]], "p must be a partner code"),
     ],
 )
 def test_write_batch_refuses_what_read_batch_would(entries, message):
@@ -218,7 +262,7 @@ def test_arbitrary_lines_raise_only_batch_format_errors(lines):
 @settings(max_examples=300, deadline=None)
 @given(
     st.dictionaries(
-        st.sampled_from(["i", "ms", "t", "d", "c", "x"]),
+        st.sampled_from(["i", "ms", "p", "t", "d", "c", "x"]),
         st.one_of(st.integers(), st.text(max_size=70), st.none(), st.booleans(), st.floats()),
     )
 )

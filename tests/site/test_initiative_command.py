@@ -247,3 +247,63 @@ def test_the_sites_that_may_frame_the_form_are_added_listed_and_removed() -> Non
     assert "removed" in run("embed-origin", "remove", "framed", "https://campaign.example.org")
     assert run("embed-origin", "list", "framed") == "framed: no site may frame the form"
     assert AuditEntry.objects.filter(action="quorum.initiative.embed_origin_added").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_partners_are_added_renamed_listed_with_their_counts_and_removed(
+    collecting_initiative,
+) -> None:
+    from datetime import UTC, datetime
+
+    from quorum.ledger.models import Statement
+    from quorum.ledger.sequencer import sequence_all
+    from quorum.proofs.leaves import format_received_at, statement_leaf_hash
+
+    assert run("partner", "list", "clean-air") == "clean-air: no partners"
+    assert run("partner", "add", "clean-air", "EDRi", "--name", "EDRi").splitlines() == [
+        "clean-air: partner edri (EDRi) signs through",
+        "  /i/clean-air/sign/?via=edri",
+    ]
+    run("partner", "add", "clean-air", "edri", "--name", "European Digital Rights")
+    now = datetime.now(UTC).replace(microsecond=0)
+    for n, partner in enumerate(["edri", "edri", ""]):
+        digest = bytes([n]) * 32
+        Statement.objects.create(
+            initiative=collecting_initiative,
+            member_state="PL",
+            partner=partner,
+            ciphertext=b"sealed",
+            ciphertext_sha256=digest,
+            leaf_hash=statement_leaf_hash(
+                initiative="clean-air",
+                member_state="PL",
+                received_at=format_received_at(now),
+                ciphertext_sha256=digest,
+                partner=partner,
+            ),
+            received_at=now,
+        )
+    sequence_all()
+    assert run("partner", "list", "clean-air").splitlines() == [
+        "edri\tEuropean Digital Rights\t2",
+        "(no partner)\t\t1",
+    ]
+    with pytest.raises(CommandError, match="needs --name"):
+        run("partner", "add", "clean-air", "other")
+    with pytest.raises(CommandError, match="Enter a code of 1 to 32"):
+        run("partner", "add", "clean-air", "not a code", "--name", "Other")
+    with pytest.raises(CommandError, match="is not a partner"):
+        run("partner", "remove", "clean-air", "other")
+    assert "removed; its statements keep their code" in run(
+        "partner", "remove", "clean-air", "edri"
+    )
+    assert run("partner", "list", "clean-air").splitlines() == [
+        "edri\t(removed)\t2",
+        "(no partner)\t\t1",
+    ]
+    actions = AuditEntry.objects.filter(action__startswith="quorum.initiative.partner_")
+    assert sorted(actions.values_list("action", flat=True)) == [
+        "quorum.initiative.partner_added",
+        "quorum.initiative.partner_removed",
+        "quorum.initiative.partner_renamed",
+    ]

@@ -70,6 +70,7 @@ class Stmt:
     slug: str = SLUG
     plaintext: bytes | None = None  # raw override
     key_number: int = 1  # the key the batch says it is sealed to
+    partner: str = ""  # the coalition partner it was signed through (a v2 leaf), or none
 
 
 def part_b(first: str, family: str, number: str, *, id_type: str = "pesel", **kw: Any) -> Stmt:
@@ -153,6 +154,7 @@ class World:
                     member_state=s.ms,
                     received_at=s.received_at,
                     ciphertext_sha256=digest,
+                    partner=s.partner,
                 )
             )
             own = s.ms == member_state
@@ -164,6 +166,7 @@ class World:
                     digest,
                     ciphertext if own else None,
                     s.key_number if own else None,
+                    s.partner,
                 )
             )
         tree_size = len(statements) if size is None else size

@@ -109,6 +109,30 @@ def test_unpinned_log_key_warns(world, capsys):
     assert "warning: the log key was not pinned" in err
 
 
+def _with_partners(world):
+    """_mixed, two of its leaves signed through coalition partners' links: one PL, one DE."""
+    statements = _mixed(world)
+    statements[0].partner = "edri"
+    statements[1].partner = "reclaim-2027"
+    return statements
+
+
+def test_a_batch_with_partner_leaves_verifies(world, capsys):
+    lines = world.lines("PL", _with_partners(world))
+    assert [_line(lines, n).get("p") for n in range(1, 6)] == [
+        "edri",
+        "reclaim-2027",
+        None,
+        None,
+        None,
+    ]
+    code, out = world.verify(world.write("partners.jsonl", lines))
+    assert code == EXIT_OK, capsys.readouterr().err
+    report = world.report_of(out)
+    assert report["verdict"] == "certified"
+    assert (report["leaves_read"], report["statements_in_batch"]) == (5, 3)
+
+
 # --- integrity: dropped, added, altered, reordered ------------------------------------------
 
 
@@ -173,6 +197,38 @@ def test_an_altered_other_state_entry_is_rejected(world, capsys):
     report = _rejected(world, lines, capsys)
     assert "the leaves do not reproduce the checkpoint" in report["reason"]
     assert "altered" in report["reason"]
+
+
+@pytest.mark.parametrize(
+    ("number", "change"),
+    [
+        (1, {"p": "other"}),  # an own leaf credited to another partner
+        (2, {"p": "other"}),  # another state's leaf
+        (3, {"p": "edri"}),  # a leaf with no partner given one
+    ],
+    ids=["own-changed", "other-state-changed", "added"],
+)
+def test_a_changed_partner_code_is_rejected(world, capsys, number, change):
+    lines = world.lines("PL", _with_partners(world))
+    _set(lines, number, **change)
+    report = _rejected(world, lines, capsys)
+    assert "recomputed root differs" in report["reason"]
+
+
+def test_a_removed_partner_code_is_rejected(world, capsys):
+    lines = world.lines("PL", _with_partners(world))
+    document = _line(lines, 2)
+    del document["p"]
+    lines[2] = json.dumps(document, separators=(",", ":")) + "\n"
+    report = _rejected(world, lines, capsys)
+    assert "recomputed root differs" in report["reason"]
+
+
+def test_a_malformed_partner_code_is_a_format_error(world, capsys):
+    lines = world.lines("PL", _with_partners(world))
+    _set(lines, 2, p="Reclaim 2027")
+    report = _rejected(world, lines, capsys)
+    assert report["reason"].startswith("the batch is malformed: line 3: p must be a partner code")
 
 
 def test_an_altered_ciphertext_is_rejected(world, capsys):

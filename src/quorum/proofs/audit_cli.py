@@ -28,7 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="quorum audit",
         description="Audit an initiative's public log from outside, over HTTP: check the signed "
-        "checkpoint, recompute every leaf, the root and the counts, the authorities' key log, and "
+        "checkpoint, recompute every leaf, the root and the counts (per Member State and per "
+        "coalition partner), the authorities' key log, and "
         "(with --previous) that neither log was ever rewritten. Exit status 0 when everything "
         "checks out, 1 otherwise.",
     )
@@ -99,6 +100,9 @@ def run(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
             return EXIT_ERROR
     counts = ", ".join(f"{code} {count}" for code, count in report.counts.items()) or "none"
     root = report.root.hex() if report.root is not None else ""
+    if report.partner_counts:  # an initiative without coalition partners has no such line
+        partners = ", ".join(f"{code} {count}" for code, count in report.partner_counts.items())
+        print(f"partners: {partners}; without a partner: {report.without_partner}", file=stdout)
     print(
         f"verdict: ok — {args.slug}: {report.size} statements ({counts}), root {root}", file=stdout
     )

@@ -9,7 +9,8 @@ count of an append-only log that anyone can recompute:
    leaf hash recomputed from its public fields and compared with the published one;
 4. the root, rebuilt from the recomputed leaf hashes in O(log n) memory, against the
    checkpoint's root;
-5. ``/counts`` — the total and every Member State's count, recounted from the leaves;
+5. ``/counts`` — the total, every Member State's count and every coalition partner's (and
+   the count signed through no partner), recounted from the leaves;
 6. with ``previous`` (a checkpoint saved by an earlier run): same key, same origin, no
    shrinking, a consistency proof that verifies, and the leaves reproducing its root;
 7. the authorities' key log (``quorum.proofs.key_log_audit``): every key signed by its
@@ -84,6 +85,10 @@ class AuditReport:
     """Root hash of that checkpoint."""
     counts: dict[str, int] = field(default_factory=dict)
     """Statements per Member State, recounted from the published leaves."""
+    partner_counts: dict[str, int] = field(default_factory=dict)
+    """Statements per coalition partner's code (only codes with some), recounted likewise."""
+    without_partner: int = 0
+    """Statements signed through no partner's link, recounted likewise."""
     leaves_checked: int = 0
     log_key: str | None = None
     checkpoint: str | None = None
@@ -166,6 +171,28 @@ class _PublishedCounts:
     checkpoint_size: int
     states_reached: int
     by_member_state: dict[str, tuple[int, int, bool]]  # code -> (count, threshold, reached)
+    by_partner: dict[str, int] = field(default_factory=dict)  # code -> count; {} from old sites
+    without_partner: int | None = None  # None: a site from before partners, nothing to compare
+
+
+@dataclass
+class _Recount:
+    """Leaves recounted per Member State and per partner code ("": signed through none)."""
+
+    by_member_state: Counter[str] = field(default_factory=Counter)
+    by_partner: Counter[str] = field(default_factory=Counter)
+
+    def add(self, member_state: str, partner: str) -> None:
+        self.by_member_state[member_state] += 1
+        self.by_partner[partner] += 1
+
+    @property
+    def partners(self) -> dict[str, int]:
+        return {code: n for code, n in sorted(self.by_partner.items()) if code and n}
+
+    @property
+    def without_partner(self) -> int:
+        return self.by_partner.get("", 0)
 
 
 class _Audit:
@@ -402,13 +429,13 @@ class _Audit:
 
     def leaves(
         self, checkpoint: Checkpoint, *, counts_size: int | None, old: Checkpoint | None
-    ) -> Counter[str]:
+    ) -> _Recount:
         """Stream every leaf; check each, rebuild the root, recount. Returns the counts at
         ``counts_size`` (the whole log's counts go to the report)."""
         size = checkpoint.size
         builder = merkle.RootBuilder()
-        counts: Counter[str] = Counter()
-        prefix_counts: Counter[str] = Counter()
+        counts = _Recount()
+        prefix_counts = _Recount()
         old_root: bytes | None = merkle.EMPTY_ROOT if old is not None and old.size == 0 else None
         expected = 0  # the next leaf index due
         cursor = 0
@@ -437,12 +464,12 @@ class _Audit:
                     self.leaf_problem(_missing(expected, index - 1))
                 if old is not None and old_root is None and index >= old.size:
                     old_root = builder.root()
-                member_state, digest = self.leaf(index, item)
+                member_state, partner, digest = self.leaf(index, item)
                 builder.add(digest)
                 if member_state is not None:
-                    counts[member_state] += 1
+                    counts.add(member_state, partner)
                     if counts_size is not None and index < counts_size:
-                        prefix_counts[member_state] += 1
+                        prefix_counts.add(member_state, partner)
                 expected = index + 1
                 self.report.leaves_checked += 1
             if expected <= cursor:
@@ -456,7 +483,9 @@ class _Audit:
                 self.progress(cursor, size)
         if old is not None and old_root is None:
             old_root = builder.root()
-        self.report.counts = dict(sorted(counts.items()))
+        self.report.counts = dict(sorted(counts.by_member_state.items()))
+        self.report.partner_counts = counts.partners
+        self.report.without_partner = counts.without_partner
         recomputed = builder.root()
         if builder.size != size or recomputed != checkpoint.root:
             self.fail(
@@ -472,9 +501,12 @@ class _Audit:
             )
         return prefix_counts if counts_size is not None and counts_size < size else counts
 
-    def leaf(self, index: int, item: dict[str, Any]) -> tuple[str | None, bytes]:
-        """Recompute one leaf hash; ``(member state, hash that goes into the root)``."""
+    def leaf(self, index: int, item: dict[str, Any]) -> tuple[str | None, str, bytes]:
+        """Recompute one leaf hash; ``(member state, partner code, hash that goes into the
+        root)``, the member state None for a malformed leaf (counted nowhere)."""
         member_state = item.get("member_state")
+        # A site from before partners publishes no "partner": its leaves are all v1.
+        partner = item.get("partner", "")
         received_at = item.get("received_at")
         ciphertext = item.get("ciphertext_sha256")
         published = item.get("leaf_hash")
@@ -492,6 +524,8 @@ class _Audit:
             problem = "ciphertext_sha256 is not 64 lowercase hex digits"
         elif published_hash is None:
             problem = "leaf_hash is not 64 lowercase hex digits"
+        elif not isinstance(partner, str) or not _is_partner_code(partner):
+            problem = "partner is not a code without spaces or control characters"
         else:
             try:
                 digest = statement_leaf_hash(
@@ -499,18 +533,20 @@ class _Audit:
                     member_state=member_state,
                     received_at=received_at,
                     ciphertext_sha256=bytes.fromhex(ciphertext),
+                    partner=partner,
                 )
             except ValueError as exc:
                 problem = str(exc)
         if problem is not None:
             self.leaf_problem(f"leaf {index}: malformed data ({problem})")
             # Keep the leaf's place in the tree so one bad leaf does not shift all others.
-            return None, published_hash or bytes(merkle.HASH_LENGTH)
+            return None, "", published_hash or bytes(merkle.HASH_LENGTH)
         if digest != published_hash:
             self.leaf_problem(f"leaf {index}: published leaf hash does not match its data")
-        return member_state, digest
+        return member_state, partner, digest
 
-    def compare_counts(self, published: _PublishedCounts, recount: Counter[str]) -> None:
+    def compare_counts(self, published: _PublishedCounts, counted: _Recount) -> None:
+        recount = counted.by_member_state
         total = sum(recount.values())
         if published.total != published.checkpoint_size:
             self.fail(
@@ -537,12 +573,36 @@ class _Audit:
                 f"the counts say {published.states_reached} Member States reached their "
                 f"threshold, but mark {reached}"
             )
+        self.compare_partner_counts(published, counted)
+
+    def compare_partner_counts(self, published: _PublishedCounts, counted: _Recount) -> None:
+        recount = counted.partners
+        for code in sorted(set(published.by_partner) | set(recount)):
+            count = published.by_partner.get(code)
+            if count != recount.get(code, 0):
+                shown = "nothing" if count is None else count
+                self.fail(
+                    f"count for partner {code}: published {shown}, "
+                    f"recomputed {recount.get(code, 0)}"
+                )
+        without = published.without_partner
+        if without is not None and without != counted.without_partner:
+            self.fail(
+                f"count without a partner: published {without}, "
+                f"recomputed {counted.without_partner}"
+            )
 
 
 def _missing(first: int, last: int) -> str:
     if first == last:
         return f"leaf {first} is missing from the published leaves"
     return f"leaves {first} to {last} are missing from the published leaves"
+
+
+def _is_partner_code(text: str) -> bool:
+    """An empty string (no partner) or one token: no space, newline or other control
+    character, which would make the leaf's line ambiguous or the findings unreadable."""
+    return all(ch.isprintable() and not ch.isspace() for ch in text)
 
 
 def _count(value: object, what: str) -> int:
@@ -564,9 +624,24 @@ def _parse_counts(body: dict[str, Any]) -> _PublishedCounts:
             _count(row.get("threshold"), f"the threshold for {code}"),
             row["reached"],
         )
+    # Both absent on a site from before coalition partners: nothing of them to compare.
+    by_partner = body.get("by_partner", {})
+    if not isinstance(by_partner, dict):
+        raise ValueError("'by_partner' must be an object")
+    for code in by_partner:
+        if not code or not _is_partner_code(code):
+            raise ValueError(f"'by_partner' has a key that is no partner code: {code!r}")
+    without = body.get("without_partner")
     return _PublishedCounts(
         total=_count(body.get("total"), "'total'"),
         checkpoint_size=_count(body.get("checkpoint_size"), "'checkpoint_size'"),
         states_reached=_count(body.get("states_reached"), "'states_reached'"),
         by_member_state=rows,
+        by_partner={
+            code: _count(count, f"the count for partner {code}")
+            for code, count in by_partner.items()
+        },
+        without_partner=None
+        if "without_partner" not in body
+        else _count(without, "'without_partner'"),
     )

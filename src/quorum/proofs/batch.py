@@ -1,10 +1,10 @@
 """The batch an authority downloads: one initiative's whole log, its own statements sealed.
 
-Format ``quorum-batch-v2``: JSON Lines, UTF-8, every line one JSON object ending in a newline.
+Format ``quorum-batch-v3``: JSON Lines, UTF-8, every line one JSON object ending in a newline.
 
 - Line 1, the header::
 
-    {"format":"quorum-batch-v2","scheme":"eci",
+    {"format":"quorum-batch-v3","scheme":"eci",
      "initiative":{"slug":…,"registration_number":…,"registration_date":"YYYY-MM-DD","title":…},
      "member_state":"PL","log_key":"<signed-note verifier key>",
      "checkpoint":"<signed checkpoint note>","tree_size":N,"created_at":"YYYY-MM-DDTHH:MM:SSZ",
@@ -17,11 +17,17 @@ Format ``quorum-batch-v2``: JSON Lines, UTF-8, every line one JSON object ending
   *every* Member State (the leaves are public), so that the authority recomputes the root
   itself and sees which leaves are its own::
 
-    {"i":0,"ms":"PL","t":"2025-03-01T10:00:00Z","d":"<SHA-256 of the ciphertext, hex>",
-     "c":"<base64 ciphertext>","k":1}
+    {"i":0,"ms":"PL","p":"edri","t":"2025-03-01T10:00:00Z",
+     "d":"<SHA-256 of the ciphertext, hex>","c":"<base64 ciphertext>","k":1}
 
   ``"c"`` and ``"k"`` (the number of the sealing key in the header) are present on the lines
-  of the batch's own Member State and on no other line.
+  of the batch's own Member State and on no other line. ``"p"`` is the code of the coalition
+  partner the statement was signed through (1 to 32 of ``a-z``, ``0-9`` and ``-``), present
+  only on the lines that have one: it is part of the leaf (``quorum-statement-v2``), so the
+  root cannot be recomputed without it.
+
+``quorum-batch-v2`` is the same format without ``"p"`` (written before partners existed):
+``read_batch`` still reads it, and refuses a ``"p"`` in it.
 
 ``read_batch`` parses strictly: any malformed line raises :class:`BatchFormatError` naming
 the line, and nothing else is ever raised for bad content (I/O errors stay ``OSError``).
@@ -43,6 +49,7 @@ from typing import Any, NamedTuple, TextIO, TypeGuard
 
 __all__ = [
     "FORMAT",
+    "FORMAT_V2",
     "MAX_LINE_LENGTH",
     "BatchEntry",
     "BatchFormatError",
@@ -54,7 +61,10 @@ __all__ = [
     "write_batch",
 ]
 
-FORMAT = "quorum-batch-v2"
+FORMAT = "quorum-batch-v3"
+#: The previous format, read still: the same lines without partner codes.
+FORMAT_V2 = "quorum-batch-v2"
+_READABLE_FORMATS = (FORMAT_V2, FORMAT)
 #: No line comes near this (a statement is a few hundred bytes); longer ones are refused
 #: before they are parsed, so a hostile file cannot make the reader hold gigabytes.
 MAX_LINE_LENGTH = 1 << 20
@@ -65,6 +75,7 @@ _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", re.ASCII)
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _HEX64 = re.compile(r"[0-9a-f]{64}", re.ASCII)
 _SLUG = re.compile(r"[-a-zA-Z0-9_]{1,200}", re.ASCII)  # Django's SlugField alphabet
+_PARTNER = re.compile(r"[a-z0-9-]{1,32}", re.ASCII)  # a coalition partner's code
 
 _HEADER_KEYS = frozenset(
     {
@@ -87,7 +98,7 @@ _BASE64_KEY = re.compile(r"[A-Za-z0-9+/]{43}=", re.ASCII)
 
 
 class BatchFormatError(ValueError):
-    """The batch is not well-formed ``quorum-batch-v2``; ``line`` is 1-based (0: unknown)."""
+    """The batch is not a well-formed batch; ``line`` is 1-based (0: unknown)."""
 
     def __init__(self, message: str, *, line: int = 0) -> None:
         self.line = line
@@ -135,7 +146,9 @@ class BatchHeader:
 
 
 class BatchEntry(NamedTuple):
-    """One leaf: ``ciphertext`` and ``key`` are set on the batch's own Member State's lines only."""
+    """One leaf: ``ciphertext`` and ``key`` are set on the batch's own Member State's lines only;
+    ``partner`` is the coalition partner's code, or "" (last, so positional callers keep working).
+    """
 
     # The leaf's place in the tree; mypy refuses a field that shadows tuple.index, renaming it
     # would change the toolkit's interface.
@@ -145,6 +158,7 @@ class BatchEntry(NamedTuple):
     ciphertext_sha256: bytes
     ciphertext: bytes | None = None
     key: int | None = None
+    partner: str = ""
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -163,9 +177,10 @@ def header_line(header: BatchHeader) -> str:
 
 def entry_line(entry: BatchEntry, *, own_member_state: str) -> str:
     """One leaf's line, newline included; ``BatchFormatError`` if the entry is malformed."""
-    document: dict[str, Any] = {
-        "i": entry.index,
-        "ms": entry.member_state,
+    document: dict[str, Any] = {"i": entry.index, "ms": entry.member_state}
+    if entry.partner != "":  # present only when there is one; "" is no partner, not a code
+        document["p"] = entry.partner
+    document |= {
         "t": entry.received_at,
         "d": entry.ciphertext_sha256.hex()
         if isinstance(entry.ciphertext_sha256, bytes | bytearray)
@@ -216,11 +231,12 @@ def read_batch(inp: TextIO) -> tuple[BatchHeader, Iterator[BatchEntry]]:
     text = _read_line(inp, 1)
     if text is None:
         raise BatchFormatError("the file is empty: no batch header", line=1)
-    header = _parse_header(_loads(text, 1), line=1)
-    return header, _entries(inp, header)
+    document = _loads(text, 1)
+    header = _parse_header(document, line=1)
+    return header, _entries(inp, header, partners=document["format"] != FORMAT_V2)
 
 
-def _entries(inp: TextIO, header: BatchHeader) -> Iterator[BatchEntry]:
+def _entries(inp: TextIO, header: BatchHeader, *, partners: bool) -> Iterator[BatchEntry]:
     number = 1
     own, keys = header.member_state, header.sealing_keys
     while True:
@@ -228,7 +244,7 @@ def _entries(inp: TextIO, header: BatchHeader) -> Iterator[BatchEntry]:
         text = _read_line(inp, number)
         if text is None:
             return
-        entry = _parse_entry(_loads(text, number), own, line=number)
+        entry = _parse_entry(_loads(text, number), own, line=number, partners=partners)
         if entry.key is not None and entry.key not in keys:
             raise BatchFormatError(
                 f"the leaf's sealing key {entry.key} is not among the header's sealing_keys",
@@ -295,7 +311,11 @@ def _single_line(value: object) -> bool:
 
 
 def _parse_header(document: dict[str, Any], *, line: int) -> BatchHeader:
-    _require(document.get("format") == FORMAT, f"not a {FORMAT} batch", line)
+    _require(
+        document.get("format") in _READABLE_FORMATS,
+        f"not a {FORMAT} batch (nor a {FORMAT_V2} one)",
+        line,
+    )
     keys = set(document)
     _require(keys == _HEADER_KEYS, _key_message("the header", keys, _HEADER_KEYS), line)
     initiative = document["initiative"]
@@ -375,12 +395,15 @@ def _key_message(what: str, keys: set[str], wanted: frozenset[str]) -> str:
     return f"{what} {' and '.join(parts)}"
 
 
-def _parse_entry(document: dict[str, Any], own: str, *, line: int) -> BatchEntry:
+def _parse_entry(
+    document: dict[str, Any], own: str, *, line: int, partners: bool = True
+) -> BatchEntry:
     member_state = document.get("ms")
     if not _is_text(member_state, _MEMBER_STATE):
         raise BatchFormatError("ms must be a Member State code (two letters)", line=line)
+    partner = _partner(document, line, partners=partners)
     is_own = member_state == own
-    keys = document.keys()
+    keys = document.keys() - {"p"}
     if keys != (_OWN_ENTRY_KEYS if is_own else _ENTRY_KEYS):
         if is_own and keys >= _ENTRY_KEYS and "c" not in keys:
             raise BatchFormatError(f"a leaf of {own} lacks its ciphertext (c)", line=line)
@@ -403,7 +426,23 @@ def _parse_entry(document: dict[str, Any], own: str, *, line: int) -> BatchEntry
         ciphertext = _ciphertext(document["c"], line)
         key = document["k"]
         _require(type(key) is int and 1 <= key < 10**9, "k must be a key number", line)
-    return BatchEntry(index, member_state, received_at, bytes.fromhex(digest), ciphertext, key)
+    return BatchEntry(
+        index, member_state, received_at, bytes.fromhex(digest), ciphertext, key, partner
+    )
+
+
+def _partner(document: dict[str, Any], line: int, *, partners: bool) -> str:
+    """The entry's partner code, "" when it has none; "p" absent means none, never "" itself."""
+    if "p" not in document:
+        return ""
+    _require(partners, f"a {FORMAT_V2} batch has no partner codes (p)", line)
+    partner = document["p"]
+    _require(
+        _is_text(partner, _PARTNER),
+        "p must be a partner code: 1 to 32 lower-case letters, digits and hyphens",
+        line,
+    )
+    return partner
 
 
 def _ciphertext(value: object, line: int) -> bytes:

@@ -492,6 +492,7 @@ class _Run:
                     member_state=entry.member_state,
                     received_at=entry.received_at,
                     ciphertext_sha256=entry.ciphertext_sha256,
+                    partner=entry.partner,  # a v2 leaf: the code is part of what is hashed
                 )
             )
             if entry.ciphertext is not None:

@@ -46,9 +46,12 @@ from quorum.verification.selectors import certified_counts, purges_due, verifica
 
 logger = logging.getLogger(__name__)
 
-#: A statement as the batch export reads it: leaf index, Member State, time received,
-#: ciphertext digest, ciphertext (gone after retention), number of its sealing key.
-_ExportRow = tuple[int, str, datetime, bytes | memoryview, bytes | memoryview | None, int | None]
+#: A statement as the batch export reads it: leaf index, Member State, partner code ("" for
+#: none), time received, ciphertext digest, ciphertext (gone after retention), number of its
+#: sealing key.
+_ExportRow = tuple[
+    int, str, str, datetime, bytes | memoryview, bytes | memoryview | None, int | None
+]
 
 
 class CertificateRefused(DomainError):
@@ -134,6 +137,7 @@ def batch_export(
         .values_list(
             "leaf_index",
             "member_state",
+            "partner",
             "received_at",
             "ciphertext_sha256",
             "ciphertext",
@@ -151,8 +155,9 @@ def batch_export(
             if code == member_state and ciphertext is not None
             else None,
             key=key if code == member_state and ciphertext is not None else None,
+            partner=partner,
         )
-        for index, code, received, digest, ciphertext, key in rows
+        for index, code, partner, received, digest, ciphertext, key in rows
     )
     try:
         written = write_batch(out, header, entries)

@@ -3,7 +3,8 @@
 A statement signed through a partner's link (``?via=<code>``) carries the code in its public
 leaf: anyone who recounts the leaves recounts the partners too. That is also why codes are few
 and chosen by the organisers only: a code given to a single person would say, in public, which
-leaf is theirs. A code is never reused for another partner while its statements count for it.
+leaf is theirs. A removed partner's statements keep its code (the log is append-only), so
+adding the code again brings that partner back with them.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from quorum.core.text import has_control_characters
 from quorum.initiatives.models import Initiative, Partner
 from quorum.initiatives.services.checks import InvalidRequest
 
-CODE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
+CODE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?", re.ASCII)
 MAX_PARTNERS = 100
 MAX_NAME_LENGTH = 100
 
@@ -34,7 +35,8 @@ def partner_code_normalised(text: object) -> str | None:
     if not isinstance(text, str):
         return None
     code = text.strip(" ").lower()
-    return code if CODE.match(code) else None
+    # fullmatch: a pattern's "$" would let a trailing newline through.
+    return code if CODE.fullmatch(code) else None
 
 
 @transaction.atomic

@@ -23,7 +23,12 @@ from quorum.core.errors import DomainError, Invalid
 from quorum.core.text import cli_multi_line, cli_single_line
 from quorum.initiatives import services
 from quorum.initiatives.models import Initiative
-from quorum.initiatives.selectors import initiative_deadlines, initiative_embed_origins
+from quorum.initiatives.selectors import (
+    initiative_deadlines,
+    initiative_embed_origins,
+    initiative_partners,
+)
+from quorum.ledger.selectors import initiative_counts
 from quorum.updates import services as updates
 from quorum.updates.selectors import addresses_destroyed_on, subscription_counts
 
@@ -283,6 +288,35 @@ def embed_origin(options: Options, write: Write) -> None:
         write("\n".join(origins) if origins else f"{initiative.slug}: no site may frame the form")
 
 
+def partner(options: Options, write: Write) -> None:
+    """The coalition partners: add (or rename), list with their counts, remove."""
+    common = _common(options)
+    initiative = common["initiative"]
+    what, code = options["partner_action"], options["code"] or ""
+    if what == "add":
+        if not options["name"]:
+            raise CommandError("partner add needs --name NAME", returncode=2)
+        added = services.partner_add(**common, code=code, name=options["name"])
+        write(f"{initiative.slug}: partner {added.code} ({added.name}) signs through")
+        write(f"  /i/{initiative.slug}/sign/?via={added.code}")
+        return
+    if what == "remove":
+        if not services.partner_remove(**common, code=code):
+            raise CommandError(f"{code!r} is not a partner of {initiative.slug}", returncode=1)
+        write(f"{initiative.slug}: partner {code} removed; its statements keep their code")
+        return
+    partners = initiative_partners(initiative)
+    counts = initiative_counts(initiative)
+    codes = sorted(set(partners) | set(counts.by_partner))
+    if not codes:
+        write(f"{initiative.slug}: no partners")
+    for listed in codes:
+        name = partners.get(listed, "(removed)")
+        write(f"{listed}\t{name}\t{counts.by_partner.get(listed, 0)}")
+    if codes:
+        write(f"(no partner)\t\t{counts.without_partner}")
+
+
 ACTIONS: dict[str, Callable[[Options, Write], None]] = {
     "list": list_initiatives,
     "show": show,
@@ -306,6 +340,7 @@ ACTIONS: dict[str, Callable[[Options, Write], None]] = {
     "update-send": update_send,
     "update-counts": update_counts,
     "embed-origin": embed_origin,
+    "partner": partner,
 }
 
 
@@ -442,6 +477,16 @@ class Command(BaseCommand):
         embed.add_argument("embed_action", choices=["add", "list", "remove"])
         embed.add_argument("slug")
         embed.add_argument("origin", nargs="?", help="https://campaign.example.org")
+
+        partners = sub.add_parser(
+            "partner", help="coalition partners and their signing links (add, list, remove)"
+        )
+        partners.add_argument("partner_action", choices=["add", "list", "remove"])
+        partners.add_argument("slug")
+        partners.add_argument("code", nargs="?", help="e.g. edri: lower-case letters, digits, -")
+        partners.add_argument(
+            "--name", type=cli_single_line, default="", help="shown to signatories"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
