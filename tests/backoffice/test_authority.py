@@ -103,7 +103,7 @@ def test_german_staff_download_their_batch_verify_it_offline_and_upload_the_cert
     assert response["Cache-Control"] == "no-store"
     lines = read_batch(response)
     header, entries = lines[0], lines[1:]
-    assert header["format"] == "quorum-batch-v2"
+    assert header["format"] == "quorum-batch-v3"
     assert header["member_state"] == "DE"
     assert header["tree_size"] == len(entries) == 3
     # Every leaf is there; only the German ones carry a ciphertext.

@@ -32,6 +32,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
 ]
 DEMO_SLUG = "ban-biometric-mass-surveillance"
+#: A coalition partner of the demo initiative, added for the tests of partner links.
+DEMO_PARTNER = "demo-friends"
 DEMO_PASSPHRASE = b"demo"
 STARTUP_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -82,7 +84,7 @@ class QuorumServer:
         connection.row_factory = sqlite3.Row
         try:
             rows = connection.execute(
-                "SELECT member_state, ciphertext, leaf_hash FROM ledger_statement"
+                "SELECT member_state, partner, ciphertext, leaf_hash FROM ledger_statement"
             ).fetchall()
         finally:
             connection.close()
@@ -150,6 +152,15 @@ def quorum_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QuorumSe
         timeout=120,
     )
     assert setup.returncode == 0, f"quorum demo --no-serve failed:\n{setup.stdout}\n{setup.stderr}"
+    partner = subprocess.run(
+        [sys.executable, "-m", "quorum.cli", "initiative", "partner", "add", DEMO_SLUG]
+        + [DEMO_PARTNER, "--name", "Friends of the Demo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert partner.returncode == 0, f"adding the demo partner failed:\n{partner.stderr}"
 
     port = _free_port()
     log = data_dir / "server.log"

@@ -563,3 +563,29 @@ def test_a_nationality_chosen_before_the_page_script_ran_still_brings_its_form(
         expect(page).to_have_url(quorum_server.url(quorum_server.form_path("PL")))
         expect(page.locator("form#statement-form")).to_be_visible()
         expect(page.locator("#field-first-names")).to_be_editable()
+
+
+def test_a_partners_link_is_kept_through_every_step_and_its_code_goes_into_the_leaf(
+    chromium: Browser, quorum_server: QuorumServer, requests_seen: RequestLog
+) -> None:
+    server = quorum_server
+    typed = polish(unique_name("Zofia "), unique_name("Kowalska"))
+    with browser_page(chromium, requests_seen) as page:
+        page.goto(server.url(server.start_path + "?via=demo-friends"))
+        page.select_option("#field-nationality", "DE")
+        expect(page).to_have_url(server.url(server.form_path("DE") + "?via=demo-friends"))
+        page.select_option("#field-nationality", "PL")  # a change of mind keeps it too
+        expect(page).to_have_url(server.url(server.form_path("PL") + "?via=demo-friends"))
+        expect(page.locator("#partner-note")).to_contain_text("Friends of the Demo")
+        page.go_back()
+        expect(page).to_have_url(server.url(server.form_path("DE") + "?via=demo-friends"))
+        page.go_forward()
+        expect(page.locator("form#statement-form")).to_be_visible()
+        fill(page, typed)
+        wait_for_pow(page)
+        assert review(page) == 200
+        expect(page.locator("#partner-note")).to_contain_text("“demo-friends”")
+        assert press_and_answer(page, CONFIRM_BUTTON).status == 200
+        receipt = receipt_of(page)
+    rows = [r for r in server.statements() if bytes(r["leaf_hash"]).hex() == receipt]
+    assert [r["partner"] for r in rows] == ["demo-friends"]

@@ -157,3 +157,28 @@ def test_the_page_names_the_confirmed_organisers_as_the_register_does_and_no_add
     assert "canary@example.org" not in html
     german = client.get("/i/clean-air/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert "Deutschland" in german.split('id="organisers"', 1)[1].split("</table>", 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("query", "sign"),
+    [
+        ("?via=edri", "/i/clean-air/sign/?via=edri"),
+        ("?via=EDRI", "/i/clean-air/sign/?via=edri"),
+        ("?via=unknown", "/i/clean-air/sign/"),
+        ("?via=edri%0A%3Cb%3E", "/i/clean-air/sign/"),
+        ("?via=" + "x" * 5000, "/i/clean-air/sign/"),
+        ("", "/i/clean-air/sign/"),
+    ],
+)
+def test_a_partners_link_to_the_initiative_page_is_kept_by_its_sign_button(
+    client, collecting_initiative, query: str, sign: str
+) -> None:
+    from quorum.initiatives.services import partner_add
+
+    partner_add(initiative=collecting_initiative, code="edri", name="EDRi")
+    response = client.get("/i/clean-air/" + query)
+    assert response.status_code == 200
+    buttons = re.findall(
+        r'class="govuk-button govuk-button--start" href="([^"]+)"', response.content.decode()
+    )
+    assert buttons == [sign]

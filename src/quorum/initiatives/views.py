@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import get_language
 
 from quorum.core.caching import cached_page
@@ -15,11 +16,22 @@ from quorum.initiatives.selectors import (
     initiative_get_public,
     initiative_is_collecting,
     initiative_member_state_rows,
+    initiative_partners,
     initiative_public_organisers,
     initiative_search,
     initiative_timeline,
 )
+from quorum.initiatives.services.partners import partner_code_normalised
 from quorum.initiatives.signals import initiative_page_sections
+
+
+def _sign_query(request: HttpRequest, initiative: Initiative) -> str:
+    """``?via=<code>`` for the Sign button when a partner's link led to this page, so that the
+    code reaches the signing steps; "" for anything that is none of the partners' codes."""
+    code = partner_code_normalised(request.GET.get("via"))
+    if code is None or code not in initiative_partners(initiative):
+        return ""
+    return "?" + urlencode({"via": code})
 
 
 def initiative_list(request: HttpRequest) -> HttpResponse:
@@ -58,6 +70,7 @@ def initiative_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "title": initiative.text("title", language),
             "objectives": initiative.text("objectives", language),
             "collecting": initiative_is_collecting(initiative),
+            "sign_query": _sign_query(request, initiative),
             "translated": initiative.has_language(language),
             "text_language": language if initiative.has_language(language) else initiative.language,
             "member_states": initiative_member_state_rows(initiative),
