@@ -18,24 +18,29 @@ from quorum.backoffice.organiser import embed_language_choice
 from quorum.core.errors import DomainError
 from quorum.initiatives import services as lifecycle
 from quorum.initiatives.models import Initiative
-from quorum.initiatives.selectors import initiative_embed_origins
+from quorum.initiatives.selectors import initiative_embed_origins, initiative_partners
 
 #: The frame's first height, before the form tells it its own (postMessage).
 FIRST_HEIGHT = 900
 
 
-def signing_form_url(initiative: Initiative, *, language: str) -> str:
+def signing_form_url(initiative: Initiative, *, language: str, via: str = "") -> str:
+    """The framed form's address: in ``language`` ("" for each visitor's own), and through the
+    coalition partner whose code is ``via`` ("" for none)."""
     url = reverse("signing:embed-start", args=[initiative.slug])
-    return url + "?" + urlencode({"lang": language}) if language else url
+    query = [(name, value) for name, value in (("lang", language), ("via", via)) if value]
+    return url + "?" + urlencode(query) if query else url
 
 
-def signing_form_snippet(request: HttpRequest, initiative: Initiative, *, language: str) -> str:
+def signing_form_snippet(
+    request: HttpRequest, initiative: Initiative, *, language: str, via: str = ""
+) -> str:
     """HTML for the campaign's page: the framed form, and the few lines that fit its height.
 
     The script accepts a height only from this site's origin and only as a number; every value
     is escaped (a title may hold quotes or markup).
     """
-    url = request.build_absolute_uri(signing_form_url(initiative, language=language))
+    url = request.build_absolute_uri(signing_form_url(initiative, language=language, via=via))
     origin = request.build_absolute_uri("/").rstrip("/")
     frame_id = f"quorum-sign-{initiative.slug}"
     return format_html(
@@ -78,16 +83,22 @@ def signing_form(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         except DomainError as exc:
             errors = exc.messages()
     language = embed_language_choice(request.GET.get("embed_language"))
+    partners = initiative_partners(initiative)
+    # A code that is not (or no longer) a partner's is no choice, not an error.
+    via = request.GET.get("via", "")
+    via = via if via in partners else ""
     context = {
         "initiative": initiative,
         "title": initiative.text("title", get_language()),
         "origins": initiative_embed_origins(initiative),
         "origin": origin,
         "errors": errors,
-        "form_url": signing_form_url(initiative, language=language),
-        "snippet": signing_form_snippet(request, initiative, language=language),
+        "form_url": signing_form_url(initiative, language=language, via=via),
+        "snippet": signing_form_snippet(request, initiative, language=language, via=via),
         "embed_language": language,
         "embed_languages": settings.LANGUAGES,
+        "embed_partners": sorted(partners.items()),
+        "embed_via": via,
     }
     return render(
         request,

@@ -26,6 +26,7 @@ from quorum.backoffice.access import organised_initiative
 from quorum.backoffice.charts import growth_chart
 from quorum.backoffice.errors import form_errors
 from quorum.backoffice.forms import DateForm, DraftForm, InviteForm, PaperCountsForm, SponsorForm
+from quorum.backoffice.partners import partner_rows
 from quorum.core.errors import DomainError
 from quorum.core.i18n import member_state_name
 from quorum.initiatives import services as lifecycle
@@ -141,6 +142,8 @@ def _render_dashboard(
         ],
         "total": counts.total,
         "states_reached": counts.states_reached,
+        "partner_counts": partner_rows(initiative, counts.by_partner),
+        "without_partner": counts.without_partner,
         "growth": growth,
         "chart": growth_chart(growth),
         "embed_url": embed_url(initiative, language=embed_language),

@@ -6,6 +6,7 @@ from quorum.backoffice import (
     keys,
     operator,
     organiser,
+    partners,
     registrar,
     updates,
     views,
@@ -42,6 +43,7 @@ urlpatterns = [
         embedding.signing_form,
         name="organiser-signing-form",
     ),
+    path("initiatives/<slug:slug>/partners/", partners.partners, name="organiser-partners"),
     path("join/<str:token>/", organiser.join, name="join"),
     # The operator
     path("operator/authorities/", operator.authorities, name="operator-authorities"),

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from quorum.core.i18n import member_state_name
 from quorum.core.models import AuditEntry
 from quorum.initiatives.errors import InitiativeNotFound
-from quorum.initiatives.models import Initiative, OrganiserMember, Partner
+from quorum.initiatives.models import Initiative, OrganiserMember, Partner, ProgressReport
 from quorum.rules import add_months, scheme
 
 if TYPE_CHECKING:
@@ -255,3 +255,38 @@ def initiative_public_organisers(initiative: Initiative) -> list[OrganiserMember
     }
     members = initiative.organisers.filter(confirmed_at__isnull=False)
     return sorted(members, key=lambda member: (order.get(member.role, 3), member.full_name))
+
+
+@dataclass(frozen=True)
+class PaperDeclared:
+    """Statements collected on paper, as the organisers last declared them (a progress report
+    gives the totals so far). Never verified by the platform and never part of the log."""
+
+    reported_on: date | None
+    by_member_state: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_member_state.values())
+
+
+def paper_declared(initiative: Initiative | int) -> PaperDeclared:
+    """The latest progress report's paper counts; nothing declared before the first one."""
+    initiative_id = initiative if isinstance(initiative, int) else initiative.pk
+    latest = (
+        ProgressReport.objects.filter(initiative_id=initiative_id)
+        .order_by("-reported_on", "-id")
+        .values_list("reported_on", "paper_counts")
+        .first()
+    )
+    if latest is None:
+        return PaperDeclared(reported_on=None, by_member_state={})
+    reported_on, counts = latest
+    return PaperDeclared(
+        reported_on=reported_on,
+        by_member_state={
+            code: count
+            for code, count in sorted((counts or {}).items())
+            if type(count) is int and count > 0
+        },
+    )
