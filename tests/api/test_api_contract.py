@@ -30,6 +30,8 @@ PARAMETERS = {
     "scope": "statement:clean-air",
     "q": "air",
     "status": "collecting",
+    "interval": "hour",
+    "format": "json",
 }
 
 

@@ -153,8 +153,10 @@ def quorum_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QuorumSe
     )
     assert setup.returncode == 0, f"quorum demo --no-serve failed:\n{setup.stdout}\n{setup.stderr}"
     partner = subprocess.run(
-        [sys.executable, "-m", "quorum.cli", "initiative", "partner", "add", DEMO_SLUG]
-        + [DEMO_PARTNER, "--name", "Friends of the Demo"],
+        [
+            *(sys.executable, "-m", "quorum.cli", "initiative", "partner", "add"),
+            *(DEMO_SLUG, DEMO_PARTNER, "--name", "Friends of the Demo"),
+        ],
         env=env,
         capture_output=True,
         text=True,

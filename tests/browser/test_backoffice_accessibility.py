@@ -285,6 +285,12 @@ def send_the_decision_without_one(page: Page, server: QuorumServer) -> None:
     expect(page.locator("#error-summary")).to_be_visible()
 
 
+def add_a_partner_without_a_code(page: Page, server: QuorumServer) -> None:
+    page.goto(server.url(f"/manage/initiatives/{DEMO_SLUG}/partners/"))
+    page.locator("button[name=action][value=add]").click()
+    expect(page.locator("#error-summary")).to_be_visible()
+
+
 def send_no_key_certificate(page: Page, server: QuorumServer) -> None:
     page.goto(server.url("/manage/operator/authorities/"))
     page.locator("form[action$='/keys/'] button[type=submit]").click()
@@ -299,6 +305,9 @@ PAGES: dict[str, Callable[[Page, QuorumServer], None]] = {
     "draft": visit("/manage/initiatives/new/"),
     "draft-refused": send_the_empty_draft,
     "dashboard": visit(f"/manage/initiatives/{DEMO_SLUG}/"),
+    "partners": visit(f"/manage/initiatives/{DEMO_SLUG}/partners/"),
+    "partners-refused": add_a_partner_without_a_code,
+    "signing-form": visit(f"/manage/initiatives/{DEMO_SLUG}/signing-form/"),
     "join": visit("/manage/join/an-invitation/"),
     "join-refused": join_with_a_spent_invitation,
     "registrar-queue": visit("/manage/registrar/"),

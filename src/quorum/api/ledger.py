@@ -1,8 +1,13 @@
-"""Public endpoints of the logs: checkpoints, counts, proofs, leaves, the log key."""
+"""Public endpoints of the logs: checkpoints, counts and the counts over time, proofs, leaves,
+the log key."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from datetime import UTC, datetime
+from typing import Literal
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
@@ -26,8 +31,12 @@ from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import initiative_get_public
 from quorum.ledger.selectors import (
     MAX_LEAVES_PER_PAGE,
+    MAX_SERIES_POINTS,
+    Interval,
     ProofUnavailable,
+    SeriesPoint,
     checkpoint_latest,
+    count_series,
     initiative_counts,
     leaves_page,
     proof_consistency,
@@ -83,6 +92,38 @@ class LeavesOut(Schema):
     end: int
     tree_size: int
     leaves: list[LeafOut]
+
+
+class SeriesPointOut(Schema):
+    at: str = Field(description="When the checkpoint was signed: UTC, YYYY-MM-DDTHH:MM:SSZ.")
+    period: str = Field(
+        description="The start of the UTC hour or day whose last checkpoint this is "
+        "(YYYY-MM-DDTHH:00:00Z)."
+    )
+    size: int = Field(description="The checkpoint's tree size: statements in the log then.")
+    root: str = Field(description="The checkpoint's RFC 9162 root hash, 64 hexadecimal digits.")
+    by_member_state: dict[str, int] = Field(
+        description="Statements per Member State in the log's first `size` leaves; codes "
+        "with none left out."
+    )
+    by_partner: dict[str, int] = Field(
+        description="Statements per coalition partner's code in those leaves; codes with "
+        "none left out (the rest were signed through no partner)."
+    )
+
+
+class SeriesOut(Schema):
+    interval: Interval
+    points: list[SeriesPointOut] = Field(description="Oldest first.")
+
+
+class SeriesQuery(Schema):
+    interval: Interval = Field(
+        "day", description="One point per UTC hour or per UTC day that has a checkpoint."
+    )
+    format: Literal["json", "csv"] = Field(
+        "json", description="`csv`: the same points as a spreadsheet (see the description)."
+    )
 
 
 class InclusionQuery(Schema):
@@ -164,6 +205,112 @@ def counts(
         "by_partner": result.by_partner,
         "without_partner": result.without_partner,
     }
+
+
+SERIES_DESCRIPTION = (
+    "The counts over time: for every UTC hour or day in which the log grew, the log as of that "
+    "period's last checkpoint, oldest first: its size and root (hex), which anyone can check "
+    "against the log (`quorum audit … --series FILE` does, while recounting the leaves), and "
+    "the statements per Member State and per partner's code in its first `size` leaves. At "
+    f"most the latest {MAX_SERIES_POINTS['hour']:,} hours ({MAX_SERIES_POINTS['hour'] // 24} "
+    f"days) or {MAX_SERIES_POINTS['day']:,} days. "
+    "`format=csv` gives the same points as a spreadsheet, `text/csv` (UTF-8, comma-separated, "
+    "one header row, one row per point): `at_utc` (YYYY-MM-DD HH:MM:SS), `period_utc` (the "
+    "day, YYYY-MM-DD, or the hour's start), `size`, `root`, `total` (the size again), then one "
+    "column per Member State of the initiative's scheme, named by its code (0 for none), one "
+    "column `partner:<code>` per partner's code found in any point, and `without_partner`. "
+    + CONDITIONAL
+)
+CSV = "text/csv; charset=utf-8"
+SERIES_RESPONSES = {
+    "responses": {
+        200: {
+            "content": {
+                "text/csv": {"schema": {"type": "string", "description": "With `format=csv`."}}
+            }
+        }
+    }
+}
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _series_point(point: SeriesPoint) -> dict[str, object]:
+    return {
+        "at": _timestamp(point.at),
+        "period": _timestamp(point.period),
+        "size": point.size,
+        "root": point.root.hex(),
+        "by_member_state": point.by_member_state,
+        "by_partner": point.by_partner,
+    }
+
+
+def _series_csv(points: list[SeriesPoint], member_states: list[str], interval: str) -> str:
+    """One row per point, wide (a chart takes a column per Member State), with dates written
+    as spreadsheets read them: ``YYYY-MM-DD HH:MM:SS`` in UTC, a day as ``YYYY-MM-DD``."""
+    states = member_states + sorted(
+        {code for p in points for code in p.by_member_state} - set(member_states)
+    )
+    partners = sorted({code for p in points for code in p.by_partner})
+    period_format = "%Y-%m-%d" if interval == "day" else "%Y-%m-%d %H:%M:%S"
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(
+        ["at_utc", "period_utc", "size", "root", "total", *states]
+        + [f"partner:{code}" for code in partners]
+        + ["without_partner"]
+    )
+    for point in points:
+        writer.writerow(
+            [
+                point.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                point.period.strftime(period_format),
+                point.size,
+                point.root.hex(),
+                point.size,
+            ]
+            + [point.by_member_state.get(code, 0) for code in states]
+            + [point.by_partner.get(code, 0) for code in partners]
+            + [point.size - sum(point.by_partner.values())]
+        )
+    return out.getvalue()
+
+
+@router.get(
+    "/initiatives/{slug}/series",
+    response={200: SeriesOut, 304: None, 404: ErrorsOut, 422: ErrorsOut},
+    summary="The counts over time, per hour or per day, each point a checkpoint",
+    description=SERIES_DESCRIPTION,
+    openapi_extra=SERIES_RESPONSES,
+)
+def series(
+    request: HttpRequest, slug: str, query: Query[SeriesQuery], response: HttpResponse
+) -> dict[str, object] | HttpResponse:
+    initiative = _initiative(slug)
+    points = count_series(initiative_id=initiative.pk, interval=query.interval)
+    # From the points themselves (one read): the newest is the latest checkpoint.
+    last = points[-1] if points else None
+    etag = (
+        checkpoint_etag(last.size, last.root, "series", query.interval, query.format)
+        if last is not None
+        else None
+    )
+    last_modified = last.at if last is not None else None
+    early = not_modified(request, etag=etag, last_modified=last_modified)
+    if early is not None:
+        return early
+    if query.format == "csv":
+        codes = list(scheme(initiative.scheme).member_state_codes())
+        sheet = HttpResponse(_series_csv(points, codes, query.interval), content_type=CSV)
+        sheet["Content-Disposition"] = (
+            f'attachment; filename="{initiative.slug}-counts-by-{query.interval}.csv"'
+        )
+        return public_read(set_validators(sheet, etag=etag, last_modified=last_modified))
+    public_read(set_validators(response, etag=etag, last_modified=last_modified))
+    return {"interval": query.interval, "points": [_series_point(p) for p in points]}
 
 
 @router.get(

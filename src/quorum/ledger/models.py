@@ -81,19 +81,44 @@ class LogNode(models.Model):
 
 
 class Checkpoint(models.Model):
-    """A signed tree head in C2SP checkpoint format, as published."""
+    """A signed tree head in C2SP checkpoint format, as published, with the counts at its size."""
 
     initiative = models.ForeignKey(Initiative, on_delete=models.PROTECT, related_name="+")
     size = models.BigIntegerField()
     root = models.BinaryField(max_length=32)
     note = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # The counts of the log at this size, written by the sequencer in the checkpoint's own
+    # transaction: {"by_member_state": {code: n}, "by_partner": {code: n}}, only codes with
+    # some. Null only on a checkpoint signed by a sequencer of an earlier release while the
+    # upgrade was under way (such a checkpoint is never an hour's last, below).
+    counts = models.JSONField(null=True, blank=True)
+    # True on the latest checkpoint of its UTC hour (of its UTC day), and so on the latest of
+    # all: the sequencer clears the previous checkpoint's flags when it signs another in the
+    # same hour (day). The count over time reads these few rows through partial indexes
+    # instead of grouping every checkpoint of the log (one a second while people sign). False
+    # in the database too: a sequencer of the earlier release, still running while this one
+    # is deployed, inserts rows without the columns.
+    last_of_hour = models.BooleanField(default=False, db_default=False)
+    last_of_day = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["initiative", "size"], name="checkpoint_one_per_size"),
         ]
-        indexes = [models.Index(fields=["initiative", "-size"], name="checkpoint_latest")]
+        indexes = [
+            models.Index(fields=["initiative", "-size"], name="checkpoint_latest"),
+            models.Index(
+                fields=["initiative", "size"],
+                condition=models.Q(last_of_hour=True),
+                name="checkpoint_hourly",
+            ),
+            models.Index(
+                fields=["initiative", "size"],
+                condition=models.Q(last_of_day=True),
+                name="checkpoint_daily",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"checkpoint {self.size} of initiative {self.initiative_id}"

@@ -29,8 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="quorum audit",
         description="Audit an initiative's public log from outside, over HTTP: check the signed "
         "checkpoint, recompute every leaf, the root and the counts (per Member State and per "
-        "coalition partner), the authorities' key log, and "
-        "(with --previous) that neither log was ever rewritten. Exit status 0 when everything "
+        "coalition partner), the authorities' key log, "
+        "(with --previous) that neither log was ever rewritten, and (with --series) a "
+        "downloaded count over time. Exit status 0 when everything "
         "checks out, 1 otherwise.",
     )
     parser.add_argument("url", help="the site's address, e.g. https://quorum.example.eu")
@@ -50,6 +51,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="after a passing audit, save the verified checkpoint here for the next run, "
         "and the key log's checkpoint in FILE.key-log",
     )
+    series = parser.add_mutually_exclusive_group()
+    series.add_argument(
+        "--series",
+        type=Path,
+        metavar="FILE",
+        help="a count over time downloaded from /series (JSON): every point's root and "
+        "counts are checked against the leaves at its size",
+    )
+    series.add_argument(
+        "--series-from-site",
+        nargs="?",
+        const="day",
+        choices=auditor.SERIES_INTERVALS,
+        metavar="hour|day",
+        help="fetch the count over time from the site (per day unless 'hour' is given) and "
+        "check it the same way",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress, no notes")
     return parser
 
@@ -66,6 +84,15 @@ def run(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         except (OSError, UnicodeDecodeError) as exc:
             print(f"quorum audit: cannot read {args.previous}: {exc}", file=stderr)
             return EXIT_ERROR
+    series = None
+    if args.series is not None:
+        # What it holds is the audit's to judge (a malformed series fails it); only a file
+        # that cannot be read at all stops the command.
+        try:
+            series = args.series.read_bytes()
+        except OSError as exc:
+            print(f"quorum audit: cannot read {args.series}: {exc}", file=stderr)
+            return EXIT_ERROR
     shown = _ProgressLine(stderr) if not args.quiet else None
     report = auditor.audit(
         args.url,
@@ -75,6 +102,8 @@ def run(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         fetch=auditor.http_fetch,
         progress=shown,
         previous_key_log=previous_keys,
+        series=series,
+        series_from_site=args.series_from_site,
     )
     if shown is not None and report.size is not None:
         shown.done(report.leaves_checked, report.size)
@@ -103,6 +132,12 @@ def run(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
     if report.partner_counts:  # an initiative without coalition partners has no such line
         partners = ", ".join(f"{code} {count}" for code, count in report.partner_counts.items())
         print(f"partners: {partners}; without a partner: {report.without_partner}", file=stdout)
+    if report.series_points is not None:
+        print(
+            f"series: {report.series_points} point(s), each the root and the counts of the "
+            "log at its size",
+            file=stdout,
+        )
     print(
         f"verdict: ok — {args.slug}: {report.size} statements ({counts}), root {root}", file=stdout
     )

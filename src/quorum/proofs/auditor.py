@@ -15,7 +15,11 @@ count of an append-only log that anyone can recompute:
    shrinking, a consistency proof that verifies, and the leaves reproducing its root;
 7. the authorities' key log (``quorum.proofs.key_log_audit``): every key signed by its
    authority, the published keys the last ones logged; a rotation during the initiative's
-   collection is flagged.
+   collection is flagged;
+8. with ``series`` (a downloaded ``/series``, or fetched with ``series_from_site``): every
+   point, while the leaves stream past its size — its root that of the log's first ``size``
+   leaves, its counts per Member State and per partner those leaves' recount, its size within
+   the checkpoint, the points in increasing size and time.
 
 Every problem becomes a plain-English finding; a network error or a malformed answer is a
 finding too, never a traceback. The verdict is *ok* only with no finding at all.
@@ -32,7 +36,7 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,6 +69,7 @@ MAX_LISTED_LEAF_FINDINGS = 50  # beyond these, leaf problems are counted, not li
 
 _HEX32 = re.compile(r"[0-9a-f]{64}")
 _RECEIVED_AT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+SERIES_INTERVALS = ("hour", "day")
 
 
 class FetchError(Exception):
@@ -96,6 +101,8 @@ class AuditReport:
     the next run's ``previous``."""
     key_log_checkpoint: str | None = None
     """The key log's verified checkpoint: save it for the next run's ``previous_key_log``."""
+    series_points: int | None = None
+    """Points of the count over time checked against the leaves (None: no series given)."""
     findings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """Information that does not fail the audit (e.g. an unpinned log key)."""
@@ -147,14 +154,20 @@ def audit(
     fetch: Fetch = http_fetch,
     progress: Progress | None = None,
     previous_key_log: str | None = None,
+    series: str | bytes | None = None,
+    series_from_site: str | None = None,
 ) -> AuditReport:
     """Audit the log of initiative ``slug`` published at ``base_url`` (the site's root URL).
 
     ``log_key``: the verifier key to trust (else the one the site publishes is used, and a
     note says so). ``previous``: the text of a checkpoint saved from an earlier audit.
+    ``series``: a count over time as ``/series`` gives it (JSON), to check point by point;
+    ``series_from_site``: ``"hour"`` or ``"day"`` to fetch it from the site instead.
     """
     run = _Audit(base_url, slug, fetch, progress)
     run.previous_key_log = previous_key_log
+    run.series_text = series
+    run.series_interval = series_from_site
     try:
         run.run(log_key, previous)
     except _Stop:
@@ -195,6 +208,22 @@ class _Recount:
         return self.by_partner.get("", 0)
 
 
+@dataclass
+class _SeriesPoint:
+    """One point of a count over time, as published: checked when the leaves reach its size."""
+
+    number: int  # 1 for the first point of the file
+    at: str
+    size: int
+    root: bytes
+    by_member_state: dict[str, int]
+    by_partner: dict[str, int]
+
+    @property
+    def label(self) -> str:
+        return f"series point {self.number} ({self.at})"
+
+
 class _Audit:
     def __init__(self, base_url: str, slug: str, fetch: Fetch, progress: Progress | None):
         base = base_url.strip().rstrip("/")
@@ -207,6 +236,9 @@ class _Audit:
         self.report = AuditReport(base_url=base_url, slug=slug)
         self.leaf_problems = 0
         self.previous_key_log: str | None = None
+        self.series_text: str | bytes | None = None
+        self.series_interval: str | None = None
+        self.series: deque[_SeriesPoint] = deque()  # still to check, by size
 
     # -- findings ---------------------------------------------------------------------------
 
@@ -226,6 +258,11 @@ class _Audit:
         hidden = self.leaf_problems - MAX_LISTED_LEAF_FINDINGS
         if hidden > 0:
             self.fail(f"… and {hidden} more leaf problem(s) not listed")
+        if self.series:
+            self.fail(
+                f"{len(self.series)} series point(s) not checked: the audit stopped before "
+                "the leaves reached them"
+            )
 
     # -- fetching ---------------------------------------------------------------------------
 
@@ -268,8 +305,10 @@ class _Audit:
         origin = f"{name}/{self.slug}"
         old = self.previous_checkpoint(previous, verifier, origin) if previous is not None else None
         # Counts first, checkpoint second: the log only grows, so the checkpoint is at least
-        # as new as the counts, and the counts are compared at their own size.
+        # as new as the counts, and the counts are compared at their own size. So is a
+        # series fetched from the site.
         counts = self.published_counts()
+        self.series = self.published_series()
         checkpoint = self.checkpoint(verifier, origin)
         if counts is not None and counts.checkpoint_size > checkpoint.size:
             self.fail(
@@ -396,6 +435,95 @@ class _Audit:
             self.fail(f"the answer for the counts is malformed: {exc}")
             return None
 
+    def published_series(self) -> deque[_SeriesPoint]:
+        """The series to check, in size order (empty when none was asked for)."""
+        if self.series_interval is not None:
+            query = urllib.parse.urlencode({"interval": self.series_interval})
+            body = self.get_json(f"{self.initiative}/series?{query}", "the series")
+            what = "the answer for the series"
+        elif self.series_text is not None:
+            body = self.series_document(self.series_text)
+            what = "the series"
+        else:
+            return deque()
+        self.report.series_points = 0
+        if body is None:
+            return deque()
+        try:
+            points = _parse_series(body)
+        except ValueError as exc:
+            self.fail(f"{what} is malformed: {exc}")
+            return deque()
+        return deque(sorted(self.series_in_order(points), key=lambda point: point.size))
+
+    def series_document(self, text: str | bytes) -> dict[str, Any] | None:
+        try:
+            value = json.loads(text)
+        except (ValueError, RecursionError):
+            self.fail("the series is not valid JSON (download it as JSON, without format=csv)")
+            return None
+        if not isinstance(value, dict):
+            self.fail("the series is malformed: a JSON object was expected")
+            return None
+        return value
+
+    def series_in_order(self, points: list[_SeriesPoint | str]) -> list[_SeriesPoint]:
+        """Findings for malformed points and points out of order; the points to check."""
+        good: list[_SeriesPoint] = []
+        for point in points:
+            if isinstance(point, str):
+                self.fail(point)
+                continue
+            before = good[-1] if good else None
+            if before is not None and not (point.size > before.size and point.at > before.at):
+                self.fail(
+                    f"{point.label}: out of order, not after series point {before.number} "
+                    f"(size {before.size} at {before.at}) in both size and time"
+                )
+            good.append(point)
+        return good
+
+    def check_series(self, builder: merkle.RootBuilder, counts: _Recount) -> None:
+        """Check the points at the size the leaves have reached, against that prefix."""
+        while self.series and self.series[0].size <= builder.size:
+            point = self.series.popleft()
+            self.report.series_points = (self.report.series_points or 0) + 1
+            root = builder.root()
+            if point.root != root:
+                self.fail(
+                    f"{point.label}: root {point.root.hex()} is not the root {root.hex()} of "
+                    f"the log's first {point.size} leaves"
+                )
+            recount = {code: n for code, n in counts.by_member_state.items() if n}
+            for code in sorted(set(point.by_member_state) | set(recount)):
+                self.series_count(point, code, point.by_member_state.get(code), recount.get(code))
+            partners = counts.partners
+            for code in sorted(set(point.by_partner) | set(partners)):
+                self.series_count(
+                    point, f"partner {code}", point.by_partner.get(code), partners.get(code)
+                )
+
+    def series_count(
+        self, point: _SeriesPoint, what: str, published: int | None, counted: int | None
+    ) -> None:
+        if (published or 0) != (counted or 0):
+            shown = "nothing" if published is None else published
+            self.fail(
+                f"{point.label}: count for {what}: published {shown}, recomputed {counted or 0}"
+            )
+
+    def series_beyond(self, checkpoint: Checkpoint, leaves: int) -> None:
+        """The points the leaves never reached."""
+        for point in self.series:
+            if point.size > checkpoint.size:
+                self.fail(
+                    f"{point.label}: size {point.size} is beyond the checkpoint's "
+                    f"{checkpoint.size} (download the series before the audit, not after)"
+                )
+            else:
+                self.fail(f"{point.label}: not checked, the site published only {leaves} leaves")
+        self.series.clear()
+
     def consistency(self, old: Checkpoint, new: Checkpoint) -> Checkpoint | None:
         """Check ``old`` is a prefix of ``new`` by proof; return it if the leaves should too."""
         problem = "not consistent with the previous checkpoint"
@@ -464,6 +592,7 @@ class _Audit:
                     self.leaf_problem(_missing(expected, index - 1))
                 if old is not None and old_root is None and index >= old.size:
                     old_root = builder.root()
+                self.check_series(builder, counts)
                 member_state, partner, digest = self.leaf(index, item)
                 builder.add(digest)
                 if member_state is not None:
@@ -483,6 +612,8 @@ class _Audit:
                 self.progress(cursor, size)
         if old is not None and old_root is None:
             old_root = builder.root()
+        self.check_series(builder, counts)
+        self.series_beyond(checkpoint, builder.size)
         self.report.counts = dict(sorted(counts.by_member_state.items()))
         self.report.partner_counts = counts.partners
         self.report.without_partner = counts.without_partner
@@ -645,3 +776,58 @@ def _parse_counts(body: dict[str, Any]) -> _PublishedCounts:
         if "without_partner" not in body
         else _count(without, "'without_partner'"),
     )
+
+
+def _series_time(value: object, what: str) -> str:
+    if not isinstance(value, str) or not _RECEIVED_AT.fullmatch(value):
+        raise ValueError(f"{what} is not YYYY-MM-DDTHH:MM:SSZ")
+    return value
+
+
+def _series_counts(value: object, what: str) -> dict[str, int]:
+    if not isinstance(value, dict):
+        raise ValueError(f"'{what}' must be an object")
+    for code in value:
+        if not code or not _is_partner_code(code):
+            raise ValueError(f"'{what}' has a key that is no code: {code!r}")
+    return {code: _count(n, f"the count for {code}") for code, n in value.items()}
+
+
+def _parse_series_point(number: int, item: object, interval: str | None) -> _SeriesPoint:
+    if not isinstance(item, dict):
+        raise ValueError("a JSON object was expected")
+    at = _series_time(item.get("at"), "at")
+    root = item.get("root")
+    if not isinstance(root, str) or not _HEX32.fullmatch(root):
+        raise ValueError("root is not 64 lowercase hex digits")
+    if "period" in item and interval is not None:
+        period = _series_time(item.get("period"), "period")
+        start = at[:10] + "T00:00:00Z" if interval == "day" else at[:13] + ":00:00Z"
+        if period != start:
+            raise ValueError(f"period {period} is not the {interval} of {at}")
+    return _SeriesPoint(
+        number=number,
+        at=at,
+        size=_count(item.get("size"), "size"),
+        root=bytes.fromhex(root),
+        by_member_state=_series_counts(item.get("by_member_state"), "by_member_state"),
+        by_partner=_series_counts(item.get("by_partner", {}), "by_partner"),
+    )
+
+
+def _parse_series(body: dict[str, Any]) -> list[_SeriesPoint | str]:
+    """Each point of a series document, or the finding that says why it is malformed;
+    ValueError when the document itself is."""
+    interval = body.get("interval")
+    if interval is not None and interval not in SERIES_INTERVALS:
+        raise ValueError("'interval' must be 'hour' or 'day'")
+    points = body.get("points")
+    if not isinstance(points, list):
+        raise ValueError("'points' must be a list")
+    parsed: list[_SeriesPoint | str] = []
+    for number, item in enumerate(points, start=1):
+        try:
+            parsed.append(_parse_series_point(number, item, interval))
+        except ValueError as exc:
+            parsed.append(f"series point {number}: malformed ({exc})")
+    return parsed
