@@ -36,12 +36,14 @@ if [ "${1:-}" = "--test" ]; then
   command -v openssl >/dev/null || missing+=(openssl)  # … and its self-signed test certificate
   command -v pg_restore >/dev/null || missing+=(postgresql-client)  # quorum backup/restore on PostgreSQL
   command -v npm >/dev/null || missing+=(nodejs npm)   # the stylesheet's build (below)
+  [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || missing+=(fonts-dejavu-core)  # the paper forms' typeface
   if [ ${#missing[@]} -gt 0 ]; then
     debian_install "${missing[@]}"
   fi
 else
   .venv/bin/python -m pip install --quiet -e .
   command -v npm >/dev/null || debian_install nodejs npm   # the stylesheet's build (below)
+  [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || debian_install fonts-dejavu-core  # the paper forms' typeface
 fi
 
 # The stylesheet is built here, not committed: the packages come from npm at the exact versions

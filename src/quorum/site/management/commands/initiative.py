@@ -16,8 +16,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from quorum.core.errors import DomainError, Invalid
 from quorum.core.text import cli_multi_line, cli_single_line
@@ -29,6 +31,14 @@ from quorum.initiatives.selectors import (
     initiative_partners,
 )
 from quorum.ledger.selectors import initiative_counts
+from quorum.rules import scheme
+from quorum.signing.paper import (
+    FontMissing,
+    PaperFormsUnavailable,
+    online_form_address,
+    paper_form_pdf,
+    paper_forms_available,
+)
 from quorum.updates import services as updates
 from quorum.updates.selectors import addresses_destroyed_on, subscription_counts
 
@@ -317,6 +327,34 @@ def partner(options: Options, write: Write) -> None:
         write(f"(no partner)\t\t{counts.without_partner}")
 
 
+def paper_form(options: Options, write: Write) -> None:
+    """The Annex III form of one Member State as a PDF file, as ``/i/<slug>/paper/<ms>.pdf``
+    serves it."""
+    initiative = _initiative(options)
+    code = options["member_state"].upper()
+    if code not in scheme(initiative.scheme).member_state_codes():
+        raise CommandError(f"no Member State {options['member_state']!r}", returncode=1)
+    if not paper_forms_available(initiative, today=timezone.localdate()):
+        raise PaperFormsUnavailable()
+    base_url = options["base_url"] or settings.QUORUM_BASE_URL
+    if not base_url.startswith(("https://", "http://")):
+        raise CommandError(f"--base-url must start with https://, got {base_url!r}", returncode=2)
+    try:
+        pdf = paper_form_pdf(
+            initiative, code, language=options["lang"], via=options["via"], base_url=base_url
+        )
+    except FontMissing as exc:
+        raise CommandError(str(exc), returncode=1) from exc
+    out = Path(options["out"])
+    try:
+        out.write_bytes(pdf)
+    except OSError as exc:
+        raise CommandError(f"cannot write {out}: {exc}", returncode=1) from exc
+    write(f"{initiative.slug}: the paper form for {code} in {options['lang']} is in {out}")
+    qr = online_form_address(initiative, code, via=options["via"], base_url=base_url)
+    write(f"  its QR code leads to {qr}")
+
+
 ACTIONS: dict[str, Callable[[Options, Write], None]] = {
     "list": list_initiatives,
     "show": show,
@@ -341,6 +379,7 @@ ACTIONS: dict[str, Callable[[Options, Write], None]] = {
     "update-counts": update_counts,
     "embed-origin": embed_origin,
     "partner": partner,
+    "paper-form": paper_form,
 }
 
 
@@ -486,6 +525,25 @@ class Command(BaseCommand):
         partners.add_argument("code", nargs="?", help="e.g. edri: lower-case letters, digits, -")
         partners.add_argument(
             "--name", type=cli_single_line, default="", help="shown to signatories"
+        )
+
+        paper = sub.add_parser(
+            "paper-form", help="the Annex III paper form of one Member State, as a PDF file"
+        )
+        paper.add_argument("slug")
+        paper.add_argument("member_state", metavar="MS", help="e.g. DE")
+        paper.add_argument(
+            "--lang", required=True, choices=[code for code, _name in settings.LANGUAGES]
+        )
+        paper.add_argument(
+            "--via", default="", help="a partner's code for the QR code (ignored if unknown)"
+        )
+        paper.add_argument("--out", required=True, metavar="FILE")
+        paper.add_argument(
+            "--base-url",
+            default="",
+            metavar="URL",
+            help="where the form's addresses lead (default: QUORUM_BASE_URL)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
