@@ -182,3 +182,32 @@ def test_a_partners_link_to_the_initiative_page_is_kept_by_its_sign_button(
         r'class="govuk-button govuk-button--start" href="([^"]+)"', response.content.decode()
     )
     assert buttons == [sign]
+
+
+def test_the_page_of_a_collecting_initiative_links_the_paper_form_of_every_member_state(
+    client, collecting_initiative
+) -> None:
+    from quorum.initiatives.services import partner_add
+
+    partner_add(initiative=collecting_initiative, code="edri", name="EDRi")
+    html = client.get("/i/clean-air/?via=edri", HTTP_ACCEPT_LANGUAGE="el").content.decode()
+    links = re.findall(r'href="(/i/clean-air/paper/[^"]+)" type="application/pdf"', html)
+    assert len(links) == 27
+    assert "/i/clean-air/paper/gr.pdf?lang=el&amp;via=edri" in links or (
+        "/i/clean-air/paper/el.pdf?lang=el&amp;via=edri" in links
+    )
+    plain = client.get("/i/clean-air/").content.decode()
+    assert 'href="/i/clean-air/paper/pl.pdf?lang=en" type="application/pdf"' in plain
+
+
+def test_a_registered_initiative_not_yet_collecting_links_no_paper_form(client, today) -> None:
+    initiative_create(
+        slug="soon",
+        title={"en": "Soon"},
+        objectives={"en": "x"},
+        language="en",
+        status=Initiative.Status.REGISTERED,
+        registration_number="ECI(2025)000008",
+        registration_date=date(2025, 1, 15),
+    )
+    assert 'id="paper-forms"' not in client.get("/i/soon/").content.decode()

@@ -25,13 +25,16 @@ from quorum.initiatives.services.partners import partner_code_normalised
 from quorum.initiatives.signals import initiative_page_sections
 
 
-def _sign_query(request: HttpRequest, initiative: Initiative) -> str:
-    """``?via=<code>`` for the Sign button when a partner's link led to this page, so that the
-    code reaches the signing steps; "" for anything that is none of the partners' codes."""
+def _partner_code(request: HttpRequest, initiative: Initiative) -> str:
+    """The partner's code when a partner's link led to this page, so that the Sign button and
+    the paper forms keep it; "" for anything that is none of the partners' codes."""
     code = partner_code_normalised(request.GET.get("via"))
-    if code is None or code not in initiative_partners(initiative):
-        return ""
-    return "?" + urlencode({"via": code})
+    return code if code is not None and code in initiative_partners(initiative) else ""
+
+
+def _query(**values: str) -> str:
+    kept = {name: value for name, value in values.items() if value}
+    return "?" + urlencode(kept) if kept else ""
 
 
 def initiative_list(request: HttpRequest) -> HttpResponse:
@@ -62,6 +65,7 @@ def initiative_list(request: HttpRequest) -> HttpResponse:
 def initiative_detail(request: HttpRequest, slug: str) -> HttpResponse:
     initiative = initiative_get_public(slug=slug)
     language = get_language()
+    partner = _partner_code(request, initiative)
     return render(
         request,
         "initiatives/detail.html",
@@ -70,7 +74,8 @@ def initiative_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "title": initiative.text("title", language),
             "objectives": initiative.text("objectives", language),
             "collecting": initiative_is_collecting(initiative),
-            "sign_query": _sign_query(request, initiative),
+            "sign_query": _query(via=partner),
+            "paper_query": _query(lang=language, via=partner),
             "translated": initiative.has_language(language),
             "text_language": language if initiative.has_language(language) else initiative.language,
             "member_states": initiative_member_state_rows(initiative),
