@@ -164,7 +164,7 @@ def test_the_dashboard_shows_counts_the_chart_and_the_embed_snippet_and_takes_re
     page = alice.get("/manage/initiatives/clean-air/").content.decode()
     assert "2 statements received" in page
     assert '<svg class="growth-chart"' in page and "<polyline" in page
-    # One day of checkpoints is one point, drawn where its count is (tests/backoffice/test_charts.py).
+    # One day of checkpoints is one point, drawn where its count is (tests/ledger/test_charts.py).
     assert re.search(r'<circle cx="[\d.]+" cy="[\d.]+"', page)
     # The embed snippet points at the live counter, escaped for display.
     assert "&lt;iframe src=&quot;http://testserver/i/clean-air/counter/&quot;" in page

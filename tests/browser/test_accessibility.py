@@ -24,7 +24,7 @@ pytest.importorskip("playwright.sync_api")
 pytest.importorskip("axe_playwright_python.sync_playwright")
 
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Page
 
 from quorum.signing.pow import solve_challenge
 
@@ -132,3 +132,118 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_public_page(
     foreign = [url for url in asked if not url.startswith(server.base_url + "/")]
     assert foreign == [], f"requests to another origin: {foreign}"
     assert not blocking, "axe:\n" + "\n".join(blocking)
+
+
+# --- the initiative page's pictures: the map of the Member States and the count over time ---
+
+PICTURES = ("svg.progress-map", "svg.growth-chart")
+
+
+def open_with_pictures(page: Page, server: QuorumServer) -> None:
+    """The initiative page once its log has a checkpoint (the sequencer signs one a round):
+    the map is there from the start, the chart from the first checkpoint on."""
+    for _ in range(30):
+        page.goto(server.url(f"/i/{DEMO_SLUG}/"))
+        if page.locator("svg.growth-chart").count():
+            return
+        page.wait_for_timeout(500)
+    raise AssertionError("the initiative page never drew the count over time")
+
+
+@pytest.mark.parametrize("language", ["pl", "el", "bg"])
+def test_the_initiative_pages_map_and_chart_are_named_pictures_with_their_tables_and_pass_axe(
+    chromium: Browser, quorum_server: QuorumServer, receipt: str, language: str
+) -> None:
+    context = chromium.new_context(viewport={"width": 375, "height": 812})
+    context.add_cookies(
+        [{"name": "django_language", "value": language, "url": quorum_server.base_url}]
+    )
+    try:
+        page = context.new_page()
+        open_with_pictures(page, quorum_server)
+        for selector in PICTURES:
+            picture = page.locator(selector)
+            assert picture.count() == 1 and picture.get_attribute("role") == "img"
+            # Named by its title and described by its desc, both non-empty and in the page's
+            # language; the table it stands for is on the page too.
+            title_id, desc_id = picture.get_attribute("aria-labelledby").split()
+            assert page.locator(f"#{title_id}").text_content().strip()
+            assert page.locator(f"#{desc_id}").text_content().strip()
+        squares = page.locator("svg.progress-map [data-map-state]")
+        assert squares.count() == 27
+        # Each square's own title names the Member State in the page's language, as the
+        # table's first column does.
+        poland = page.locator('svg.progress-map [data-map-state="PL"] > title').text_content()
+        table_poland = page.locator("#counts-PL").text_content().strip()
+        assert poland.startswith(table_poland + ":")
+        table = page.locator(page.locator("svg.progress-map ~ figcaption a").get_attribute("href"))
+        assert table.locator("tr[data-member-state]").count() == 27
+        assert page.locator(".growth-table tbody tr").count() >= 1
+
+        results = Axe().run(page).response
+        assert results["passes"], "axe-core did not run its rules"
+        serious = [v for v in results["violations"] if v["impact"] in ("serious", "critical")]
+        assert not serious, f"the initiative page in {language}:\n{describe(serious)}"
+    finally:
+        context.close()
+
+
+def test_on_a_320_px_phone_the_map_and_chart_fit_and_their_text_is_at_least_12_px(
+    chromium: Browser, quorum_server: QuorumServer, receipt: str
+) -> None:
+    context = chromium.new_context(viewport={"width": 320, "height": 640})
+    try:
+        page = context.new_page()
+        open_with_pictures(page, quorum_server)
+        for selector in PICTURES:
+            picture = page.locator(selector)
+            picture.scroll_into_view_if_needed()
+            assert picture.is_visible(), selector
+            box = picture.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 320, selector
+            assert box["height"] > 100, selector
+            assert picture.locator("title").first.text_content().strip()
+        assert page.evaluate(
+            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+        )
+        # The smallest text of the map as drawn: its font size times the picture's scale.
+        smallest = page.evaluate(
+            """() => {
+              const svg = document.querySelector("svg.progress-map");
+              const scale = svg.getScreenCTM().a;
+              return Math.min(...[...svg.querySelectorAll("text")].map(
+                (text) => parseFloat(text.getAttribute("font-size")) * scale));
+            }"""
+        )
+        assert smallest >= 12
+    finally:
+        context.close()
+
+
+def test_in_forced_colours_every_square_keeps_a_border_and_text_unlike_its_fill(
+    chromium: Browser, quorum_server: QuorumServer, receipt: str
+) -> None:
+    context = chromium.new_context(viewport={"width": 375, "height": 812})
+    try:
+        page = context.new_page()
+        page.emulate_media(forced_colors="active")
+        open_with_pictures(page, quorum_server)
+        squares = page.evaluate(
+            """() => [...document.querySelectorAll("svg.progress-map [data-map-state]")].map(
+              (g) => {
+                const rect = getComputedStyle(g.querySelector("rect"));
+                const text = getComputedStyle(g.querySelector("text"));
+                return [g.dataset.mapState, rect.fill, rect.stroke, text.fill];
+              })"""
+        )
+        assert len(squares) == 27
+        for code, fill, stroke, text in squares:
+            assert stroke not in ("none", fill), code
+            assert text != fill, code
+        # The system's colours, not the shades of the normal drawing.
+        line = page.evaluate(
+            "getComputedStyle(document.querySelector('svg.growth-chart .line')).stroke"
+        )
+        assert line != "rgb(11, 79, 156)"
+    finally:
+        context.close()

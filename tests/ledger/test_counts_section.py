@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.utils import translation
 
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.services import initiative_create
-from quorum.ledger.models import Statement
 from quorum.ledger.sequencer import sequence_all
-from quorum.proofs.leaves import format_received_at, statement_leaf_hash
 from quorum.rules import scheme
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,30 +34,6 @@ def sign(client, body: dict) -> str:
     )
     assert response.status_code == 201, response.content
     return response.json()["receipt"]
-
-
-def ledger_rows(initiative, member_state: str, count: int) -> None:
-    """Leaves as the intake writes them, in bulk (a threshold's worth without the API)."""
-    now = datetime.now(UTC).replace(microsecond=0)
-    rows = []
-    for n in range(count):
-        digest = n.to_bytes(16, "big") + member_state.encode().ljust(16, b"-")
-        rows.append(
-            Statement(
-                initiative=initiative,
-                member_state=member_state,
-                ciphertext=b"sealed",
-                ciphertext_sha256=digest,
-                leaf_hash=statement_leaf_hash(
-                    initiative=initiative.slug,
-                    member_state=member_state,
-                    received_at=format_received_at(now),
-                    ciphertext_sha256=digest,
-                ),
-                received_at=now,
-            )
-        )
-    Statement.objects.bulk_create(rows, batch_size=1000)
 
 
 def section(html: str) -> str:
@@ -113,7 +87,9 @@ def test_the_page_shows_the_counts_of_the_log_after_sequencing(
     assert 'data-counts-url="/api/v1/initiatives/clean-air/counts"' in html
 
 
-def test_a_member_state_at_its_minimum_is_marked_reached_in_words(client, ready) -> None:
+def test_a_member_state_at_its_minimum_is_marked_reached_in_words(
+    client, ready, ledger_rows
+) -> None:
     threshold = scheme("eci").threshold_table(registered=ready.registration_date).thresholds["MT"]
     ledger_rows(ready, "MT", threshold)
     ledger_rows(ready, "PL", 5)
@@ -185,7 +161,9 @@ def test_the_refresh_interval_is_the_sequencer_interval_but_at_least_a_second(
     assert 'data-interval="1"' in client.get(PAGE).content.decode()
 
 
-def test_the_section_follows_the_readers_language(client, ready, polish_citizen) -> None:
+def test_the_section_follows_the_readers_language(
+    client, ready, polish_citizen, ledger_rows
+) -> None:
     for _ in range(3):
         sign(client, polish_citizen)
     ledger_rows(ready, "PL", 38_157)  # with the 3 signed: 38,160, the minimum

@@ -201,5 +201,11 @@ def test_the_sequencer_endpoint_data_matches_the_database(client, collecting_ini
     sequence_all()
     counts = client.get("/api/v1/initiatives/clean-air/counts").json()
     assert counts["total"] == counts["checkpoint_size"] == 3
-    assert counts["by_member_state"]["PL"] == {"count": 3, "threshold": 38160, "reached": False}
+    assert counts["by_member_state"]["PL"] == {
+        "count": 3,
+        "threshold": 38160,
+        "reached": False,
+        "paper_declared": 0,
+        "reached_with_paper": False,
+    }
     assert json.loads(json.dumps(counts))["states_reached"] == 0

@@ -887,3 +887,27 @@ def test_quorum_audit_against_a_real_server(
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+
+
+def test_declared_paper_statements_change_neither_the_logs_counts_nor_the_verdict(
+    client, log, site
+) -> None:
+    from quorum.initiatives.models import Initiative
+    from quorum.initiatives.services import progress_report_file
+
+    before = client.get(f"{API}/counts").json()
+    progress_report_file(
+        initiative=Initiative.objects.get(slug=SLUG),
+        online_count=40,
+        paper_counts={"PL": 38_150, "MT": 12},
+    )
+    after = client.get(f"{API}/counts").json()
+    assert after["total"] == before["total"] == 40
+    assert {code: row["count"] for code, row in after["by_member_state"].items()} == {
+        code: row["count"] for code, row in before["by_member_state"].items()
+    }
+    assert after["paper_declared"] == 38_162
+    assert after["by_member_state"]["PL"]["reached_with_paper"] is True
+    report = audit(BASE, SLUG, fetch=site)
+    assert report.ok, report.findings
+    assert report.counts == COUNTS

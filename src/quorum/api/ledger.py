@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Literal
 
 from django.http import HttpRequest, HttpResponse
@@ -51,9 +51,17 @@ NOT_VALID = _("This value is not valid.")
 
 
 class CountOut(Schema):
-    count: int
+    count: int = Field(description="Statements in the log: anyone can recount them.")
     threshold: int
-    reached: bool
+    reached: bool = Field(description="The log's count alone is at the threshold.")
+    paper_declared: int = Field(
+        description="Statements collected on paper, as the organisers last declared them: not "
+        "in the log and not verified by anyone yet; never added into `count`."
+    )
+    reached_with_paper: bool = Field(
+        description="Not reached by the log's count, but reached once the declared paper "
+        "statements are added to it."
+    )
 
 
 class CountsOut(Schema):
@@ -66,6 +74,18 @@ class CountsOut(Schema):
         "recounted from the leaves like the Member States' counts."
     )
     without_partner: int = Field(description="Statements signed through no partner's link.")
+    paper_declared: int = Field(
+        description="Statements collected on paper in all Member States, as the organisers "
+        "last declared them (in a progress report); not part of `total`."
+    )
+    paper_reported_on: date | None = Field(
+        description="The day of that declaration; null when none was made."
+    )
+    total_with_paper: int = Field(description="`total` plus `paper_declared`.")
+    states_reached_with_paper: int = Field(
+        description="Member States at their threshold by the log's count or with the declared "
+        "paper statements added."
+    )
 
 
 class InclusionOut(Schema):
@@ -189,6 +209,9 @@ def counts(
         initiative.scheme,
         scheme(initiative.scheme).version,
         str(initiative.registration_date),
+        # A new declaration of paper statements changes the answer as much as a checkpoint.
+        f"paper:{result.paper_reported_on}:"
+        + ",".join(f"{row.code}={row.paper_declared}" for row in result.by_member_state),
     )
     early = not_modified(request, etag=etag, last_modified=result.checkpoint_at)
     if early is not None:
@@ -197,13 +220,23 @@ def counts(
     return {
         "total": result.total,
         "by_member_state": {
-            row.code: {"count": row.count, "threshold": row.threshold, "reached": row.reached}
+            row.code: {
+                "count": row.count,
+                "threshold": row.threshold,
+                "reached": row.reached,
+                "paper_declared": row.paper_declared,
+                "reached_with_paper": row.reached_with_paper,
+            }
             for row in result.by_member_state
         },
         "states_reached": result.states_reached,
         "checkpoint_size": result.checkpoint_size,
         "by_partner": result.by_partner,
         "without_partner": result.without_partner,
+        "paper_declared": result.paper_declared,
+        "paper_reported_on": result.paper_reported_on,
+        "total_with_paper": result.total_with_paper,
+        "states_reached_with_paper": result.states_reached_with_paper,
     }
 
 

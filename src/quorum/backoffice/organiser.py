@@ -23,7 +23,6 @@ from quorum.accounts.decorators import (
     require_recent_verification,
 )
 from quorum.backoffice.access import organised_initiative
-from quorum.backoffice.charts import growth_chart
 from quorum.backoffice.errors import form_errors
 from quorum.backoffice.forms import DateForm, DraftForm, InviteForm, PaperCountsForm, SponsorForm
 from quorum.backoffice.partners import partner_rows
@@ -38,6 +37,8 @@ from quorum.initiatives.selectors import (
     organiser_group_problems,
     progress_report_due,
 )
+from quorum.ledger.charts import growth_chart
+from quorum.ledger.map import progress_map
 from quorum.ledger.selectors import initiative_counts, log_growth
 from quorum.verification.selectors import submission_data
 from quorum.verification.services import verification_request
@@ -146,6 +147,7 @@ def _render_dashboard(
         "without_partner": counts.without_partner,
         "growth": growth,
         "chart": growth_chart(growth),
+        "progress_map": progress_map(counts.by_member_state),
         "embed_url": embed_url(initiative, language=embed_language),
         "embed_snippet": embed_snippet(request, initiative, language=embed_language),
         "embed_language": embed_language,

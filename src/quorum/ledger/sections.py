@@ -18,7 +18,9 @@ from django.utils import timezone
 from quorum.core.i18n import member_state_name
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import initiative_is_collecting
-from quorum.ledger.selectors import initiative_counts
+from quorum.ledger.charts import growth_chart
+from quorum.ledger.map import progress_map
+from quorum.ledger.selectors import initiative_counts, log_growth
 
 # Collecting or past it: before the collection starts there is nothing to count.
 COUNTED_STATUSES = frozenset(
@@ -61,13 +63,22 @@ def counts_section(
             "threshold": row.threshold,
             "reached": row.reached,
             "percent": min(100, row.count * 100 // row.threshold) if row.threshold else 0,
+            "paper_declared": row.paper_declared,
+            "with_paper": row.with_paper,
+            "reached_with_paper": row.reached_with_paper,
         }
         for row in counts.by_member_state
     ]
+    # The count over time from the flagged daily checkpoints: one cheap query, the same points
+    # as the organisers' dashboard and the series API.
+    growth = log_growth(initiative_id=initiative.pk)
     context = {
         "initiative": initiative,
         "counts": counts,
         "rows": rows,
+        "progress_map": progress_map(counts.by_member_state),
+        "growth": growth,
+        "growth_chart": growth_chart(growth),
         "total_percent": min(100, counts.total * 100 // counts.total_needed)
         if counts.total_needed
         else 0,

@@ -48,13 +48,25 @@
       setText(section.querySelector("[data-total]"), format.format(data.total));
       setBar(section.querySelector("[data-total-bar]"), data.total);
       setText(section.querySelector("[data-states-reached]"), format.format(data.states_reached));
+      if (typeof data.total_with_paper === "number") {
+        setText(section.querySelector("[data-paper-total]"), format.format(data.paper_declared));
+        setText(section.querySelector("[data-total-with-paper]"), format.format(data.total_with_paper));
+        setText(section.querySelector("[data-states-reached-with-paper]"), format.format(data.states_reached_with_paper));
+      }
       section.querySelectorAll("tr[data-member-state]").forEach(function (row) {
         var state = data.by_member_state[row.getAttribute("data-member-state")];
         if (!state) return;
         setText(row.querySelector("[data-count]"), format.format(state.count));
         setBar(row.querySelector("progress"), state.count);
+        // The organisers' declaration of paper statements, beside the log's count, never in it.
+        var declared = Number(state.paper_declared) || 0;
+        setText(row.querySelector("[data-paper]"), format.format(declared));
+        setText(row.querySelector("[data-with-paper]"), format.format(state.count + declared));
+        var withPaper = state.reached_with_paper === true;
         row.querySelector("[data-reached-yes]").hidden = !state.reached;
-        row.querySelector("[data-reached-no]").hidden = state.reached;
+        var paperReached = row.querySelector("[data-reached-paper]");
+        if (paperReached) paperReached.hidden = !withPaper;
+        row.querySelector("[data-reached-no]").hidden = state.reached || withPaper;
       });
       announce(data.total);
     }

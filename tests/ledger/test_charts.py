@@ -1,18 +1,23 @@
-"""The organisers' chart: round ticks that cover the data, dates and numbers in local forms,
-and a picture with a name, a description and the same numbers as a table."""
+"""The count over time: round ticks that cover the data, dates and numbers in local forms,
+and a picture with a name, a description and the same numbers as a table, drawn from the
+daily points of the series on the organisers' dashboard (and on the public page:
+tests/ledger/test_map.py)."""
 
 from __future__ import annotations
 
 import itertools
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.test import Client
 from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
-from quorum.backoffice.charts import (
+from quorum.initiatives.models import Initiative, OrganiserMember
+from quorum.initiatives.services import initiative_create, organiser_confirm, organiser_invite
+from quorum.ledger.charts import (
     HEIGHT,
     MOST_COUNT_TICKS,
     MOST_DAY_TICKS,
@@ -21,10 +26,9 @@ from quorum.backoffice.charts import (
     day_ticks,
     growth_chart,
 )
-from quorum.initiatives.models import Initiative
 from quorum.ledger.models import Checkpoint
-
-from .conftest import make_initiative, registered_fields
+from quorum.ledger.selectors import log_growth
+from quorum.rules import scheme
 
 DAYS = st.dates(min_value=date(2020, 1, 1), max_value=date(2040, 12, 31))
 
@@ -165,32 +169,90 @@ def test_a_long_count_makes_room_for_its_labels() -> None:
     assert long.left > short.left
 
 
-def _checkpoint(initiative: Initiative, day: date, size: int) -> None:
+def organised_collecting(organiser, today: date) -> Initiative:
+    """``clean-air``, organised by ``organiser`` and collecting for 200 days now."""
+    initiative = initiative_create(
+        slug="clean-air",
+        title={"en": "Clean air for everyone"},
+        objectives={"en": "We ask for clean air for everyone."},
+        annex={"en": "Details in the annex."},
+        treaty_basis="Article 192 TFEU",
+        language="en",
+    )
+    invitation = organiser_invite(
+        initiative=initiative,
+        full_name="Alice Example",
+        email=organiser.email,
+        nationality="DE",
+        residence="DE",
+        role=OrganiserMember.Role.REPRESENTATIVE,
+    )
+    organiser_confirm(token=invitation.token, user=organiser)
+    start = today - timedelta(days=200)
+    Initiative.objects.filter(pk=initiative.pk).update(
+        status=Initiative.Status.COLLECTING,
+        registration_number="ECI(2025)000007",
+        registration_date=start - timedelta(days=30),
+        collection_start=start,
+        collection_end=scheme("eci").collection_end(start),
+    )
+    initiative.refresh_from_db()
+    return initiative
+
+
+def _checkpoint(
+    initiative: Initiative, day: date, size: int, *, last_of_day: bool = True, hour: int = 12
+) -> None:
+    """A checkpoint of ``size`` signed on ``day`` (UTC), as the sequencer flags and counts it."""
     checkpoint = Checkpoint.objects.create(
-        initiative=initiative, size=size, root=bytes(32), note="test"
+        initiative=initiative,
+        size=size,
+        root=bytes(32),
+        note="test",
+        counts={"by_member_state": {"DE": size} if size else {}, "by_partner": {}},
+        last_of_hour=True,
+        last_of_day=last_of_day,
     )
     Checkpoint.objects.filter(pk=checkpoint.pk).update(
-        created_at=checkpoint.created_at.replace(year=day.year, month=day.month, day=day.day)
+        created_at=datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
     )
+
+
+def dashboard(organiser, login, language: str = "en") -> str:
+    client = Client()
+    login(client, organiser)
+    client.cookies["django_language"] = language
+    response = client.get("/manage/initiatives/clean-air/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_count_over_time_is_the_last_flagged_checkpoint_of_each_day(
+    organiser_alice, today
+) -> None:
+    initiative = organised_collecting(organiser_alice, today)
+    first = today - timedelta(days=3)
+    _checkpoint(initiative, first, 5, last_of_day=False, hour=9)  # a later one the same day
+    _checkpoint(initiative, first, 8, hour=18)
+    _checkpoint(initiative, first + timedelta(days=2), 13)
+
+    assert log_growth(initiative_id=initiative.pk) == [
+        (first, 8),
+        (first + timedelta(days=2), 13),
+    ]
 
 
 @pytest.mark.django_db
 def test_the_dashboard_draws_axes_a_named_picture_and_the_numbers_as_a_table(
-    organiser_alice, signed_in, today, data_dir
+    organiser_alice, login, today, data_dir
 ) -> None:
-    initiative = make_initiative(
-        "clean-air",
-        organiser=organiser_alice,
-        status=Initiative.Status.COLLECTING,
-        **registered_fields(today),
-    )
+    initiative = organised_collecting(organiser_alice, today)
     first = today - timedelta(days=20)
     for offset, size in ((0, 0), (7, 1_200), (14, 5_600), (20, 9_100)):
         _checkpoint(initiative, first + timedelta(days=offset), size)
 
-    client = signed_in(organiser_alice)
-    client.cookies["django_language"] = "de"
-    page = client.get("/manage/initiatives/clean-air/").content.decode()
+    page = dashboard(organiser_alice, login, "de")
 
     svg = re.search(r'<svg class="growth-chart".*?</svg>', page, re.S)
     assert svg is not None
@@ -221,15 +283,12 @@ def test_the_dashboard_draws_axes_a_named_picture_and_the_numbers_as_a_table(
 
 @pytest.mark.django_db
 def test_before_the_first_checkpoint_the_dashboard_says_why_there_is_no_chart(
-    organiser_alice, signed_in, today, data_dir
+    organiser_alice, login, today, data_dir
 ) -> None:
-    make_initiative(
-        "clean-air",
-        organiser=organiser_alice,
-        status=Initiative.Status.COLLECTING,
-        **registered_fields(today),
-    )
-    page = signed_in(organiser_alice).get("/manage/initiatives/clean-air/").content.decode()
+    organised_collecting(organiser_alice, today)
+    page = dashboard(organiser_alice, login)
 
-    assert "<svg" not in page
+    assert "growth-chart" not in page and "<polyline" not in page
     assert "appears after the log's first checkpoint" in page
+    # The map has nothing to wait for: every Member State at none yet.
+    assert page.count('<g class="quorum-map-tile quorum-map-step-0" data-map-state=') == 27

@@ -1,8 +1,10 @@
-"""The organisers' "statements received over time" chart, drawn on the server as SVG.
+"""The "statements received over time" chart, drawn on the server as SVG.
 
-No script and no library: the dashboard's template draws what :func:`growth_chart` measures
-(axes with a few round ticks, grid lines, the line and its points), and the same numbers are
-given as a table beside it for anyone who cannot see the picture.
+No script and no library: the partial ``ledger/_growth_chart.html`` draws what
+:func:`growth_chart` measures (axes with a few round ticks, grid lines, the line and its
+points), and gives the same numbers as a table under it for anyone who cannot see the
+picture. The organisers' dashboard and the public initiative page draw the same chart from
+the same points (``ledger.selectors.log_growth``): it lives in the ledger so that both can.
 
 The drawing is in its own coordinates (the SVG's ``viewBox``) and scales to the width of its
 box: :data:`WIDTH` is chosen so that its text stays readable from a 320 px phone, where the
