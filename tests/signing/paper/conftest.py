@@ -7,6 +7,7 @@ The codes are decoded for real: the image embedded on the form is taken out of t
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -35,6 +36,11 @@ class ReadBack:
 
     def says(self, text: str) -> bool:
         return "".join(text.split()) in self.compact
+
+    def has_words(self, text: str) -> bool:
+        """``text`` as whole words (a short label such as "Ort" is inside other words)."""
+        spaced = " ".join(self.text.split())
+        return re.search(rf"(?<!\w){re.escape(' '.join(text.split()))}(?!\w)", spaced) is not None
 
 
 def read_back(pdf: bytes) -> ReadBack:
