@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -16,6 +16,7 @@ import zxingcpp
 from pypdf import PdfReader
 
 from quorum.initiatives.services import partner_add
+from quorum.signing.paper.views import forget_paper_forms
 
 BASE_URL = "https://quorum.example.eu"
 
@@ -74,3 +75,11 @@ def with_partner(collecting_initiative):
     """The demo initiative with one coalition partner, ``edri``."""
     partner_add(initiative=collecting_initiative, code="edri", name="European Digital Rights")
     return collecting_initiative
+
+
+@pytest.fixture(autouse=True)
+def _no_form_from_an_earlier_test() -> Iterator[None]:
+    # Row ids come back after a test's rollback: another test's form must not be served.
+    forget_paper_forms()
+    yield
+    forget_paper_forms()

@@ -114,3 +114,24 @@ def test_only_reading_is_allowed(client, collecting_initiative) -> None:
 def test_no_query_gives_a_500(client, collecting_initiative, lang: str, via: str) -> None:
     answer = client.get(FORM.format("cy"), {"lang": lang, "via": via})
     assert answer.status_code == 200 and answer["Content-Type"] == "application/pdf"
+
+
+def test_a_crowd_asking_for_one_form_in_any_disguise_costs_one_drawing(
+    client, with_partner, monkeypatch
+) -> None:
+    from quorum.signing.paper import views
+
+    drawn: list[tuple[str, str]] = []
+    real = views.paper_form_pdf
+
+    def counted(initiative, code, **options):
+        drawn.append((code, options["via"]))
+        return real(initiative, code, **options)
+
+    monkeypatch.setattr(views, "paper_form_pdf", counted)
+    bodies = {
+        client.get(f"/i/clean-air/paper/pl.pdf?lang=pl&via={via}").content
+        for via in ["", "unknown", "x" * 300, "%00", "nobody", "EDRI ", "edri"]
+    }
+    assert drawn == [("PL", ""), ("PL", "edri")]
+    assert len(bodies) == 2

@@ -10,6 +10,10 @@ shared cache keeps the form for everyone who asks.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
+
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import translation
@@ -18,12 +22,45 @@ from django.views.decorators.http import require_safe
 
 from quorum.core.caching import content_etag, public_cache
 from quorum.core.i18n import language_from_address
+from quorum.initiatives.models import Initiative
+from quorum.initiatives.selectors import initiative_partners
+from quorum.initiatives.services.partners import partner_code_normalised
 from quorum.rules import scheme
 from quorum.signing.paper import paper_form_initiative, paper_form_pdf
 
 #: A form changes only when its initiative does (a translation, the end of collection moved):
 #: an hour is short enough for that and long enough to spare the server a crowd of printers.
 MAX_AGE_SECONDS = 3600
+
+#: A form takes a few tenths of a second of CPU to draw. Made once per few minutes per
+#: variant however many ask, or whatever they add to the address (an unknown ``via`` is the
+#: same variant as none): a crowd of printers, or of requests, costs one drawing each.
+FORM_CACHE_SECONDS = 300
+FORM_CACHE_SIZE = 1024
+_forms: OrderedDict[tuple[object, ...], tuple[float, bytes]] = OrderedDict()
+_forms_lock = threading.Lock()
+
+
+def _form(initiative: Initiative, code: str, *, language: str, via: str, base_url: str) -> bytes:
+    key = (initiative.pk, code, language, via, base_url)
+    now = time.monotonic()
+    with _forms_lock:
+        cached = _forms.get(key)
+        if cached is not None and cached[0] > now:
+            _forms.move_to_end(key)
+            return cached[1]
+    content = paper_form_pdf(initiative, code, language=language, via=via, base_url=base_url)
+    with _forms_lock:
+        _forms[key] = (now + FORM_CACHE_SECONDS, content)
+        _forms.move_to_end(key)
+        while len(_forms) > FORM_CACHE_SIZE:
+            _forms.popitem(last=False)
+    return content
+
+
+def forget_paper_forms() -> None:
+    with _forms_lock:
+        _forms.clear()
 
 
 @require_safe
@@ -35,11 +72,12 @@ def paper_form(request: HttpRequest, slug: str, member_state: str) -> HttpRespon
         raise Http404
     asked = language_from_address(request.GET.get("lang"))
     language = asked or translation.get_language()
-    content = paper_form_pdf(
+    partner = partner_code_normalised(request.GET.get("via")) or ""
+    content = _form(
         initiative,
         code,
         language=language,
-        via=request.GET.get("via", ""),
+        via=partner if partner in initiative_partners(initiative) else "",
         base_url=settings.QUORUM_BASE_URL,
     )
     response = HttpResponse(content, content_type="application/pdf")
