@@ -140,7 +140,7 @@ def test_the_browser_itself_verifies_that_a_receipt_is_counted(
     expect(status).to_have_attribute("aria-live", "polite")
     expect(status).to_have_text("Your statement is counted.")
     # The browser's own account, in the log's words, under "Technical details".
-    result = page.locator("details.govuk-details #browser-result")
+    result = page.locator("#receipt-technical #browser-result")
     expect(result).to_have_attribute("data-state", "counted")
     expect(result).to_contain_text("Your browser checked it itself")
     expect(result).to_contain_text(f"entry {proof['leaf_index'] + 1:,} of")
@@ -344,7 +344,7 @@ def test_the_receipt_page_turns_to_counted_by_itself(
     assert page.evaluate("window.__notReloaded") is True
     proof = proof_once_logged(quorum_server, receipt)
     # The log's words wait under "Technical details", filled by the browser's own check.
-    technical = page.locator("details.govuk-details")
+    technical = page.locator("#receipt-technical")
     expect(technical.locator('[data-technical="leaf-index"]')).to_have_text(
         str(proof["leaf_index"])
     )
@@ -436,6 +436,6 @@ def test_both_receipt_pages_have_no_serious_accessibility_violation_and_fit_320_
 
     page.goto(quorum_server.url(f"{RECEIPT_PAGE}?receipt={receipt}"))
     expect(page.locator("#receipt-status")).to_have_attribute("data-state", "counted")
-    page.locator("details.govuk-details summary").click()
+    page.locator("#receipt-technical summary").click()
     no_serious_violation(page)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
