@@ -25,7 +25,6 @@ from quorum.accounts.decorators import (
 from quorum.backoffice.access import organised_initiative
 from quorum.backoffice.errors import form_errors
 from quorum.backoffice.forms import DateForm, DraftForm, InviteForm, PaperCountsForm, SponsorForm
-from quorum.backoffice.partners import partner_rows
 from quorum.core.errors import DomainError
 from quorum.core.i18n import member_state_name
 from quorum.initiatives import services as lifecycle
@@ -39,7 +38,7 @@ from quorum.initiatives.selectors import (
 )
 from quorum.ledger.charts import growth_chart
 from quorum.ledger.map import progress_map
-from quorum.ledger.selectors import initiative_counts, log_growth
+from quorum.ledger.selectors import initiative_counts, log_growth, partner_rows
 from quorum.verification.selectors import submission_data
 from quorum.verification.services import verification_request
 

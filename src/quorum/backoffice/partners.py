@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -17,31 +15,7 @@ from quorum.backoffice.access import organised_initiative
 from quorum.core.errors import DomainError
 from quorum.initiatives import services as lifecycle
 from quorum.initiatives.models import Initiative
-from quorum.initiatives.selectors import initiative_partners
-from quorum.ledger.selectors import initiative_counts
-
-
-@dataclass(frozen=True)
-class PartnerRow:
-    code: str
-    #: "" for a partner removed since: only its code is left, in the log and the counts.
-    name: str
-    count: int
-    removed: bool
-
-
-def partner_rows(initiative: Initiative, by_partner: dict[str, int]) -> list[PartnerRow]:
-    """The partners and the codes still counted after their partner was removed, by code."""
-    partners = initiative_partners(initiative)
-    return [
-        PartnerRow(
-            code=code,
-            name=partners.get(code, ""),
-            count=by_partner.get(code, 0),
-            removed=code not in partners,
-        )
-        for code in sorted(set(partners) | set(by_partner))
-    ]
+from quorum.ledger.selectors import initiative_counts, partner_rows
 
 
 def partner_link(request: AuthenticatedHttpRequest, initiative: Initiative, code: str) -> str:

@@ -21,15 +21,14 @@ from quorum.initiatives.selectors import (
     initiative_search,
     initiative_timeline,
 )
-from quorum.initiatives.services.partners import partner_code_normalised
+from quorum.initiatives.services.partners import partner_named
 from quorum.initiatives.signals import initiative_page_sections
 
 
 def _partner_code(request: HttpRequest, initiative: Initiative) -> str:
     """The partner's code when a partner's link led to this page, so that the Sign button and
     the paper forms keep it; "" for anything that is none of the partners' codes."""
-    code = partner_code_normalised(request.GET.get("via"))
-    return code if code is not None and code in initiative_partners(initiative) else ""
+    return partner_named(request.GET.get("via"), initiative_partners(initiative))
 
 
 def _query(**values: str) -> str:

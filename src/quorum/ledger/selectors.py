@@ -9,7 +9,7 @@ from typing import Literal
 from django.db.models import Count, Min
 
 from quorum.initiatives.models import Initiative
-from quorum.initiatives.selectors import paper_declared
+from quorum.initiatives.selectors import initiative_partners, paper_declared
 from quorum.ledger.models import Checkpoint, MemberStateCount, PartnerCount, Statement
 from quorum.ledger.store import DatabaseNodeStore
 from quorum.proofs import merkle
@@ -328,3 +328,26 @@ def count_series(*, initiative_id: int, interval: Interval) -> list[SeriesPoint]
         if len(newest_first) == limit:
             break
     return newest_first[::-1]
+
+
+@dataclass(frozen=True)
+class PartnerRow:
+    code: str
+    #: "" for a partner removed since: only its code is left, in the log and the counts.
+    name: str
+    count: int
+    removed: bool
+
+
+def partner_rows(initiative: Initiative, by_partner: dict[str, int]) -> list[PartnerRow]:
+    """The partners and the codes still counted after their partner was removed, by code."""
+    partners = initiative_partners(initiative)
+    return [
+        PartnerRow(
+            code=code,
+            name=partners.get(code, ""),
+            count=by_partner.get(code, 0),
+            removed=code not in partners,
+        )
+        for code in sorted(set(partners) | set(by_partner))
+    ]

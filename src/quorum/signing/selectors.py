@@ -15,6 +15,7 @@ from quorum.initiatives.selectors import (
     initiative_is_collecting,
     initiative_partners,
 )
+from quorum.initiatives.services.partners import partner_named
 
 # Short enough that a closed collection or a new key takes effect within seconds; long enough
 # that a crowd of signatories does not turn into a crowd of identical queries.
@@ -76,10 +77,7 @@ def intake_target(*, slug: str) -> IntakeTarget | None:
 def partner_of(target: IntakeTarget | None, via: object) -> str:
     """The partner code a ``via`` value names, or "" when it names none of the initiative's:
     an unknown, removed or malformed code is ignored, never a reason to refuse a statement."""
-    if target is None or not isinstance(via, str):
-        return ""
-    code = via.strip(" ").lower()
-    return code if code in target.partners else ""
+    return partner_named(via, target.partners) if target is not None else ""
 
 
 def forget_intake_targets() -> None:

@@ -10,6 +10,7 @@ adding the code again brings that partner back with them.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
@@ -37,6 +38,13 @@ def partner_code_normalised(text: object) -> str | None:
     code = text.strip(" ").lower()
     # fullmatch: a pattern's "$" would let a trailing newline through.
     return code if CODE.fullmatch(code) else None
+
+
+def partner_named(via: object, partners: Mapping[str, object]) -> str:
+    """The code of the partner among ``partners`` (keyed by code) that ``via`` names, or ""
+    when it names none: an unknown, removed or malformed code is ignored, never an error."""
+    code = partner_code_normalised(via)
+    return code if code is not None and code in partners else ""
 
 
 @transaction.atomic

@@ -28,7 +28,7 @@ from quorum.initiatives.selectors import (
     initiative_partners,
     initiative_public_organisers,
 )
-from quorum.initiatives.services.partners import partner_code_normalised
+from quorum.initiatives.services.partners import partner_named
 from quorum.rules import Scheme, scheme
 from quorum.rules.model import Part
 from quorum.signing.fields import fields_for
@@ -151,8 +151,8 @@ def online_form_address(
     address = base_url.rstrip("/") + reverse(
         "signing:form", args=[initiative.slug, member_state.lower()]
     )
-    code = partner_code_normalised(via)
-    if code is not None and code in initiative_partners(initiative):
+    code = partner_named(via, initiative_partners(initiative))
+    if code:
         address += "?" + urlencode({"via": code})
     return address
 

@@ -24,7 +24,7 @@ from quorum.core.caching import content_etag, public_cache
 from quorum.core.i18n import language_from_address
 from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import initiative_partners
-from quorum.initiatives.services.partners import partner_code_normalised
+from quorum.initiatives.services.partners import partner_named
 from quorum.rules import scheme
 from quorum.signing.paper import paper_form_initiative, paper_form_pdf
 
@@ -72,12 +72,11 @@ def paper_form(request: HttpRequest, slug: str, member_state: str) -> HttpRespon
         raise Http404
     asked = language_from_address(request.GET.get("lang"))
     language = asked or translation.get_language()
-    partner = partner_code_normalised(request.GET.get("via")) or ""
     content = _form(
         initiative,
         code,
         language=language,
-        via=partner if partner in initiative_partners(initiative) else "",
+        via=partner_named(request.GET.get("via"), initiative_partners(initiative)),
         base_url=settings.QUORUM_BASE_URL,
     )
     response = HttpResponse(content, content_type="application/pdf")

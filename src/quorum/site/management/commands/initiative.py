@@ -28,9 +28,8 @@ from quorum.initiatives.models import Initiative
 from quorum.initiatives.selectors import (
     initiative_deadlines,
     initiative_embed_origins,
-    initiative_partners,
 )
-from quorum.ledger.selectors import initiative_counts
+from quorum.ledger.selectors import initiative_counts, partner_rows
 from quorum.rules import scheme
 from quorum.signing.paper import (
     FontMissing,
@@ -315,16 +314,14 @@ def partner(options: Options, write: Write) -> None:
             raise CommandError(f"{code!r} is not a partner of {initiative.slug}", returncode=1)
         write(f"{initiative.slug}: partner {code} removed; its statements keep their code")
         return
-    partners = initiative_partners(initiative)
     counts = initiative_counts(initiative)
-    codes = sorted(set(partners) | set(counts.by_partner))
-    if not codes:
+    rows = partner_rows(initiative, counts.by_partner)
+    if not rows:
         write(f"{initiative.slug}: no partners")
-    for listed in codes:
-        name = partners.get(listed, "(removed)")
-        write(f"{listed}\t{name}\t{counts.by_partner.get(listed, 0)}")
-    if codes:
-        write(f"(no partner)\t\t{counts.without_partner}")
+        return
+    for row in rows:
+        write(f"{row.code}\t{'(removed)' if row.removed else row.name}\t{row.count}")
+    write(f"(no partner)\t\t{counts.without_partner}")
 
 
 def paper_form(options: Options, write: Write) -> None:
