@@ -7,7 +7,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from email import message_from_bytes
 from email.message import Message
 from email.policy import default
@@ -355,3 +355,45 @@ def inbox() -> Iterator[Inbox]:
             yield inbox
     finally:
         controller.stop()
+
+
+def _write_leaves(
+    initiative, rows: list[tuple[str, str]], received_at: datetime | None = None
+) -> list[bytes]:
+    """Ledger rows as the intake writes them, one per (Member State, partner code) in ``rows``
+    (the ciphertext is opaque to the ledger); their leaf hashes, in order. Every row's digest
+    differs from every earlier row's, however many calls and rows."""
+    import hashlib
+
+    from quorum.ledger.models import Statement
+    from quorum.proofs.leaves import format_received_at, statement_leaf_hash
+
+    moment = received_at or timezone.now().replace(microsecond=0)
+    first = Statement.objects.count()
+    statements = []
+    for offset, (member_state, partner) in enumerate(rows):
+        digest = hashlib.sha256(f"leaf {first + offset}".encode()).digest()
+        statements.append(
+            Statement(
+                initiative=initiative,
+                member_state=member_state,
+                partner=partner,
+                ciphertext=b"sealed",
+                ciphertext_sha256=digest,
+                leaf_hash=statement_leaf_hash(
+                    initiative=initiative.slug,
+                    member_state=member_state,
+                    received_at=format_received_at(moment),
+                    ciphertext_sha256=digest,
+                    partner=partner,
+                ),
+                received_at=moment,
+            )
+        )
+    Statement.objects.bulk_create(statements, batch_size=1000)
+    return [bytes(statement.leaf_hash) for statement in statements]
+
+
+@pytest.fixture
+def write_leaves() -> Callable[..., list[bytes]]:
+    return _write_leaves

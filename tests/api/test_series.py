@@ -15,10 +15,9 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from quorum.initiatives.models import Initiative
-from quorum.ledger.models import Checkpoint, Statement
+from quorum.ledger.models import Checkpoint
 from quorum.ledger.selectors import count_series
 from quorum.ledger.sequencer import sequence_all
-from quorum.proofs.leaves import format_received_at, statement_leaf_hash
 from quorum.rules import scheme
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,35 +26,8 @@ SERIES = "/api/v1/initiatives/clean-air/series"
 START = datetime(2026, 5, 4, 22, 30, tzinfo=UTC)
 
 
-def add_statements(initiative, rows: list[tuple[str, str]]) -> None:
-    now = datetime.now(UTC).replace(microsecond=0)
-    existing = Statement.objects.count()
-    statements = []
-    for offset, (member_state, partner) in enumerate(rows):
-        digest = bytes((existing + offset + i) % 256 for i in range(32))
-        leaf = statement_leaf_hash(
-            initiative=initiative.slug,
-            member_state=member_state,
-            received_at=format_received_at(now),
-            ciphertext_sha256=digest,
-            partner=partner,
-        )
-        statements.append(
-            Statement(
-                initiative=initiative,
-                member_state=member_state,
-                partner=partner,
-                ciphertext=b"sealed",
-                ciphertext_sha256=digest,
-                leaf_hash=leaf,
-                received_at=now,
-            )
-        )
-    Statement.objects.bulk_create(statements)
-
-
 @pytest.fixture
-def log(collecting_initiative, time_machine):
+def log(collecting_initiative, time_machine, write_leaves):
     """Checkpoints at 22:30 and 23:10 on 4 May and 00:20 and 00:50 on 5 May."""
     moments = [START, START + timedelta(minutes=40), START + timedelta(minutes=110)]
     batches = [
@@ -65,10 +37,10 @@ def log(collecting_initiative, time_machine):
     ]
     for moment, batch in zip(moments, batches, strict=True):
         time_machine.move_to(moment, tick=False)
-        add_statements(collecting_initiative, batch)
+        write_leaves(collecting_initiative, batch)
         sequence_all()
     time_machine.move_to(START + timedelta(minutes=140), tick=False)
-    add_statements(collecting_initiative, [("SE", "")])
+    write_leaves(collecting_initiative, [("SE", "")])
     sequence_all()
     return collecting_initiative
 
@@ -232,7 +204,7 @@ def test_the_series_is_a_public_read_validated_by_its_latest_checkpoint(client, 
 
 
 def test_each_interval_and_format_has_its_own_etag_and_a_new_checkpoint_a_new_one(
-    client, log
+    client, log, write_leaves
 ) -> None:
     etags = {
         (interval, form): client.get(SERIES, {"interval": interval, "format": form})["ETag"]
@@ -241,7 +213,7 @@ def test_each_interval_and_format_has_its_own_etag_and_a_new_checkpoint_a_new_on
     }
     assert len(set(etags.values())) == 4
     old = etags["day", "json"]
-    add_statements(log, [("PL", "")])
+    write_leaves(log, [("PL", "")])
     sequence_all()
     response = client.get(SERIES, HTTP_IF_NONE_MATCH=old)
     assert response.status_code == 200

@@ -15,7 +15,6 @@ from quorum.ledger.models import Checkpoint, MemberStateCount, PartnerCount, Sta
 from quorum.ledger.selectors import count_series, series_period
 from quorum.ledger.sequencer import checkpoint_counts_fill, sequence_all
 from quorum.proofs import merkle
-from quorum.proofs.leaves import format_received_at, statement_leaf_hash
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,40 +34,14 @@ BATCHES = [
 ]
 
 
-def add_statements(initiative, rows: list[tuple[str, str]], received_at: datetime) -> None:
-    """Ledger rows as the intake writes them (the ciphertext is opaque to the ledger)."""
-    existing = Statement.objects.count()
-    statements = []
-    for offset, (member_state, partner) in enumerate(rows):
-        digest = bytes((existing + offset + i) % 256 for i in range(32))
-        statements.append(
-            Statement(
-                initiative=initiative,
-                member_state=member_state,
-                partner=partner,
-                ciphertext=b"sealed",
-                ciphertext_sha256=digest,
-                leaf_hash=statement_leaf_hash(
-                    initiative=initiative.slug,
-                    member_state=member_state,
-                    received_at=format_received_at(received_at),
-                    ciphertext_sha256=digest,
-                    partner=partner,
-                ),
-                received_at=received_at,
-            )
-        )
-    Statement.objects.bulk_create(statements)
-
-
 @pytest.fixture
-def log(collecting_initiative, time_machine) -> list[Checkpoint]:
+def log(collecting_initiative, time_machine, write_leaves) -> list[Checkpoint]:
     """The empty checkpoint at START, then one checkpoint per batch at its minute."""
     time_machine.move_to(START - timedelta(minutes=1), tick=False)
     sequence_all()
     for minutes, batch in zip(MINUTES, BATCHES, strict=True):
         time_machine.move_to(START + timedelta(minutes=minutes), tick=False)
-        add_statements(collecting_initiative, batch, START + timedelta(minutes=minutes))
+        write_leaves(collecting_initiative, batch, START + timedelta(minutes=minutes))
         sequence_all()
     return list(Checkpoint.objects.order_by("size"))
 
@@ -130,10 +103,12 @@ def test_only_the_last_checkpoint_of_each_period_is_marked(log, interval, sizes)
     assert sorted(last.values()) == marked
 
 
-def test_a_new_period_keeps_the_marks_of_the_one_before(log, collecting_initiative, time_machine):
+def test_a_new_period_keeps_the_marks_of_the_one_before(
+    log, collecting_initiative, time_machine, write_leaves
+):
     later = START + timedelta(days=1, hours=3)  # 12:05 on 5 May
     time_machine.move_to(later, tick=False)
-    add_statements(collecting_initiative, [("PL", "")], later)
+    write_leaves(collecting_initiative, [("PL", "")], later)
     sequence_all()
     hourly = Checkpoint.objects.filter(last_of_hour=True).values_list("size", flat=True)
     assert sorted(hourly) == [4, 6, 11, 12, 14, 15]
@@ -217,11 +192,11 @@ def test_an_hour_marked_twice_during_an_upgrade_gives_its_last_checkpoint(
 
 
 def test_checkpoints_of_an_earlier_release_during_an_upgrade_are_never_points(
-    log, collecting_initiative, time_machine
+    log, collecting_initiative, time_machine, write_leaves
 ) -> None:
     moment = START + timedelta(minutes=MINUTES[-1] + 5)  # 00:15 on 5 May, after size 14
     time_machine.move_to(moment, tick=False)
-    add_statements(collecting_initiative, [("FR", "")], moment)
+    write_leaves(collecting_initiative, [("FR", "")], moment)
     sequence_all()
     # As the earlier release's sequencer signed it: no counts, no flags, none cleared.
     Checkpoint.objects.filter(size=15).update(counts=None, last_of_hour=False, last_of_day=False)
@@ -229,7 +204,7 @@ def test_checkpoints_of_an_earlier_release_during_an_upgrade_are_never_points(
     hours = count_series(initiative_id=collecting_initiative.pk, interval="hour")
     assert [p.size for p in hours][-1] == 14
     time_machine.move_to(moment + timedelta(minutes=5), tick=False)
-    add_statements(collecting_initiative, [("DE", "")], moment)
+    write_leaves(collecting_initiative, [("DE", "")], moment)
     sequence_all()  # this release again
     for interval in ("hour", "day"):
         points = count_series(initiative_id=collecting_initiative.pk, interval=interval)
@@ -281,14 +256,14 @@ def test_the_fill_gives_the_counts_and_marks_the_sequencer_gives(log, monkeypatc
 
 
 def test_the_fill_covers_every_initiative_and_leaves_statements_not_yet_in_the_log(
-    log, collecting_initiative
+    log, collecting_initiative, write_leaves
 ) -> None:
     from quorum.initiatives.models import Initiative
 
     other = Initiative.objects.create(slug="other", title={"en": "Other"}, status="collecting")
-    add_statements(other, [("FR", ""), ("FR", "")], START)
+    write_leaves(other, [("FR", ""), ("FR", "")], START)
     sequence_all()
-    add_statements(collecting_initiative, [("PL", "")], START)  # waiting: no leaf index
+    write_leaves(collecting_initiative, [("PL", "")], START)  # waiting: no leaf index
     recorded = as_stored(Checkpoint.objects.order_by("initiative_id", "size"))
     Checkpoint.objects.update(counts=None, last_of_hour=False, last_of_day=False)
     checkpoint_counts_fill(statement_model=Statement, checkpoint_model=Checkpoint)

@@ -21,7 +21,6 @@ from quorum.ledger.models import Statement
 from quorum.ledger.sequencer import sequence_all
 from quorum.proofs import auditor
 from quorum.proofs.auditor import AuditReport, FetchError, audit
-from quorum.proofs.leaves import format_received_at, statement_leaf_hash
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,37 +58,12 @@ class Site:
         return tamper(response.content) if tamper is not None else response.content
 
 
-def add_statements(initiative, rows: list[tuple[str, str]], received_at: datetime) -> None:
-    existing = Statement.objects.count()
-    statements = []
-    for offset, (member_state, partner) in enumerate(rows):
-        digest = bytes((existing + offset + i) % 256 for i in range(32))
-        statements.append(
-            Statement(
-                initiative=initiative,
-                member_state=member_state,
-                partner=partner,
-                ciphertext=b"sealed",
-                ciphertext_sha256=digest,
-                leaf_hash=statement_leaf_hash(
-                    initiative=initiative.slug,
-                    member_state=member_state,
-                    received_at=format_received_at(received_at),
-                    ciphertext_sha256=digest,
-                    partner=partner,
-                ),
-                received_at=received_at,
-            )
-        )
-    Statement.objects.bulk_create(statements)
-
-
 @pytest.fixture
-def grow(collecting_initiative, time_machine):
+def grow(collecting_initiative, time_machine, write_leaves):
     def grow(rows: list[tuple[str, str]], hours: float) -> None:
         moment = START + timedelta(hours=hours)
         time_machine.move_to(moment, tick=False)
-        add_statements(collecting_initiative, rows, moment.replace(microsecond=0))
+        write_leaves(collecting_initiative, rows, moment.replace(microsecond=0))
         sequence_all()
 
     return grow

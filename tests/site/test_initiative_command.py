@@ -251,13 +251,9 @@ def test_the_sites_that_may_frame_the_form_are_added_listed_and_removed() -> Non
 
 @pytest.mark.django_db(transaction=True)
 def test_partners_are_added_renamed_listed_with_their_counts_and_removed(
-    collecting_initiative,
+    collecting_initiative, write_leaves
 ) -> None:
-    from datetime import UTC, datetime
-
-    from quorum.ledger.models import Statement
     from quorum.ledger.sequencer import sequence_all
-    from quorum.proofs.leaves import format_received_at, statement_leaf_hash
 
     assert run("partner", "list", "clean-air") == "clean-air: no partners"
     assert run("partner", "add", "clean-air", "EDRi", "--name", "EDRi").splitlines() == [
@@ -265,24 +261,7 @@ def test_partners_are_added_renamed_listed_with_their_counts_and_removed(
         "  /i/clean-air/sign/?via=edri",
     ]
     run("partner", "add", "clean-air", "edri", "--name", "European Digital Rights")
-    now = datetime.now(UTC).replace(microsecond=0)
-    for n, partner in enumerate(["edri", "edri", ""]):
-        digest = bytes([n]) * 32
-        Statement.objects.create(
-            initiative=collecting_initiative,
-            member_state="PL",
-            partner=partner,
-            ciphertext=b"sealed",
-            ciphertext_sha256=digest,
-            leaf_hash=statement_leaf_hash(
-                initiative="clean-air",
-                member_state="PL",
-                received_at=format_received_at(now),
-                ciphertext_sha256=digest,
-                partner=partner,
-            ),
-            received_at=now,
-        )
+    write_leaves(collecting_initiative, [("PL", "edri"), ("PL", "edri"), ("PL", "")])
     sequence_all()
     assert run("partner", "list", "clean-air").splitlines() == [
         "edri\tEuropean Digital Rights\t2",
