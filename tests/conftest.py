@@ -146,6 +146,17 @@ def _fresh_abuse_stores():
     reset_replay_store()
 
 
+@pytest.fixture(autouse=True)
+def _updates_key_of_this_tests_data_directory():
+    """The updates key is read once per process and kept; each test has its own data
+    directory, so a key another test made elsewhere must not stand in for this one's."""
+    from quorum.updates.keys import forget_key
+
+    forget_key()
+    yield
+    forget_key()
+
+
 @pytest.fixture
 def polish_citizen() -> dict:
     return {
