@@ -68,7 +68,11 @@ def demo_server(tmp_path: Path):
         while True:
             assert server.poll() is None, (tmp_path / "server.log").read_text()
             try:
-                with urllib.request.urlopen(f"{base}/api/v1/authorities", timeout=2):
+                # Ready once the sequencer (its own process, slower to start on a busy
+                # machine) has signed the log's first checkpoint, which the auditor reads.
+                with urllib.request.urlopen(
+                    f"{base}/api/v1/initiatives/{SLUG}/checkpoint", timeout=2
+                ):
                     break
             except OSError:
                 assert time.monotonic() < deadline
