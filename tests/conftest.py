@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +29,21 @@ from quorum.signing.pow import solve_challenge
 # the neighbours, not the code (performance is measured in bench/, never in unit tests).
 hypothesis_settings.register_profile("quorum", deadline=None)
 hypothesis_settings.load_profile("quorum")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL (``DATABASE_URL`` set), leave out the tests whose processes use a database
+    of their own (the browser tests' servers, the benches …) whatever the run's database: the
+    SQLite pass has run exactly them."""
+    if not os.environ.get("DATABASE_URL"):
+        return
+    kept, left_out = [], []
+    for item in items:
+        own = item.get_closest_marker("browser") or item.get_closest_marker("own_database")
+        (left_out if own else kept).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.own_database]
 
 LAST_LINE = re.compile(
     r"intake statements_per_s=(?P<statements>\d+) p99_ms=(?P<p99>[\d.]+) "

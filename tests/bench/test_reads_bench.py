@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.own_database]
 
 LAST_LINE = re.compile(
     r"reads counts_per_s=(?P<counts>\d+) page_per_s=(?P<page>\d+) p99_ms=(?P<p99>[\d.]+)"

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.own_database]
 
 LAST_LINE = re.compile(r"wall time (?P<seconds>[\d,]+) s")
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.own_database]
 
 LAST_LINE = re.compile(
     r"soak rate=(?P<rate>\d+) minutes=(?P<minutes>[\d.]+) p99_max_ms=(?P<p99>[\d.]+) "

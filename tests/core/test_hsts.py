@@ -15,6 +15,9 @@ import pytest
 
 from quorum.core.env import EnvError, check_hsts, env_header_name, header_meta_key
 
+# Its probes use no database.
+pytestmark = pytest.mark.own_database
+
 # Two requests through the whole middleware chain, to a path that needs no database.
 PROBE = """
 import json, django

@@ -821,6 +821,7 @@ def _get_json(url: str) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.own_database
 @pytest.mark.django_db(transaction=False)
 def test_quorum_audit_against_a_real_server(
     tmp_path, polish_citizen, german_citizen, french_citizen

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.own_database]
 
 
 def _quorum(args: list[str], cwd: Path, home: Path) -> subprocess.CompletedProcess:

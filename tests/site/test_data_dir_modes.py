@@ -9,6 +9,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
+# The files looked at are the embedded SQLite database's, whatever the run's database.
+pytestmark = pytest.mark.own_database
+
 
 def modes(root: Path) -> dict[str, str]:
     """Every path under ``root`` (``root`` too) whose mode lets group or others in."""

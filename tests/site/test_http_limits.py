@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.own_database]
 
 SLUG = "ban-biometric-mass-surveillance"
 STATEMENTS = f"/api/v1/initiatives/{SLUG}/statements"

@@ -18,7 +18,7 @@ import pytest
 
 from quorum.proofs.crypto import encode_key, generate_authority_keys
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.own_database]
 
 SLUG = "ban-biometric-mass-surveillance"
 
