@@ -23,6 +23,8 @@ pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import Frame, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 DEMO_SLUG = "ban-biometric-mass-surveillance"
 RECEIPT = re.compile(r"[0-9a-f]{64}")
 DROPPED = ("QUORUM_", "DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")

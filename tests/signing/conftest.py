@@ -5,8 +5,8 @@ cannot import a sibling helper module. Everything here talks to 127.0.0.1 only, 
 wait in time, and kills every process it starts (the whole process group, SIGKILL).
 
 ``quorum_site`` is one fresh installation — a data folder set up by ``quorum demo --no-serve``
-on SQLite, and, when the test run has ``DATABASE_URL`` (CI's PostgreSQL pass), a second one on
-a fresh PostgreSQL database of that server, dropped afterwards.
+on SQLite or, when the test run has ``DATABASE_URL`` (CI's PostgreSQL pass), on a fresh
+PostgreSQL database of that server, dropped afterwards.
 """
 
 from __future__ import annotations
@@ -286,7 +286,8 @@ class QuorumSite:
 
 
 def _backends() -> list[str]:
-    return ["sqlite", "postgresql"] if os.environ.get("DATABASE_URL") else ["sqlite"]
+    # Each pass its own: the SQLite pass has run the SQLite servers.
+    return ["postgresql"] if os.environ.get("DATABASE_URL") else ["sqlite"]
 
 
 def _with_database(url: str, name: str) -> str:
