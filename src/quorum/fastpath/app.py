@@ -32,7 +32,7 @@ from django.middleware.security import SecurityMiddleware
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
-from quorum.api.statements import statement_post
+from quorum.api.statements import created_body, created_response, statement_post
 from quorum.api.v1 import pow_challenge_get
 from quorum.core.error_pages import domain_error_page, error_response
 from quorum.core.errors import DomainError
@@ -40,11 +40,13 @@ from quorum.core.limits import ASGIApp, Receive, RequestLimitsMiddleware, Scope,
 from quorum.core.middleware import apply_security_headers
 from quorum.core.proxies import forget_untrusted_headers
 from quorum.fastpath import ceiling, reads
+from quorum.signing.services import Receipt
 from quorum.signing.views import sign_form
 
 CONNECTION_CHECK_INTERVAL = 1.0
 
-Handler = Callable[..., Awaitable[HttpResponse]]
+#: A handler answers, or (the statement API) gives the receipt, whose 201 is sent from here.
+Handler = Callable[..., Awaitable[HttpResponse | Receipt]]
 
 
 @dataclass(frozen=True)
@@ -158,9 +160,25 @@ class FinishedHeaders:
             page,
             getattr(response, "xframe_options_exempt", False),
         )
+        return self._of_shape(shape, request, lambda: response, page=page)
+
+    def created(self, request: HttpRequest, receipt: Receipt) -> Headers:
+        """The headers of the statement's 201 (:func:`created_response`), which has one shape
+        per language and scheme: found without making the response."""
+        shape = ("created", request.is_secure(), getattr(request, "LANGUAGE_CODE", None))
+        return self._of_shape(shape, request, lambda: created_response(receipt), page=False)
+
+    def _of_shape(
+        self,
+        shape: tuple[object, ...],
+        request: HttpRequest,
+        response: Callable[[], HttpResponse],
+        *,
+        page: bool,
+    ) -> Headers:
         headers = self._known.get(shape)
         if headers is None:
-            headers = _encoded(_finish(request, response, page=page))
+            headers = _encoded(_finish(request, response(), page=page))
             if len(self._known) < self.MAX_SHAPES:
                 self._known[shape] = headers
         return headers
@@ -179,16 +197,21 @@ finished_headers = FinishedHeaders()
 
 async def answer(
     request: HttpRequest, found: Route, kwargs: dict[str, str]
-) -> tuple[HttpResponse, Headers]:
+) -> tuple[int, Headers, bytes]:
     """What Django's stack would answer, without the middleware a statement does not need:
-    the response, and the headers to send it with."""
+    the status, the headers and the body."""
     with translation.override(translation.get_language_from_request(request)):
         request.LANGUAGE_CODE = translation.get_language()
-        response = await _respond(request, found, kwargs)
-        return response, finished_headers(request, response, page=found.page)
+        outcome = await _respond(request, found, kwargs)
+        if isinstance(outcome, Receipt):
+            return 201, finished_headers.created(request, outcome), created_body(outcome)
+        headers = finished_headers(request, outcome, page=found.page)
+        return outcome.status_code, headers, outcome.content
 
 
-async def _respond(request: HttpRequest, found: Route, kwargs: dict[str, str]) -> HttpResponse:
+async def _respond(
+    request: HttpRequest, found: Route, kwargs: dict[str, str]
+) -> HttpResponse | Receipt:
     forget_untrusted_headers(request.META)  # what TrustedProxyMiddleware does, first
     early = _security.process_request(request) or _limits.before(request)
     if early is not None:
@@ -240,8 +263,6 @@ class FastPath:
             return
         await self._check_connections()
         request = ASGIRequest(scope, io.BytesIO(body))
-        response, headers = await answer(request, *found)
-        await send(
-            {"type": "http.response.start", "status": response.status_code, "headers": headers}
-        )
-        await send({"type": "http.response.body", "body": response.content})
+        status, headers, content = await answer(request, *found)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
