@@ -8,6 +8,8 @@ Part 2 (with the real database and the group-commit intake writer, asyncio, 64 i
   service  — `statement_submit()` called directly: validate + seal + durable group commit;
   fast path — the ASGI application as served (body limit, fast path), called in-process;
   Django   — the same with the fast path off: Django's middleware stack and django-ninja.
+Part 3: the fast path as served around a service that answers at once (best of 3 passes):
+the cost of the HTTP layer itself, which part 2's fast path pays on top of the service.
 CPU is process CPU (all threads) per statement; wall is statements/s in this one process.
 
     .venv/bin/python bench/intake_floor.py                 # ~40 s
@@ -280,6 +282,33 @@ def part_db(bodies: list[bytes], conc: int, profile: bool) -> None:
             parts[2], conc)  # fmt: skip
 
 
+# --- part 3: the fast path's own layer ----------------------------------------------------
+
+
+def part_layer(bodies: list[bytes], conc: int) -> None:
+    """The ASGI app as served around a service that answers at once with a receipt: what the
+    HTTP layer (routing, request, language, JSON and schema, headers, the 201) costs itself."""
+    from django.core.handlers.asgi import ASGIHandler
+
+    import quorum.api.statements
+    from quorum.core.limits import BodyLimitASGI
+    from quorum.fastpath.app import FastPath
+    from quorum.signing.services import Receipt
+
+    async def answered_at_once(**_: object) -> Receipt:
+        return Receipt("ab" * 32)
+
+    print("part 3: the fast path around a service that answers at once (no database)")
+    submit = quorum.api.statements.statement_submit
+    quorum.api.statements.statement_submit = answered_at_once  # type: ignore[assignment]
+    try:
+        fast = BodyLimitASGI(FastPath(ASGIHandler()))
+        for _ in range(3):
+            measure("HTTP layer of the fast path", lambda b: asgi_request(fast, b), bodies, conc)
+    finally:
+        quorum.api.statements.statement_submit = submit
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=5000, help="bodies for part 1")
@@ -295,6 +324,7 @@ def main() -> None:
         sys.modules.setdefault("intake_floor", sys.modules[__name__])
         part_pure(common.make_bodies(args.n))
         part_db(common.make_bodies(3 * (args.db_n + 100), offset=10**6), args.conc, args.profile)
+        part_layer(common.make_bodies(args.n, offset=2 * 10**6), args.conc)
         from quorum.ledger.intake import stop_intake_writer
 
         stop_intake_writer()
