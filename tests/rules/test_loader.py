@@ -85,6 +85,14 @@ BREAKAGES = [
     ("success/min_member_states", 6, "one quarter"),
     ("success/source/uncertain", "maybe", "true or false"),
     ("organiser_group/min_members", True, "expected an integer"),
+    ("register/number_pattern", "ECI([0-9]{4}", "not a regular expression"),
+    ("register/initiative_url", "https://r.eu/{year}_{language}", "placeholders"),
+    ("register/initiative_url", "https://r.eu/{year}/{serial}/{nope}_{language}", "placeholders"),
+    ("register/initiative_url", "http://r.eu/{year}/{serial}_{language}", "https://"),
+    ("register/data_protection_url", "https://r.eu/data-protection", "placeholders"),
+    ("register/data_protection_url", "https://r.eu/{language", "malformed placeholders"),
+    ("register/source", _DELETE, "missing key"),
+    ("register/surprise", 1, "unknown key"),
 ]
 
 
@@ -101,3 +109,14 @@ def test_invalid_json_is_a_data_file_error():
         load_text("{", origin="eci.json")
     with pytest.raises(DataFileError, match="expected an object"):
         load_text("[]", origin="eci.json")
+
+
+def test_the_register_is_optional_and_a_scheme_without_one_has_none(raw_eci):
+    without = _break(raw_eci, "register", _DELETE)
+    assert load_text(json.dumps(without), origin="eci.json").register is None
+    register = load_text(json.dumps(raw_eci), origin="eci.json").register
+    assert register is not None
+    assert register.initiative_address("ECI(2026)000042", language="pl") == (
+        "https://citizens-initiative.europa.eu/initiatives/details/2026/000042_pl"
+    )
+    assert register.initiative_address("ECI(2026)42", language="pl") is None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import string
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from datetime import date, timedelta
@@ -32,6 +33,7 @@ from quorum.rules.model import (
     Part,
     PartRule,
     Period,
+    RegisterRule,
     ResidenceNote,
     SchemeData,
     Source,
@@ -182,7 +184,7 @@ class _Parser:
                 "success",
                 "organiser_group",
             },
-            {"notes"},
+            {"notes", "register"},
         )
         if top["format"] != FORMAT_VERSION:
             _fail(self.path("format"), f"expected format {FORMAT_VERSION}, got {top['format']!r}")
@@ -211,6 +213,7 @@ class _Parser:
         periods = self.periods(top["deadlines"])
         success = self.success(top["success"], len(codes))
         organisers = self.organisers(top["organiser_group"])
+        register = self.register(top["register"]) if "register" in top else None
         return SchemeData(
             code=code,
             version=_str(top["version"], self.path("version")),
@@ -230,6 +233,7 @@ class _Parser:
             periods=MappingProxyType(periods),
             success=success,
             organisers=organisers,
+            register=register,
             notes=tuple(_list(top.get("notes", []), self.path("notes"), _str)),
         )
 
@@ -583,6 +587,40 @@ class _Parser:
             source=self.source(obj["source"], path + ".source"),
             note=_opt_str(obj.get("note"), path + ".note"),
         )
+
+    def register(self, obj: object) -> RegisterRule:
+        path = self.path("register")
+        obj = _keys(
+            obj, path, {"number_pattern", "initiative_url", "data_protection_url", "source"}
+        )
+        text = _str(obj["number_pattern"], path + ".number_pattern")
+        try:
+            pattern = re.compile(text, re.ASCII)
+        except re.error as exc:
+            _fail(path + ".number_pattern", f"not a regular expression: {exc}")
+        groups = set(pattern.groupindex)
+        initiative_url = _str(obj["initiative_url"], path + ".initiative_url")
+        _check_placeholders(initiative_url, groups | {"language"}, path + ".initiative_url")
+        data_protection_url = _str(obj["data_protection_url"], path + ".data_protection_url")
+        _check_placeholders(data_protection_url, {"language"}, path + ".data_protection_url")
+        return RegisterRule(
+            number_pattern=pattern,
+            initiative_url=initiative_url,
+            data_protection_url=data_protection_url,
+            source=self.source(obj["source"], path + ".source"),
+        )
+
+
+def _check_placeholders(url: str, expected: set[str], path: str) -> None:
+    """An https address whose ``{placeholders}`` are exactly ``expected``."""
+    if not url.startswith("https://"):
+        _fail(path, "expected an https:// address")
+    try:
+        found = {name for _, name, _, _ in string.Formatter().parse(url) if name is not None}
+    except ValueError as exc:
+        _fail(path, f"malformed placeholders: {exc}")
+    if found != expected:
+        _fail(path, f"expected the placeholders {sorted(expected)}, got {sorted(found)}")
 
 
 def _id(obj: object, path: str) -> object:

@@ -8,6 +8,7 @@ data) are read-only views (:class:`types.MappingProxyType`). Results built per c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -244,6 +245,28 @@ class OrganiserGroupRule:
 
 
 @dataclass(frozen=True, slots=True)
+class RegisterRule:
+    """Where the scheme's public register shows an initiative, by its registration number
+    (Annex III, point 4), and the page of the national authorities' and the data protection
+    authorities' contact details that the paper form's privacy statement names."""
+
+    #: A registration number of the register's form; its named groups fill ``initiative_url``.
+    number_pattern: re.Pattern[str]
+    #: With ``{language}`` and the pattern's groups (``{year}``, ``{serial}``).
+    initiative_url: str
+    #: With ``{language}``.
+    data_protection_url: str
+    source: Source
+
+    def initiative_address(self, registration_number: str, *, language: str) -> str | None:
+        """The initiative's page in the register, or None for a number of another form."""
+        match = self.number_pattern.fullmatch(registration_number)
+        if match is None:
+            return None
+        return self.initiative_url.format(language=language, **match.groupdict())
+
+
+@dataclass(frozen=True, slots=True)
 class ResidenceNote:
     """A footnote to the Part A residence field (Annex III; only Germany has one)."""
 
@@ -348,4 +371,5 @@ class SchemeData:
     periods: Mapping[str, Period]
     success: SuccessRule
     organisers: OrganiserGroupRule
+    register: RegisterRule | None = None
     notes: tuple[str, ...] = field(default=())

@@ -25,6 +25,7 @@ from quorum.rules.model import (
     OrganiserGroupRule,
     Part,
     Period,
+    RegisterRule,
     ResidenceNote,
     SchemeData,
     Source,
@@ -74,6 +75,12 @@ class Scheme:
     @property
     def data(self) -> SchemeData:
         return self._data
+
+    @property
+    def register(self) -> RegisterRule | None:
+        """The scheme's public register of initiatives, if it has one (the ECI's is the
+        Commission's); a national scheme without one shows its initiatives here."""
+        return self._data.register
 
     # -- Member States ---------------------------------------------------------------------
 

@@ -120,6 +120,24 @@ def test_a_number_of_another_form_points_to_the_initiatives_page_here(
     assert address == "https://q.eu/i/clean-air/"
 
 
+def test_a_scheme_without_a_register_in_its_data_points_to_the_initiatives_page_here(
+    collecting_initiative, monkeypatch
+) -> None:
+    import dataclasses
+
+    from quorum.rules.scheme import Scheme
+    from quorum.signing.paper import content
+
+    without = Scheme(dataclasses.replace(RULES.data, register=None))
+    monkeypatch.setattr(content, "scheme", lambda code: without)
+    page = "https://quorum.example.eu/i/clean-air/"
+    base = "https://quorum.example.eu"
+    assert register_address(collecting_initiative, language="fi", base_url=base) == page
+    form = form_of(collecting_initiative, language="fi")
+    assert item(form, 4) == page
+    assert form.privacy[0].endswith(page)
+
+
 def test_the_contact_persons_are_the_confirmed_representative_and_substitute(
     collecting_initiative,
 ) -> None:

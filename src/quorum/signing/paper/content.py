@@ -9,7 +9,6 @@ Annex's, translated like every other string of the platform.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -33,19 +32,6 @@ from quorum.rules import Scheme, scheme
 from quorum.rules.model import Part
 from quorum.signing.fields import fields_for
 from quorum.signing.labels import FIELD_LABELS
-
-#: The Commission's register page of an initiative numbered ECI(YYYY)NNNNNN, in a language
-#: (Annex III, point 4: "Web address of this initiative in the European Commission's register").
-COMMISSION_REGISTER = (
-    "https://citizens-initiative.europa.eu/initiatives/details/{year}/{serial}_{language}"
-)
-#: Where the privacy statement sends readers for the national authorities' and the data
-#: protection authorities' contact details: the Commission's data protection page (the Annex
-#: prints its address of 2019, which now leads there).
-DATA_PROTECTION_PAGE = (
-    "https://citizens-initiative.europa.eu/how-it-works/data-protection_{language}"
-)
-_ECI_NUMBER = re.compile(r"ECI\(([0-9]{4})\)([0-9]{6})", re.ASCII)
 
 #: Forms are handed out from registration (once the collection period is fixed) to its end.
 PAPER_STATUSES = (Initiative.Status.REGISTERED, Initiative.Status.COLLECTING)
@@ -131,13 +117,28 @@ def paper_form_initiative(*, slug: str, today: date | None = None) -> Initiative
 
 
 def register_address(initiative: Initiative, *, language: str, base_url: str) -> str:
-    """The initiative in the Commission's register, from its ECI number; the initiative's own
-    page here for a number of another form (a national scheme keeps its register here)."""
-    match = _ECI_NUMBER.fullmatch(initiative.registration_number)
-    if initiative.scheme == "eci" and match is not None:
-        year, serial = match.groups()
-        return COMMISSION_REGISTER.format(year=year, serial=serial, language=language)
+    """The initiative in its scheme's public register (the scheme's data says where, from the
+    registration number); the initiative's own page here for a number of another form, or a
+    scheme without a register."""
+    register = scheme(initiative.scheme).register
+    if register is not None:
+        address = register.initiative_address(initiative.registration_number, language=language)
+        if address is not None:
+            return address
+    return _initiative_page(initiative, base_url=base_url)
+
+
+def _initiative_page(initiative: Initiative, *, base_url: str) -> str:
     return base_url.rstrip("/") + reverse("initiatives:detail", args=[initiative.slug])
+
+
+def _contacts_address(initiative: Initiative, *, language: str, base_url: str) -> str:
+    """Where the national authorities' and data protection authorities' contact details are:
+    the register's page for them, or (a scheme without a register) the initiative's page."""
+    register = scheme(initiative.scheme).register
+    if register is not None:
+        return register.data_protection_url.format(language=language)
+    return _initiative_page(initiative, base_url=base_url)
 
 
 def online_form_address(
@@ -254,8 +255,7 @@ def paper_form(
             ),
             Item(
                 _("Website of this initiative (if any):"),
-                initiative.website
-                or base_url.rstrip("/") + reverse("initiatives:detail", args=[initiative.slug]),
+                initiative.website or _initiative_page(initiative, base_url=base_url),
             ),
         )
         privacy = [
@@ -285,7 +285,7 @@ def paper_form(
                 "which will receive and process your personal data and the contact details of the "
                 "national data protection authorities can be consulted at: %(url)s"
             )
-            % {"url": DATA_PROTECTION_PAGE.format(language=language)}
+            % {"url": _contacts_address(initiative, language=language, base_url=base_url)}
         ]
         if initiative.collection_start is not None:
             # The same latest date as the online form's privacy statement gives.
