@@ -184,6 +184,10 @@ def test_the_signing_form_snippet_carries_the_chosen_partner(alice, ours) -> Non
     page = alice.get(SIGNING_FORM + "?via=edri").content.decode()
     snippet = unescape(page.split('id="signing-form-snippet"', 1)[1].split("</textarea>", 1)[0])
     assert f'/i/{OURS}/embed/sign/?via=edri"' in snippet
+    # The counter's snippet on the dashboard has the language choice only.
+    dashboard = alice.get(DASHBOARD).content.decode()
+    assert 'id="embed-language"' in dashboard
+    assert 'id="embed-via"' not in dashboard
 
 
 @pytest.mark.parametrize("via", ["nobody", "EDRI ", "edri\n", "<script>"])
