@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
-from datetime import UTC, datetime
+from collections.abc import Callable
 
 import pytest
 from django.db import connection, connections
@@ -21,41 +20,20 @@ from quorum.ledger.models import (
 )
 from quorum.ledger.sequencer import sequence_all
 from quorum.proofs import merkle
-from quorum.proofs.leaves import format_received_at, statement_leaf_hash
 from quorum.proofs.signed_note import open_checkpoint
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def add_statements(
-    initiative, count: int, member_state: str = "PL", partner: str = ""
-) -> list[bytes]:
-    """Ledger rows as the intake writes them (the ciphertext is opaque to the ledger)."""
-    now = datetime.now(UTC).replace(microsecond=0)
-    rows = []
-    for _ in range(count):
-        digest = base64.b64decode(base64.b64encode(bytes(range(32))))  # any 32 bytes
-        digest = bytes((b + len(rows) + Statement.objects.count()) % 256 for b in digest)
-        leaf = statement_leaf_hash(
-            initiative=initiative.slug,
-            member_state=member_state,
-            received_at=format_received_at(now),
-            ciphertext_sha256=digest,
-            partner=partner,
-        )
-        rows.append(
-            Statement(
-                initiative=initiative,
-                member_state=member_state,
-                ciphertext=b"sealed",
-                ciphertext_sha256=digest,
-                leaf_hash=leaf,
-                received_at=now,
-                partner=partner,
-            )
-        )
-    Statement.objects.bulk_create(rows)
-    return [bytes(r.leaf_hash) for r in rows]
+@pytest.fixture
+def add_statements(write_leaves) -> Callable[..., list[bytes]]:
+    """``add_statements(initiative, count, member_state="PL", partner="")``: ``count`` ledger
+    rows as the intake writes them (the shared ``write_leaves``); their leaf hashes."""
+
+    def add(initiative, count: int, member_state: str = "PL", partner: str = "") -> list[bytes]:
+        return write_leaves(initiative, [(member_state, partner)] * count)
+
+    return add
 
 
 def test_a_collecting_initiative_gets_a_signed_empty_checkpoint(collecting_initiative) -> None:
@@ -67,7 +45,9 @@ def test_a_collecting_initiative_gets_a_signed_empty_checkpoint(collecting_initi
     assert (opened.size, opened.root) == (0, merkle.EMPTY_ROOT)
 
 
-def test_statements_become_consecutive_leaves_in_id_order(collecting_initiative) -> None:
+def test_statements_become_consecutive_leaves_in_id_order(
+    collecting_initiative, add_statements
+) -> None:
     leaves = add_statements(collecting_initiative, 5)
     sequence_all()
     indexed = list(Statement.objects.order_by("id").values_list("leaf_index", flat=True))
@@ -78,7 +58,7 @@ def test_statements_become_consecutive_leaves_in_id_order(collecting_initiative)
     assert opened.root == merkle.root_from_leaves(leaves)
 
 
-def test_counts_are_added_per_batch_per_member_state(collecting_initiative) -> None:
+def test_counts_are_added_per_batch_per_member_state(collecting_initiative, add_statements) -> None:
     add_statements(collecting_initiative, 3, "PL")
     add_statements(collecting_initiative, 2, "DE")
     sequence_all()
@@ -89,7 +69,7 @@ def test_counts_are_added_per_batch_per_member_state(collecting_initiative) -> N
 
 
 def test_counts_per_partner_are_added_per_batch_and_equal_the_leaves(
-    collecting_initiative,
+    collecting_initiative, add_statements
 ) -> None:
     from quorum.ledger.selectors import initiative_counts
 
@@ -110,7 +90,9 @@ def test_counts_per_partner_are_added_per_batch_and_equal_the_leaves(
     assert sorted(in_leaves) == ["edri"] * 4 + ["reclaim-2027"] * 2
 
 
-def test_a_round_without_new_statements_signs_nothing_new(collecting_initiative) -> None:
+def test_a_round_without_new_statements_signs_nothing_new(
+    collecting_initiative, add_statements
+) -> None:
     add_statements(collecting_initiative, 2)
     sequence_all()
     before = Checkpoint.objects.count()
@@ -118,7 +100,9 @@ def test_a_round_without_new_statements_signs_nothing_new(collecting_initiative)
     assert Checkpoint.objects.count() == before
 
 
-def test_a_large_backlog_is_taken_in_batches_until_caught_up(collecting_initiative) -> None:
+def test_a_large_backlog_is_taken_in_batches_until_caught_up(
+    collecting_initiative, add_statements
+) -> None:
     leaves = add_statements(collecting_initiative, 10)
     results = sequence_all(batch_size=3)
     assert [r.size for r in results if r.appended] == [3, 6, 9, 10]
@@ -127,13 +111,15 @@ def test_a_large_backlog_is_taken_in_batches_until_caught_up(collecting_initiati
     assert bytes(Checkpoint.objects.get(size=10).root) == merkle.root_from_leaves(leaves)
 
 
-def test_the_log_stores_at_most_two_nodes_per_leaf(collecting_initiative) -> None:
+def test_the_log_stores_at_most_two_nodes_per_leaf(collecting_initiative, add_statements) -> None:
     add_statements(collecting_initiative, 100)
     sequence_all(batch_size=7)
     assert LogNode.objects.count() <= 200
 
 
-def test_two_sequencers_at_once_never_reuse_an_index_nor_leave_a_gap(collecting_initiative) -> None:
+def test_two_sequencers_at_once_never_reuse_an_index_nor_leave_a_gap(
+    collecting_initiative, add_statements
+) -> None:
     stop = threading.Event()
     errors: list[BaseException] = []
 
@@ -196,7 +182,9 @@ def test_only_one_sequencer_holds_the_lock(data_dir) -> None:
     assert result == [False, True]
 
 
-def test_the_sequencer_endpoint_data_matches_the_database(client, collecting_initiative) -> None:
+def test_the_sequencer_endpoint_data_matches_the_database(
+    client, collecting_initiative, add_statements
+) -> None:
     add_statements(collecting_initiative, 3)
     sequence_all()
     counts = client.get("/api/v1/initiatives/clean-air/counts").json()
