@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import http.client
 import json
 import os
@@ -145,6 +146,62 @@ def inside(host: str, *command: str) -> list[str]:
 
 
 # --- the network -----------------------------------------------------------------------------
+
+
+#: Held for a whole run: two runs at once would share the namespaces' names and addresses.
+RUN_LOCK = Path(tempfile.gettempdir()) / "quorum-cluster-bench.lock"
+
+
+def namespaces() -> list[str]:
+    """Every namespace a run makes, the bridge's first."""
+    return [BRIDGE_NS, *(netns(host) for host in HOSTS)]
+
+
+def remove_leftovers() -> list[str]:
+    """Remove what a run that was killed left behind: its namespaces, with the processes still
+    running in them (a PostgreSQL or nginx of a host), and veth pairs not yet moved into one.
+
+    Only called under :data:`RUN_LOCK`, so nothing of ours that it finds is in use. Returns the
+    namespaces removed.
+    """
+    listed = run("ip", "netns", "list", check=False).stdout.split("\n")
+    present = {line.split()[0] for line in listed if line.strip()}
+    removed = []
+    for name in namespaces():
+        if name not in present:
+            continue
+        pids = run("ip", "netns", "pids", name, check=False).stdout.split()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid), signal.SIGKILL)
+        run("ip", "netns", "del", name, check=False)
+        removed.append(name)
+    for n in range(len(HOSTS)):
+        run("ip", "link", "del", f"qv{n}", check=False)
+    return removed
+
+
+@contextlib.contextmanager
+def only_run(wait: float = 30) -> Iterator[None]:
+    """This run alone on the machine, after clearing what an earlier, killed one left.
+
+    Waits ``wait`` seconds at most for a run that holds the lock (a test's short hold), then
+    gives up: a whole run takes minutes.
+    """
+    with RUN_LOCK.open("a") as lock:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise SystemExit(f"another cluster run holds {RUN_LOCK}") from None
+                time.sleep(0.2)
+        removed = remove_leftovers()
+        if removed:
+            print(f"removed what a killed run left: {' '.join(removed)}", flush=True)
+        yield
 
 
 @contextlib.contextmanager
@@ -387,7 +444,7 @@ def cluster() -> Iterator[Cluster]:
     services: dict[str, Service] = {}
     nodes: list[failover.Node] = []
     try:
-        with network():
+        with only_run(), network():
             try:
                 database_password = secrets.token_hex(16)
                 primary, standby = postgres_pair(directory, nodes, database_password)

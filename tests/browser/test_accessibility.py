@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import string
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.request import Request, urlopen
@@ -206,16 +207,72 @@ def test_on_a_320_px_phone_the_map_and_chart_fit_and_their_text_is_at_least_12_p
         assert page.evaluate(
             "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
         )
-        # The smallest text of the map as drawn: its font size times the picture's scale.
-        smallest = page.evaluate(
-            """() => {
-              const svg = document.querySelector("svg.progress-map");
-              const scale = svg.getScreenCTM().a;
-              return Math.min(...[...svg.querySelectorAll("text")].map(
-                (text) => parseFloat(text.getAttribute("font-size")) * scale));
-            }"""
+        # The smallest text of each picture as drawn: the font size the text has (its own or
+        # its group's) times the picture's scale.
+        for selector in PICTURES:
+            smallest = page.evaluate(
+                """(selector) => {
+                  const svg = document.querySelector(selector);
+                  const scale = svg.getScreenCTM().a;
+                  return Math.min(...[...svg.querySelectorAll("text")].map((text) =>
+                    parseFloat(text.closest("[font-size]").getAttribute("font-size")) * scale));
+                }""",
+                selector,
+            )
+            assert smallest >= 12, selector
+    finally:
+        context.close()
+
+
+STYLESHEET = Path(__file__).resolve().parents[2] / "src/quorum/static/quorum/quorum.css"
+
+
+def test_the_chart_s_day_labels_never_overlap_in_any_language_as_a_phone_draws_them(
+    chromium: Browser,
+) -> None:
+    """Each language's dates drawn by Chromium at a 320 px phone's column, with the site's
+    stylesheet: a collection of months, across the new year, and a short one of big counts
+    (the widest count labels leave the days the least room)."""
+    from django.conf import settings
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from quorum.ledger.charts import growth_chart
+
+    months = [(date(2026, 11, 20) + timedelta(days=d), 1000 * d * d) for d in range(60)]
+    weeks = [(date(2026, 12, 1) + timedelta(days=d), 12_345_678 * d) for d in range(22)]
+    charts = []
+    for language, _ in settings.LANGUAGES:
+        for series in (months, weeks):
+            with translation.override(language):
+                chart = growth_chart(series, language=language)
+                context = {"chart": chart, "growth": series, "id_prefix": f"c{len(charts)}"}
+                charts.append((language, render_to_string("ledger/_growth_chart.html", context)))
+    context = chromium.new_context(viewport={"width": 320, "height": 640})
+    try:
+        page = context.new_page()
+        page.set_content(
+            '<main class="govuk-main-wrapper"><div class="govuk-width-container">'
+            + "".join(html for _, html in charts)
+            + "</div></main>"
         )
-        assert smallest >= 12
+        page.add_style_tag(path=str(STYLESHEET))
+        drawn = page.evaluate(
+            """() => [...document.querySelectorAll("svg.growth-chart")].map((svg) => {
+              const boxes = [...svg.querySelectorAll("text.day")].map(
+                (text) => text.getBoundingClientRect());
+              const frame = svg.getBoundingClientRect();
+              return {
+                gaps: boxes.slice(1).map((box, i) => box.left - boxes[i].right),
+                inside: boxes.every((box) => box.left >= frame.left && box.right <= frame.right
+                  && box.bottom <= frame.bottom),
+              };
+            })"""
+        )
+        assert len(drawn) == len(charts)
+        for (language, _), chart in zip(charts, drawn, strict=True):
+            assert chart["gaps"] and min(chart["gaps"]) > 2, (language, chart)
+            assert chart["inside"], (language, chart)
     finally:
         context.close()
 

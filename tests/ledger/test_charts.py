@@ -10,6 +10,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.utils import translation
 from hypothesis import given
@@ -19,6 +20,7 @@ from quorum.initiatives.models import Initiative, OrganiserMember
 from quorum.initiatives.services import initiative_create, organiser_confirm, organiser_invite
 from quorum.ledger.charts import (
     HEIGHT,
+    LABEL_GAP,
     MOST_COUNT_TICKS,
     MOST_DAY_TICKS,
     WIDTH,
@@ -153,12 +155,40 @@ def test_the_labels_are_in_the_languages_local_forms() -> None:
     assert french.x_ticks[0].label == "18 nov."
 
 
-def test_days_in_two_years_carry_the_year() -> None:
+def test_days_in_two_years_carry_the_year_on_a_line_of_its_own_where_it_changes() -> None:
     chart = growth_chart([(date(2026, 12, 20), 5), (date(2027, 1, 10), 9)], language="en")
     assert chart is not None
 
-    assert chart.x_ticks[0].label == "20 Dec 2026"
+    assert chart.x_ticks[0].label == "20 Dec" and chart.x_ticks[0].year == "2026"
+    assert [tick.year for tick in chart.x_ticks if tick.year] == ["2026", "2027"]
     assert chart.x_ticks[0].anchor == "start" and chart.x_ticks[-1].anchor == "end"
+    one_year = growth_chart([(date(2026, 11, 20), 5), (date(2026, 12, 10), 9)], language="en")
+    assert one_year is not None and all(tick.year == "" for tick in one_year.x_ticks)
+    # The year's line is made room for under the day labels.
+    assert chart.bottom == one_year.bottom - chart.year_line
+    assert chart.label_y + chart.year_line < HEIGHT
+
+
+@given(series_strategy, st.sampled_from([code for code, _ in settings.LANGUAGES]))
+def test_day_labels_keep_apart_in_every_language_however_long_it_makes_them(
+    series: list[tuple[date, int]], language: str
+) -> None:
+    chart = growth_chart(series, language=language)
+    assert chart is not None
+
+    extents = [tick.extent() for tick in chart.x_ticks]
+    assert all(a[1] + LABEL_GAP <= b[0] for a, b in itertools.pairwise(extents))
+    assert extents[0][0] >= 0 and extents[-1][1] <= WIDTH
+    assert len(chart.x_ticks) >= min(2, len({day for day, _ in series}))
+
+
+def test_a_language_with_long_dates_gets_fewer_day_labels_than_english() -> None:
+    series = [(date(2026, 11, 1) + timedelta(days=d), 10**6 * d) for d in range(22)]
+    english = growth_chart(series, language="en")
+    latvian = growth_chart(series, language="lv")
+    assert english is not None and latvian is not None
+
+    assert len(latvian.x_ticks) < len(english.x_ticks)
 
 
 def test_a_long_count_makes_room_for_its_labels() -> None:
