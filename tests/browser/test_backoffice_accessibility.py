@@ -175,10 +175,28 @@ class Session:
     found: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
+# Every frame of the page has its document loaded (not the blank one a lazy frame starts with).
+FRAMES_LOADED = """() => [...document.querySelectorAll("iframe")].every(frame =>
+  frame.contentDocument !== null
+  && frame.contentDocument.readyState === "complete"
+  && frame.contentWindow.location.href !== "about:blank")"""
+
+
+def load_every_frame(page: Page) -> None:
+    """Brings each lazy preview frame into view and waits until it and its assets have loaded,
+    so that what a frame fetches late is not taken for something axe fetched."""
+    for frame in page.locator("iframe").all():
+        frame.scroll_into_view_if_needed()
+    page.wait_for_function(FRAMES_LOADED)
+    page.wait_for_load_state("networkidle")
+    page.evaluate("() => window.scrollTo(0, 0)")
+
+
 def axe(session: Session, server: QuorumServer) -> dict[str, Any]:
     """axe's findings on the page as it is, checking that axe fetched nothing."""
     page = session.page
     assert page.locator("html").get_attribute("lang") == session.language, page.url
+    load_every_frame(page)
     seen = len(session.urls)
     results = Axe().run(page).response
     fetched = [u for u in session.urls[seen:] if not u.endswith(FETCHED_BY_THE_BROWSER)]

@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from quorum.rules import DataFileError, RulesError, UnknownSchemeError, scheme
 from quorum.rules.loader import available_schemes, load_scheme, load_text, parse_scheme
@@ -86,6 +88,12 @@ BREAKAGES = [
     ("success/source/uncertain", "maybe", "true or false"),
     ("organiser_group/min_members", True, "expected an integer"),
     ("register/number_pattern", "ECI([0-9]{4}", "not a regular expression"),
+    ("register/number_pattern", "ECI\\((?P<year>[0-9]{4})\\)[0-9]{6}", "groups year and serial"),
+    ("register/number_format", _DELETE, "missing key"),
+    ("register/number_format", "ECI({year:04d}){number:06d}", "format of year and serial"),
+    ("register/number_format", "ECI({year:04d}){serial:05d}", "does not read"),
+    ("register/number_format", "ECI({year}){serial:06d", "format of year and serial"),
+    ("register/number_format", "ECI({year:04d})", "does not read"),
     ("register/initiative_url", "https://r.eu/{year}_{language}", "placeholders"),
     ("register/initiative_url", "https://r.eu/{year}/{serial}/{nope}_{language}", "placeholders"),
     ("register/initiative_url", "http://r.eu/{year}/{serial}_{language}", "https://"),
@@ -120,3 +128,28 @@ def test_the_register_is_optional_and_a_scheme_without_one_has_none(raw_eci):
         "https://citizens-initiative.europa.eu/initiatives/details/2026/000042_pl"
     )
     assert register.initiative_address("ECI(2026)42", language="pl") is None
+
+
+@given(
+    st.integers(min_value=1000, max_value=9999),
+    st.lists(st.integers(min_value=1, max_value=999_998), max_size=5),
+)
+def test_the_register_s_next_number_follows_the_highest_serial_of_its_year(
+    year: int, serials: list[int]
+) -> None:
+    register = scheme("eci").register
+    assert register is not None
+    numbers = [f"ECI({year}){serial:06d}" for serial in serials]
+    others = [f"ECI({year + 1})999999", f"ECI({year}){10**6}", f"{year}/7", ""]
+
+    number = register.next_number(year, numbers + others)
+
+    assert number == f"ECI({year}){max(serials, default=0) + 1:06d}"
+    assert register.initiative_address(number, language="en") is not None
+
+
+def test_the_register_has_no_number_left_after_the_year_s_last_serial() -> None:
+    register = scheme("eci").register
+    assert register is not None
+    assert register.next_number(2026, ["ECI(2026)999999"]) is None
+    assert register.next_number(2027, ["ECI(2026)999999"]) == "ECI(2027)000001"

@@ -591,7 +591,9 @@ class _Parser:
     def register(self, obj: object) -> RegisterRule:
         path = self.path("register")
         obj = _keys(
-            obj, path, {"number_pattern", "initiative_url", "data_protection_url", "source"}
+            obj,
+            path,
+            {"number_pattern", "number_format", "initiative_url", "data_protection_url", "source"},
         )
         text = _str(obj["number_pattern"], path + ".number_pattern")
         try:
@@ -599,16 +601,33 @@ class _Parser:
         except re.error as exc:
             _fail(path + ".number_pattern", f"not a regular expression: {exc}")
         groups = set(pattern.groupindex)
+        if groups != {"year", "serial"}:
+            _fail(path + ".number_pattern", "expected the groups year and serial")
+        number_format = _str(obj["number_format"], path + ".number_format")
+        _check_number_format(number_format, pattern, path + ".number_format")
         initiative_url = _str(obj["initiative_url"], path + ".initiative_url")
         _check_placeholders(initiative_url, groups | {"language"}, path + ".initiative_url")
         data_protection_url = _str(obj["data_protection_url"], path + ".data_protection_url")
         _check_placeholders(data_protection_url, {"language"}, path + ".data_protection_url")
         return RegisterRule(
             number_pattern=pattern,
+            number_format=number_format,
             initiative_url=initiative_url,
             data_protection_url=data_protection_url,
             source=self.source(obj["source"], path + ".source"),
         )
+
+
+def _check_number_format(number_format: str, pattern: re.Pattern[str], path: str) -> None:
+    """A format whose numbers the pattern reads back: the first of a year, and a later one."""
+    for year, serial in ((2026, 1), (1999, 42)):
+        try:
+            number = number_format.format(year=year, serial=serial)
+        except (KeyError, IndexError, ValueError) as exc:
+            _fail(path, f"expected a format of year and serial: {exc!r}")
+        match = pattern.fullmatch(number)
+        if match is None or (int(match["year"]), int(match["serial"])) != (year, serial):
+            _fail(path, f"the number_pattern does not read {number!r} back as {year}, {serial}")
 
 
 def _check_placeholders(url: str, expected: set[str], path: str) -> None:

@@ -9,7 +9,7 @@ data) are read-only views (:class:`types.MappingProxyType`). Results built per c
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -252,11 +252,25 @@ class RegisterRule:
 
     #: A registration number of the register's form; its named groups fill ``initiative_url``.
     number_pattern: re.Pattern[str]
+    #: The number of a ``year`` and a ``serial`` counted within it: the pattern reads it back.
+    number_format: str
     #: With ``{language}`` and the pattern's groups (``{year}``, ``{serial}``).
     initiative_url: str
     #: With ``{language}``.
     data_protection_url: str
     source: Source
+
+    def next_number(self, year: int, numbers: Iterable[str]) -> str | None:
+        """The number after the highest of ``year`` among ``numbers`` (numbers of other forms
+        are not counted), the year's first when it has none, or None once its serials are
+        used up."""
+        serials = [
+            int(match["serial"])
+            for number in numbers
+            if (match := self.number_pattern.fullmatch(number)) and int(match["year"]) == year
+        ]
+        number = self.number_format.format(year=year, serial=max(serials, default=0) + 1)
+        return number if self.number_pattern.fullmatch(number) else None
 
     def initiative_address(self, registration_number: str, *, language: str) -> str | None:
         """The initiative's page in the register, or None for a number of another form."""

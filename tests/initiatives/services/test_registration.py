@@ -1,10 +1,12 @@
-"""The registration number: the registrar's, or the next free ECI(YYYY)NNNNNN of the year."""
+"""The registration number: the registrar's, or the next free one of the year in the form of the
+scheme's register (ECI(YYYY)NNNNNN for the ECI, from its data)."""
 
 from __future__ import annotations
 
 import contextlib
 import threading
 from datetime import date
+from types import SimpleNamespace
 
 import pytest
 from django.db import connection
@@ -97,8 +99,8 @@ def test_two_registrations_at_once_never_get_the_same_number(monkeypatch) -> Non
     both_read = threading.Barrier(2)
     read_number = registration.next_registration_number
 
-    def read_then_wait(year: int) -> str:
-        number = read_number(year)
+    def read_then_wait(scheme_code: str, year: int) -> str:
+        number = read_number(scheme_code, year)
         # Broken when the other registration waits for ours to commit: the lock works.
         with contextlib.suppress(threading.BrokenBarrierError):
             both_read.wait(timeout=1)
@@ -123,3 +125,18 @@ def test_two_registrations_at_once_never_get_the_same_number(monkeypatch) -> Non
     assert failures == []
     numbers = sorted(Initiative.objects.values_list("registration_number", flat=True))
     assert numbers == ["ECI(2026)000001", "ECI(2026)000002"]
+
+
+@pytest.mark.django_db
+def test_a_scheme_without_a_register_numbers_nothing_and_the_registrar_types_one(
+    monkeypatch,
+) -> None:
+    monkeypatch.setattr(registration, "scheme", lambda code: SimpleNamespace(register=None))
+    initiative = requested("national")
+    with pytest.raises(services.InvalidRequest) as refused:
+        register(initiative)
+    assert refused.value.errors["registration_number"] == [
+        "Enter the registration number: this scheme does not number initiatives."
+    ]
+    assert Initiative.objects.get(pk=initiative.pk).status == Status.REGISTRATION_REQUESTED
+    assert register(initiative, number="2026/7") == "2026/7"

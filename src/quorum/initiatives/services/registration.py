@@ -1,11 +1,11 @@
 """Registration (Art. 6): the organisers' request, the registrar's decision, the number.
 
 When the registrar leaves the registration number blank, the platform gives the next free
-number of the form the Commission uses, ECI(YYYY)NNNNNN: the year of registration, then a
-serial of six digits counted within that year, from 000001 (so ECI(2026)000001, then
-ECI(2026)000002, …). A number the registrar typed counts too: after ECI(2026)000042 comes
-ECI(2026)000043. Numbers of other forms (a national scheme's) are kept as typed and not
-counted.
+number of the form the scheme's register uses (its data's ``register``: for the ECI,
+ECI(YYYY)NNNNNN, the year of registration, then a serial of six digits counted within that
+year, from 000001, so ECI(2026)000001, then ECI(2026)000002, …). A number the registrar typed
+counts too: after ECI(2026)000042 comes ECI(2026)000043. Numbers of other forms are kept as
+typed and not counted. A scheme without a register gives no number: the registrar types one.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from quorum.initiatives.services.transitions import Status, initiative_lock, tra
 from quorum.rules import scheme
 
 DECISIONS = ("registered", "partially_registered", "refused")
-SERIAL_DIGITS = 6
 
 # "quorum" + "regn" as a stable 63-bit key for pg_advisory_xact_lock.
 NUMBERING_LOCK_KEY = int.from_bytes(b"quorumrn", "big") & 0x7FFF_FFFF_FFFF_FFFF
@@ -76,27 +75,25 @@ def _lock_numbering() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [NUMBERING_LOCK_KEY])
 
 
-def next_registration_number(year: int) -> str:
-    """The next free ECI(YYYY)NNNNNN number of ``year`` (see the module's docstring).
+def next_registration_number(scheme_code: str, year: int) -> str:
+    """The next free number of ``year`` in the scheme's register (see the module's docstring).
 
-    Raises InvalidRequest once the six digits of the year are used up: the registrar must then
-    type a number.
+    Raises InvalidRequest when the scheme has no register, or once the year's serials are used
+    up: the registrar must then type a number.
     """
-    prefix = f"ECI({year})"
-    last = (
-        Initiative.objects.filter(
-            registration_number__regex=rf"^ECI\({year}\)[0-9]{{{SERIAL_DIGITS}}}$"
-        )
-        .order_by("-registration_number")  # fixed width: the last in text is the highest
-        .values_list("registration_number", flat=True)
-        .first()
+    register = scheme(scheme_code).register
+    numbers = Initiative.objects.exclude(registration_number="").values_list(
+        "registration_number", flat=True
     )
-    serial = int(last.removeprefix(prefix)) + 1 if last else 1
-    if serial >= 10**SERIAL_DIGITS:
-        raise InvalidRequest(
-            {"registration_number": [_("Enter the registration number: none is left this year.")]}
+    number = register.next_number(year, numbers) if register is not None else None
+    if number is None:
+        message = (
+            _("Enter the registration number: none is left this year.")
+            if register is not None
+            else _("Enter the registration number: this scheme does not number initiatives.")
         )
-    return f"{prefix}{serial:0{SERIAL_DIGITS}d}"
+        raise InvalidRequest({"registration_number": [message]})
+    return number
 
 
 @transaction.atomic
@@ -133,7 +130,7 @@ def initiative_decide_registration(
         notify_registration_decided(refused)
         return refused
     _lock_numbering()
-    number = registration_number.strip() or next_registration_number(day.year)
+    number = registration_number.strip() or next_registration_number(initiative.scheme, day.year)
     if Initiative.objects.filter(registration_number=number).exclude(pk=initiative.pk).exists():
         raise InvalidRequest({"registration_number": [_("This registration number is taken.")]})
     partial = decision == "partially_registered"
