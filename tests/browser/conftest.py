@@ -8,10 +8,13 @@ Playwright drives /usr/bin/chromium, and axe-core comes from inside axe-playwrig
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import random
 import signal
 import socket
 import sqlite3
+import string
 import subprocess
 import sys
 import time
@@ -35,6 +38,7 @@ DEMO_SLUG = "ban-biometric-mass-surveillance"
 #: A coalition partner of the demo initiative, added for the tests of partner links.
 DEMO_PARTNER = "demo-friends"
 DEMO_PASSPHRASE = b"demo"
+VALID_PESEL = "44051401359"
 STARTUP_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 
@@ -242,3 +246,61 @@ def page(chromium, quorum_server: QuorumServer, requests_seen: RequestLog) -> It
     finally:
         context.close()
     assert requests_seen.foreign == [], f"requests to another origin: {requests_seen.foreign}"
+
+
+# --- the public pages, with a real receipt to check -------------------------------------
+
+
+def signed_receipt(server: QuorumServer) -> str:
+    """A real receipt (signed through the public API), so its check shows a real proof."""
+    from quorum.signing.pow import solve_challenge
+
+    def call(path: str, body: dict | None = None) -> dict:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            server.url(path), data=data, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    challenge = call(f"/api/v1/pow/challenge?scope=statement:{DEMO_SLUG}")
+    letters = "".join(random.choices(string.ascii_lowercase, k=8))
+    answer = call(
+        f"/api/v1/initiatives/{DEMO_SLUG}/statements",
+        {
+            "nationality": "PL",
+            "first_names": "Zofia " + letters,
+            "family_names": "Kowalska" + letters,
+            "id_type": "pesel",
+            "id_number": VALID_PESEL,
+            "altcha": solve_challenge(challenge),
+        },
+    )
+    return answer["receipt"]
+
+
+@pytest.fixture(scope="session")
+def receipt(quorum_server: QuorumServer) -> str:
+    return signed_receipt(quorum_server)
+
+
+@pytest.fixture(scope="session")
+def public_pages(receipt: str) -> dict[str, str]:
+    """Every public page by name: each kind once, the receipt check with a real receipt."""
+    initiative = f"/i/{DEMO_SLUG}/"
+    return {
+        "register": "/",
+        "register, searched": "/?q=biometric&status=collecting",
+        "initiative": initiative,
+        "signing start": f"{initiative}sign/",
+        "signing form DE (Part A)": f"{initiative}sign/de/",
+        "signing form PL (Part B)": f"{initiative}sign/pl/",
+        "signing form RO (Part B)": f"{initiative}sign/ro/",
+        "receipt check": f"{initiative}receipt/",
+        "receipt check with a receipt": f"{initiative}receipt/?receipt={receipt}",
+        "counter embed": f"{initiative}counter/",
+        "e-mail updates": f"{initiative}updates/",
+        "signing form in a campaign's frame": f"{initiative}embed/sign/pl/",
+        "sign-in": "/account/login/",
+        "404": "/no-such-page/",
+    }

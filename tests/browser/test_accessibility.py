@@ -8,13 +8,9 @@ where the layout differs most from the desktop's.
 
 from __future__ import annotations
 
-import json
-import random
-import string
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.request import Request, urlopen
 
 import pytest
 
@@ -27,11 +23,8 @@ pytest.importorskip("axe_playwright_python.sync_playwright")
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page
 
-from quorum.signing.pow import solve_challenge
-
 CHROMIUM = Path("/usr/bin/chromium")
 DEMO_SLUG = "ban-biometric-mass-surveillance"
-VALID_PESEL = "44051401359"
 # What a page may fetch by itself while axe runs: the counter's refresh and the page's icon.
 OWN_FETCHES = ("/counts", "/static/quorum/favicon.svg")
 
@@ -40,56 +33,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed"),
 ]
-
-
-def public_paths(receipt: str) -> dict[str, str]:
-    initiative = f"/i/{DEMO_SLUG}/"
-    return {
-        "register": "/",
-        "register, searched": "/?q=biometric&status=collecting",
-        "initiative": initiative,
-        "signing start": f"{initiative}sign/",
-        "signing form DE (Part A)": f"{initiative}sign/de/",
-        "signing form PL (Part B)": f"{initiative}sign/pl/",
-        "signing form RO (Part B)": f"{initiative}sign/ro/",
-        "receipt check": f"{initiative}receipt/",
-        "receipt check with a receipt": f"{initiative}receipt/?receipt={receipt}",
-        "counter embed": f"{initiative}counter/",
-        "e-mail updates": f"{initiative}updates/",
-        "signing form in a campaign's frame": f"{initiative}embed/sign/pl/",
-        "sign-in": "/account/login/",
-        "404": "/no-such-page/",
-    }
-
-
-def signed_receipt(server: QuorumServer) -> str:
-    """A real receipt (signed through the public API), so its check shows a real proof."""
-
-    def call(path: str, body: dict | None = None) -> dict:
-        data = json.dumps(body).encode() if body is not None else None
-        request = Request(server.url(path), data=data, headers={"Content-Type": "application/json"})
-        with urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
-
-    challenge = call(f"/api/v1/pow/challenge?scope=statement:{DEMO_SLUG}")
-    letters = "".join(random.choices(string.ascii_lowercase, k=8))
-    answer = call(
-        f"/api/v1/initiatives/{DEMO_SLUG}/statements",
-        {
-            "nationality": "PL",
-            "first_names": "Zofia " + letters,
-            "family_names": "Kowalska" + letters,
-            "id_type": "pesel",
-            "id_number": VALID_PESEL,
-            "altcha": solve_challenge(challenge),
-        },
-    )
-    return answer["receipt"]
-
-
-@pytest.fixture(scope="module")
-def receipt(quorum_server: QuorumServer) -> str:
-    return signed_receipt(quorum_server)
 
 
 def describe(violations: list[dict]) -> str:
@@ -102,7 +45,7 @@ def describe(violations: list[dict]) -> str:
 
 @pytest.mark.parametrize("language", ["pl", "el", "bg"])
 def test_axe_finds_no_serious_or_critical_violation_on_any_public_page(
-    chromium: Browser, quorum_server: QuorumServer, receipt: str, language: str
+    chromium: Browser, quorum_server: QuorumServer, public_pages: dict[str, str], language: str
 ) -> None:
     server = quorum_server
     context = chromium.new_context(viewport={"width": 375, "height": 812})
@@ -114,7 +57,7 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_public_page(
     blocking = []
     try:
         page = context.new_page()
-        for name, path in public_paths(receipt).items():
+        for name, path in public_pages.items():
             page.goto(server.url(path))
             if "?receipt=" in path:  # the browser checks the receipt itself, then shows it
                 page.wait_for_load_state("networkidle")

@@ -114,10 +114,23 @@ def verified_checkpoint(server: QuorumServer, *, at_least: int = 0):
         time.sleep(0.2)
 
 
-def counts(server: QuorumServer) -> dict:
-    status, raw = http(server, f"{API}/counts")
-    assert status == 200, raw
-    return json.loads(raw)
+def counts(server: QuorumServer, *, over: int = -1) -> dict:
+    """The public counts; asked again while their total is not over ``over`` (they are served
+    from a cache that may lag one sequencer interval)."""
+    deadline = time.monotonic() + SEQUENCED_WITHIN
+    while True:
+        status, raw = http(server, f"{API}/counts")
+        assert status == 200, raw
+        answer = json.loads(raw)
+        if answer["total"] > over:
+            return answer
+        assert time.monotonic() < deadline, f"the counts stay at {over}"
+        time.sleep(0.2)
+
+
+def shown_total(page: Page) -> int:
+    """The total the page's counts section was rendered with."""
+    return int(page.locator("#live-counts [data-total-bar]").get_attribute("value"))
 
 
 # --- the receipt check ---------------------------------------------------------------------
@@ -283,15 +296,62 @@ def test_the_open_initiative_page_follows_the_counts_without_a_reload(
     poland = page.locator('#live-counts tr[data-member-state="PL"]')
     expect(total).to_be_visible()
     page.evaluate("window.__notReloaded = true")
+    before = shown_total(page)
 
     receipt = sign(server)
     proof_once_logged(server, receipt)
-    now = counts(server)
+    now = counts(server, over=before)
 
     expect(total).to_have_text(f"{now['total']:,}", timeout=10_000)
     polish = now["by_member_state"]["PL"]["count"]
     expect(poland.locator("[data-count]")).to_have_text(f"{polish:,}")
     assert poland.locator("progress").evaluate("bar => bar.value") == polish
+    assert page.evaluate("window.__notReloaded") is True
+
+
+PL_TILE = '#live-counts svg.progress-map [data-map-state="PL"] > title'
+CHART_DESC = "#live-counts #counts-growth-desc"
+
+
+def test_the_open_initiative_page_redraws_its_map_and_chart_without_a_reload(
+    page: Page, quorum_server: QuorumServer
+) -> None:
+    server = quorum_server
+    page.clock.install()  # the page's clock is the test's: the 30 s between drawings pass at once
+    for _ in range(30):  # the chart is there from the log's first checkpoint on
+        page.goto(server.url(server.initiative_path))
+        if page.locator(CHART_DESC).count():
+            break
+        page.wait_for_timeout(500)
+    expect(page.locator(CHART_DESC)).to_be_attached()
+    numbers = page.locator("#live-counts .govuk-details")
+    numbers.locator("summary").click()  # "Show the numbers" open: it stays open
+    page.evaluate("window.__notReloaded = true")
+    before = shown_total(page)
+
+    receipt = sign(server)
+    proof_once_logged(server, receipt)
+    now = counts(server, over=before)
+    polish = f": {now['by_member_state']['PL']['count']:,} received"
+    total = f"{now['total']:,}"
+    for _ in range(30):  # the sequencer's rounds take real time; the drawings' wait, page time
+        page.wait_for_timeout(500)
+        page.clock.run_for(31_000)
+        if polish in page.locator(PL_TILE).text_content():
+            break
+
+    assert polish in page.locator(PL_TILE).text_content(), "the map was not redrawn"
+    chart = page.locator(CHART_DESC).text_content()
+    assert f": {total} on " in chart or f", {total} on " in chart, (
+        f"the chart was not redrawn: {chart}"
+    )
+    last_row = numbers.locator(".growth-table tbody tr").last
+    expect(last_row.locator("td")).to_have_text(total)
+    assert numbers.evaluate("details => details.open") is True
+    assert page.evaluate("document.activeElement.tagName") == "SUMMARY"  # focus kept
+    # One of each picture, with the ids their names point to: swapped, not added.
+    assert page.locator("svg.progress-map").count() == 1
+    assert page.locator("svg.growth-chart").count() == 1
     assert page.evaluate("window.__notReloaded") is True
 
 

@@ -8,12 +8,8 @@ page, the width, the language and the elements that stick out furthest.
 
 from __future__ import annotations
 
-import json
-import random
-import string
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.request import Request, urlopen
 
 import pytest
 from django.conf import settings
@@ -25,11 +21,8 @@ pytest.importorskip("playwright.sync_api")
 
 from playwright.sync_api import Browser, Page
 
-from quorum.signing.pow import solve_challenge
-
 CHROMIUM = Path("/usr/bin/chromium")
 DEMO_SLUG = "ban-biometric-mass-surveillance"
-VALID_PESEL = "44051401359"
 #: Every language the site offers (24): the same list the language switcher shows.
 LANGUAGES = [code for code, _ in settings.LANGUAGES]
 WIDTHS = ((320, 640), (375, 812), (1280, 800))
@@ -60,56 +53,6 @@ WIDEST = """() => {
 }"""
 
 
-def public_paths(receipt: str) -> dict[str, str]:
-    initiative = f"/i/{DEMO_SLUG}/"
-    return {
-        "register": "/",
-        "register, searched": "/?q=biometric&status=collecting",
-        "initiative": initiative,
-        "signing start": f"{initiative}sign/",
-        "signing form DE (Part A)": f"{initiative}sign/de/",
-        "signing form PL (Part B)": f"{initiative}sign/pl/",
-        "signing form RO (Part B)": f"{initiative}sign/ro/",
-        "receipt check": f"{initiative}receipt/",
-        "receipt check with a receipt": f"{initiative}receipt/?receipt={receipt}",
-        "counter embed": f"{initiative}counter/",
-        "e-mail updates": f"{initiative}updates/",
-        "signing form in a campaign's frame": f"{initiative}embed/sign/pl/",
-        "sign-in": "/account/login/",
-        "404": "/no-such-page/",
-    }
-
-
-def signed_receipt(server: QuorumServer) -> str:
-    """A real receipt (signed through the public API), so its check shows a real proof."""
-
-    def call(path: str, body: dict | None = None) -> dict:
-        data = json.dumps(body).encode() if body is not None else None
-        request = Request(server.url(path), data=data, headers={"Content-Type": "application/json"})
-        with urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
-
-    challenge = call(f"/api/v1/pow/challenge?scope=statement:{DEMO_SLUG}")
-    letters = "".join(random.choices(string.ascii_lowercase, k=8))
-    answer = call(
-        f"/api/v1/initiatives/{DEMO_SLUG}/statements",
-        {
-            "nationality": "PL",
-            "first_names": "Zofia " + letters,
-            "family_names": "Kowalska" + letters,
-            "id_type": "pesel",
-            "id_number": VALID_PESEL,
-            "altcha": solve_challenge(challenge),
-        },
-    )
-    return answer["receipt"]
-
-
-@pytest.fixture(scope="module")
-def receipt(quorum_server: QuorumServer) -> str:
-    return signed_receipt(quorum_server)
-
-
 def overflows(page: Page) -> list[str]:
     """For each width, what sticks out of the current page, if anything."""
     found = []
@@ -128,7 +71,7 @@ def overflows(page: Page) -> list[str]:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_no_public_page_scrolls_sideways_on_a_phone_or_a_desktop(
-    chromium: Browser, quorum_server: QuorumServer, receipt: str, language: str
+    chromium: Browser, quorum_server: QuorumServer, public_pages: dict[str, str], language: str
 ) -> None:
     server = quorum_server
     context = chromium.new_context(viewport={"width": WIDTHS[0][0], "height": WIDTHS[0][1]})
@@ -144,7 +87,7 @@ def test_no_public_page_scrolls_sideways_on_a_phone_or_a_desktop(
     failures = []
     try:
         page = context.new_page()
-        for name, path in public_paths(receipt).items():
+        for name, path in public_pages.items():
             page.set_viewport_size({"width": WIDTHS[0][0], "height": WIDTHS[0][1]})
             page.goto(server.url(path))
             if "?receipt=" in path:  # the browser checks the receipt itself, then shows it
@@ -172,14 +115,14 @@ SMALL = """(selector) => [...document.querySelectorAll(selector)]
 
 
 def test_every_control_on_a_phone_is_at_least_44_px_high(
-    chromium: Browser, quorum_server: QuorumServer, receipt: str
+    chromium: Browser, quorum_server: QuorumServer, public_pages: dict[str, str]
 ) -> None:
     server = quorum_server
     context = chromium.new_context(viewport={"width": 320, "height": 640})
     small = []
     try:
         page = context.new_page()
-        for name, path in public_paths(receipt).items():
+        for name, path in public_pages.items():
             page.goto(server.url(path))
             small += [
                 f"{name}: {html} is {height} px" for html, height in page.evaluate(SMALL, CONTROLS)

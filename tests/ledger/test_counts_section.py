@@ -87,6 +87,26 @@ def test_the_page_shows_the_counts_of_the_log_after_sequencing(
     assert 'data-counts-url="/api/v1/initiatives/clean-air/counts"' in html
 
 
+def test_the_section_names_the_page_its_pictures_are_redrawn_from_and_their_parts(
+    client, ready, polish_citizen
+) -> None:
+    """counts.js swaps in the map and chart of the initiative page's newer copy: each picture
+    is a [data-picture] and the parts it swaps are [data-redrawn], in the same order on every
+    copy; before the first checkpoint the chart's picture is there, empty."""
+    empty = section(client.get(PAGE).content.decode())
+    assert 'data-pictures-url="/i/clean-air/"' in empty
+    assert re.search(r'<div data-picture="chart">\s*</div>', empty)
+
+    sign(client, polish_citizen)
+    sequence_all()
+    html = section(client.get(PAGE).content.decode())
+
+    pictures = re.findall(r'data-picture="([a-z]+)"', html)
+    assert pictures == ["map", "chart"]
+    parts = re.findall(r'<(svg|tbody)[^>]*data-redrawn="([a-z-]+)"', html)
+    assert parts == [("svg", "map"), ("svg", "chart"), ("tbody", "chart-numbers")]
+
+
 def test_a_member_state_at_its_minimum_is_marked_reached_in_words(
     client, ready, ledger_rows
 ) -> None:

@@ -2,10 +2,20 @@
 // it reads the public counts API and updates numbers and bars in place. Nothing is announced on
 // each tick; a polite live region repeats the total at most every 10 s, and only when it
 // changed. Paused while the tab is hidden. No dependencies, no inline script (CSP).
+// The map and the chart are drawn by the server only: when the total has moved past what they
+// show, at most every 30 s, the initiative page (data-pictures-url, a cached copy for every
+// watcher) is read again and its newer drawings replace these ([data-picture]).
 (function () {
   "use strict";
 
   var ANNOUNCE_EVERY_MS = 10000;
+  var PICTURES_EVERY_MS = 30000;
+
+  // The total a counts section was rendered with: its bar's value.
+  function shownTotal(section) {
+    var bar = section.querySelector("[data-total-bar]");
+    return bar ? Number(bar.getAttribute("value")) || 0 : 0;
+  }
 
   function start() {
     var section = document.querySelector("[data-counts-url]");
@@ -19,6 +29,8 @@
     var percent = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 });
     var live = section.querySelector("[data-total-live]");
     var announced = null, announcedAt = 0, timer = null;
+    var picturesUrl = section.getAttribute("data-pictures-url");
+    var drawnTotal = shownTotal(section), picturesAt = Date.now(), drawing = false;
 
     function setText(element, text) {
       if (element && element.textContent !== text) element.textContent = text;
@@ -69,6 +81,49 @@
         row.querySelector("[data-reached-no]").hidden = state.reached || withPaper;
       });
       announce(data.total);
+      if (data.total !== drawnTotal) redraw();
+    }
+
+    // The server's newer drawings in place of these: the parts that change ([data-redrawn],
+    // none of them focusable), so that focus and an opened "Show the numbers" stay as they are.
+    // A picture that was not drawn yet (the chart before the first checkpoint) comes whole,
+    // unless the reader's focus is inside what it replaces.
+    function swap(here, there) {
+      var mine = here.querySelectorAll("[data-redrawn]");
+      var theirs = there.querySelectorAll("[data-redrawn]");
+      var same = mine.length === theirs.length && Array.prototype.every.call(mine, function (part, i) {
+        return part.getAttribute("data-redrawn") === theirs[i].getAttribute("data-redrawn");
+      });
+      if (same) {
+        mine.forEach(function (part, i) { part.replaceWith(document.importNode(theirs[i], true)); });
+      } else if (!here.contains(document.activeElement)) {
+        here.replaceChildren.apply(here, Array.prototype.map.call(there.childNodes, function (node) {
+          return document.importNode(node, true);
+        }));
+      }
+    }
+
+    async function redraw() {
+      var now = Date.now();
+      if (!picturesUrl || !window.DOMParser || drawing || now - picturesAt < PICTURES_EVERY_MS) return;
+      drawing = true;
+      picturesAt = now;
+      try {
+        var response = await fetch(picturesUrl, { credentials: "same-origin", headers: { Accept: "text/html" } });
+        if (!response.ok) return;
+        var page = new DOMParser().parseFromString(await response.text(), "text/html");
+        var other = page.querySelector("[data-counts-url]");
+        if (!other || page.documentElement.lang !== document.documentElement.lang) return;
+        section.querySelectorAll("[data-picture]").forEach(function (here) {
+          var there = other.querySelector('[data-picture="' + here.getAttribute("data-picture") + '"]');
+          if (there) swap(here, there);
+        });
+        drawnTotal = shownTotal(other);
+      } catch (e) {
+        // Offline for a moment: keep the drawings there are, try again later.
+      } finally {
+        drawing = false;
+      }
     }
 
     async function refresh() {
@@ -97,7 +152,7 @@
         refresh().then(schedule);
       }
     });
-    announce(Number(section.querySelector("[data-total-bar]").getAttribute("value")) || 0);
+    announce(drawnTotal);
     schedule();
   }
 
