@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+import time
 from collections.abc import Sequence
 
 import pytest
@@ -114,6 +115,28 @@ def test_a_caller_inside_a_transaction_is_still_answered_on_the_group_thread(dou
 
     assert group.call(4) == 8
     assert handler.threads == {"test-doubler"}
+
+
+def test_a_lone_call_is_answered_when_its_window_ends_though_the_wait_wakes_too_late() -> None:
+    """The window a batch waits for more calls ends by itself, with nobody else calling, even
+    when its wait is woken with nothing to take and gets going again only after the deadline
+    (a busy machine, or a put taken before it woke). CPython 3.11's SimpleQueue then waited for
+    the next put: a lone statement hung until the next signatory came."""
+    handler = Doubler()
+    window = 0.2
+    group = GroupCall(handler, name="test-window", max_batch=50, max_wait=window)
+    try:
+        inbox = group._queue
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(group.call, 21)
+            time.sleep(window / 2)  # the group's thread has taken the call and waits for more
+            with inbox.mutex:  # woken with nothing to take, and held up past the deadline
+                inbox.not_empty.notify()
+                time.sleep(window)
+            assert answer.result(timeout=2) == 42
+        assert handler.batches == [[21]]
+    finally:
+        group.stop()
 
 
 def test_a_stopped_group_is_no_longer_alive(doubler) -> None:

@@ -66,7 +66,12 @@ class GroupCall(Generic[T, R]):
         self.name = name
         self.max_batch = max_batch
         self.max_wait = max_wait
-        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        # A Queue, not a SimpleQueue: CPython 3.11's SimpleQueue.get(timeout=...) can wait until
+        # the next put instead of giving up, when its deadline passes as it wakes with nothing
+        # to take (the time left turns negative, which its lock takes as "wait for ever"). The
+        # last wait of a batch's short window is where that happens: a lone statement then
+        # waited for the next signatory. Queue's wait checks its deadline each time it wakes.
+        self._queue: queue.Queue[_Item | None] = queue.Queue()
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
