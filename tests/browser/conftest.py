@@ -94,6 +94,35 @@ class QuorumServer:
             connection.close()
         return [dict(row) for row in rows]
 
+    def sign_statement(self) -> str:
+        """A Polish citizen's statement signed through the public API, as an API client signs
+        it (proof of work solved, a new name each time); its receipt."""
+        from quorum.signing.pow import solve_challenge
+
+        def call(path: str, body: dict | None = None) -> tuple[int, dict]:
+            data = json.dumps(body).encode() if body is not None else None
+            request = urllib.request.Request(
+                self.url(path), data=data, headers={"Content-Type": "application/json"}
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+
+        _status, challenge = call(f"/api/v1/pow/challenge?scope=statement:{DEMO_SLUG}")
+        letters = "".join(random.choices(string.ascii_lowercase, k=8))
+        status, answer = call(
+            f"/api/v1/initiatives/{DEMO_SLUG}/statements",
+            {
+                "nationality": "PL",
+                "first_names": "Zofia " + letters,
+                "family_names": "Kowalska" + letters,
+                "id_type": "pesel",
+                "id_number": VALID_PESEL,
+                "altcha": solve_challenge(challenge),
+            },
+        )
+        assert status == 201, answer
+        return answer["receipt"]
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -251,37 +280,10 @@ def page(chromium, quorum_server: QuorumServer, requests_seen: RequestLog) -> It
 # --- the public pages, with a real receipt to check -------------------------------------
 
 
-def signed_receipt(server: QuorumServer) -> str:
-    """A real receipt (signed through the public API), so its check shows a real proof."""
-    from quorum.signing.pow import solve_challenge
-
-    def call(path: str, body: dict | None = None) -> dict:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(
-            server.url(path), data=data, headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
-
-    challenge = call(f"/api/v1/pow/challenge?scope=statement:{DEMO_SLUG}")
-    letters = "".join(random.choices(string.ascii_lowercase, k=8))
-    answer = call(
-        f"/api/v1/initiatives/{DEMO_SLUG}/statements",
-        {
-            "nationality": "PL",
-            "first_names": "Zofia " + letters,
-            "family_names": "Kowalska" + letters,
-            "id_type": "pesel",
-            "id_number": VALID_PESEL,
-            "altcha": solve_challenge(challenge),
-        },
-    )
-    return answer["receipt"]
-
-
 @pytest.fixture(scope="session")
 def receipt(quorum_server: QuorumServer) -> str:
-    return signed_receipt(quorum_server)
+    """A real receipt, so that its check shows a real proof."""
+    return quorum_server.sign_statement()
 
 
 @pytest.fixture(scope="session")

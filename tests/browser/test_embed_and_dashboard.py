@@ -7,8 +7,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
-import random
-import string
 import sys
 import threading
 from collections.abc import Iterator
@@ -16,7 +14,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
-from urllib.request import Request, urlopen
 
 import pytest
 
@@ -29,13 +26,10 @@ pytest.importorskip("axe_playwright_python.sync_playwright")
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, expect
 
-from quorum.signing.pow import solve_challenge
-
 CHROMIUM = Path("/usr/bin/chromium")
 DEMO_SLUG = "ban-biometric-mass-surveillance"
 COUNTER = f"/i/{DEMO_SLUG}/counter/"
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "screenshots.py"
-VALID_PESEL = "44051401359"
 
 pytestmark = [
     pytest.mark.browser,
@@ -51,28 +45,6 @@ def screenshots_script() -> ModuleType:
     sys.modules[spec.name] = module  # dataclasses look their module up while being made
     spec.loader.exec_module(module)
     return module
-
-
-def sign_through_api(server: QuorumServer) -> None:
-    def call(path: str, body: dict | None = None) -> dict:
-        data = json.dumps(body).encode() if body is not None else None
-        request = Request(server.url(path), data=data, headers={"Content-Type": "application/json"})
-        with urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
-
-    challenge = call(f"/api/v1/pow/challenge?scope=statement:{DEMO_SLUG}")
-    letters = "".join(random.choices(string.ascii_lowercase, k=8))
-    call(
-        f"/api/v1/initiatives/{DEMO_SLUG}/statements",
-        {
-            "nationality": "PL",
-            "first_names": "Ewa " + letters,
-            "family_names": "Nowak" + letters,
-            "id_type": "pesel",
-            "id_number": VALID_PESEL,
-            "altcha": solve_challenge(challenge),
-        },
-    )
 
 
 def fits(page) -> bool:
@@ -124,7 +96,7 @@ def test_the_counter_framed_by_another_site_shows_and_keeps_its_total_current(
         expect(frame.locator(".counter__link")).to_contain_text("Soutenir")
         before = digits(total.inner_text())
 
-        sign_through_api(quorum_server)
+        quorum_server.sign_statement()
         now = before
         for _ in range(20):  # the sequencer's rounds take real time; the refresh, page time
             page.wait_for_timeout(500)
@@ -186,7 +158,7 @@ def test_the_dashboard_draws_its_chart_within_a_phones_width_and_the_preview_fra
 ) -> None:
     shots = screenshots_script()
     server = shots.Server(base_url=quorum_server.base_url, data_dir=quorum_server.data_dir)
-    sign_through_api(quorum_server)
+    quorum_server.sign_statement()
     context = chromium.new_context(viewport={"width": 320, "height": 640})
     try:
         page = context.new_page()

@@ -15,8 +15,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 
@@ -31,7 +32,6 @@ from playwright.sync_api import Page, expect
 
 from quorum.proofs import merkle
 from quorum.proofs.signed_note import parse_checkpoint, verify_note
-from quorum.signing.pow import solve_challenge
 
 CHROMIUM = Path("/usr/bin/chromium")
 DEMO_SLUG = "ban-biometric-mass-surveillance"
@@ -39,6 +39,7 @@ API = f"/api/v1/initiatives/{DEMO_SLUG}"
 RECEIPT_PAGE = f"/i/{DEMO_SLUG}/receipt/"
 VALID_PESEL = "44051401359"
 SEQUENCED_WITHIN = 10.0  # seconds; the server's sequencer runs every second
+T = TypeVar("T")
 
 pytestmark = [
     pytest.mark.browser,
@@ -67,65 +68,54 @@ def http(server: QuorumServer, path: str, body: dict | None = None) -> tuple[int
         return error.code, error.read()
 
 
-def solved_pow(server: QuorumServer) -> str:
-    status, raw = http(server, f"/api/v1/pow/challenge?scope=statement:{DEMO_SLUG}")
-    assert status == 200, raw
-    return solve_challenge(json.loads(raw))
-
-
-def sign(server: QuorumServer) -> str:
-    letters = "".join(random.choices(string.ascii_lowercase, k=8))
-    body = {
-        "nationality": "PL",
-        "first_names": "Zofia " + letters,
-        "family_names": "Kowalska" + letters,
-        "id_type": "pesel",
-        "id_number": VALID_PESEL,
-        "altcha": solved_pow(server),
-    }
-    status, raw = http(server, f"{API}/statements", body)
-    assert status == 201, raw
-    return json.loads(raw)["receipt"]
+def asked_until(ask: Callable[[], T], enough: Callable[[T], bool], failure: str) -> T:
+    """``ask()``'s answer once it is ``enough``: asked again every 0.2 s, for as long as the
+    sequencer may take (the API's answers are served from copies that may lag an interval)."""
+    deadline = time.monotonic() + SEQUENCED_WITHIN
+    while not enough(answer := ask()):
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.2)
+    return answer
 
 
 def proof_once_logged(server: QuorumServer, receipt: str) -> dict:
     """The inclusion proof, once the server's sequencer has put the receipt in a checkpoint."""
-    deadline = time.monotonic() + SEQUENCED_WITHIN
-    while True:
+
+    def ask() -> tuple[int, bytes]:
         status, raw = http(server, f"{API}/proof/inclusion?receipt={receipt}")
-        if status == 200:
-            return json.loads(raw)
-        assert status == 404, raw
-        assert time.monotonic() < deadline, f"{receipt} not in a checkpoint after 10 s"
-        time.sleep(0.2)
+        assert status in (200, 404), raw
+        return status, raw
+
+    _status, raw = asked_until(
+        ask, lambda answer: answer[0] == 200, f"{receipt} not in a checkpoint after 10 s"
+    )
+    return json.loads(raw)
 
 
 def verified_checkpoint(server: QuorumServer, *, at_least: int = 0):
-    """The published checkpoint, verified; asked again while it is smaller than ``at_least``
-    (the checkpoint is served from a cache that may lag one sequencer interval)."""
+    """The published checkpoint, verified; asked again while it is smaller than ``at_least``."""
     verifier = http(server, "/api/v1/log-key")[1].decode().strip()
-    deadline = time.monotonic() + SEQUENCED_WITHIN
-    while True:
+
+    def ask():
         note = http(server, f"{API}/checkpoint")[1].decode()
-        checkpoint = parse_checkpoint(verify_note(note, verifier))
-        if checkpoint.size >= at_least:
-            return checkpoint
-        assert time.monotonic() < deadline, f"the checkpoint stays below {at_least}"
-        time.sleep(0.2)
+        return parse_checkpoint(verify_note(note, verifier))
+
+    return asked_until(
+        ask,
+        lambda checkpoint: checkpoint.size >= at_least,
+        f"the checkpoint stays below {at_least}",
+    )
 
 
 def counts(server: QuorumServer, *, over: int = -1) -> dict:
-    """The public counts; asked again while their total is not over ``over`` (they are served
-    from a cache that may lag one sequencer interval)."""
-    deadline = time.monotonic() + SEQUENCED_WITHIN
-    while True:
+    """The public counts; asked again while their total is not over ``over``."""
+
+    def ask() -> dict:
         status, raw = http(server, f"{API}/counts")
         assert status == 200, raw
-        answer = json.loads(raw)
-        if answer["total"] > over:
-            return answer
-        assert time.monotonic() < deadline, f"the counts stay at {over}"
-        time.sleep(0.2)
+        return json.loads(raw)
+
+    return asked_until(ask, lambda answer: answer["total"] > over, f"the counts stay at {over}")
 
 
 def shown_total(page: Page) -> int:
@@ -140,7 +130,7 @@ def test_the_browser_itself_verifies_that_a_receipt_is_counted(
     page: Page, quorum_server: QuorumServer, requests_seen: RequestLog
 ) -> None:
     server = quorum_server
-    receipt = sign(server)
+    receipt = server.sign_statement()
     proof = proof_once_logged(server, receipt)
 
     page.goto(server.url(RECEIPT_PAGE))
@@ -171,7 +161,7 @@ def test_opening_a_receipt_link_shows_the_servers_answer_and_the_browsers(
     page: Page, quorum_server: QuorumServer
 ) -> None:
     server = quorum_server
-    receipt = sign(server)
+    receipt = server.sign_statement()
     proof_once_logged(server, receipt)
 
     page.goto(server.url(f"{RECEIPT_PAGE}?receipt={receipt}"))
@@ -208,7 +198,7 @@ def test_the_browsers_inclusion_check_fails_for_any_tampering(
     page: Page, quorum_server: QuorumServer
 ) -> None:
     server = quorum_server
-    receipts = [sign(server), sign(server)]
+    receipts = [server.sign_statement(), server.sign_statement()]
     logged = proof_once_logged(server, receipts[1])
     checkpoint = verified_checkpoint(server, at_least=logged["tree_size"])
     status, raw = http(
@@ -298,7 +288,7 @@ def test_the_open_initiative_page_follows_the_counts_without_a_reload(
     page.evaluate("window.__notReloaded = true")
     before = shown_total(page)
 
-    receipt = sign(server)
+    receipt = server.sign_statement()
     proof_once_logged(server, receipt)
     now = counts(server, over=before)
 
@@ -329,7 +319,7 @@ def test_the_open_initiative_page_redraws_its_map_and_chart_without_a_reload(
     page.evaluate("window.__notReloaded = true")
     before = shown_total(page)
 
-    receipt = sign(server)
+    receipt = server.sign_statement()
     proof_once_logged(server, receipt)
     now = counts(server, over=before)
     polish = f": {now['by_member_state']['PL']['count']:,} received"
@@ -416,7 +406,7 @@ def test_the_receipt_page_turns_to_counted_by_itself(
 def test_the_check_page_turns_a_pending_answer_to_counted_by_itself(
     page: Page, quorum_server: QuorumServer
 ) -> None:
-    receipt = sign(quorum_server)
+    receipt = quorum_server.sign_statement()
     page.goto(quorum_server.url(f"{RECEIPT_PAGE}?receipt={receipt}"))
     page.evaluate("window.__notReloaded = true")
     expect(page.locator("#receipt-status")).to_have_attribute("data-state", "counted")
